@@ -1,0 +1,91 @@
+// Elementwise ops over contiguous f32 tensors, with broadcasting by strides (0 on a
+// broadcast dimension) when BROADCAST is set. One invocation per output element.
+//   unary:      out = alpha * f(a) + beta,    f chosen by OP (identity, relu, exp, log, sqrt)
+//   binary:     out = a (op) b,               op chosen by OP (add, sub, mul, div, relu_backward)
+//   accumulate: sum_into += source, in place (shapes equal); used for gradient accumulation.
+
+struct Params {
+  n: u32,
+  rank: u32,
+  alpha: f32,
+  beta: f32,
+  shape: array<vec4<u32>, 2>,
+  a_strides: array<vec4<u32>, 2>,
+  b_strides: array<vec4<u32>, 2>,
+}
+
+override OP: u32 = 0u;
+override BROADCAST: bool = false;
+override WG: u32 = 256u;
+
+@group(0) @binding(0) var<storage, read> a: array<f32>;
+@group(0) @binding(1) var<storage, read> b: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(3) var<uniform> p: Params;
+
+@group(0) @binding(1) var<storage, read_write> unary_out: array<f32>;
+@group(0) @binding(2) var<uniform> unary_p: Params;
+
+@group(0) @binding(0) var<storage, read_write> sum_into: array<f32>;
+@group(0) @binding(1) var<storage, read> source: array<f32>;
+
+fn linear_index(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+  return gid.x + gid.y * nwg.x * WG;
+}
+
+// Offset of output element i in a tensor with the given strides over the output shape.
+fn strided_offset(i: u32, rank: u32, shape: array<vec4<u32>, 2>, strides: array<vec4<u32>, 2>) -> u32 {
+  var rem = i;
+  var offset = 0u;
+  for (var d = i32(rank) - 1; d >= 0; d--) {
+    let size = shape[d / 4][d % 4];
+    offset += (rem % size) * strides[d / 4][d % 4];
+    rem /= size;
+  }
+  return offset;
+}
+
+@compute @workgroup_size(WG)
+fn unary(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = linear_index(gid, nwg);
+  if (i >= unary_p.n) { return; }
+  var x = a[i];
+  if (BROADCAST) { x = a[strided_offset(i, unary_p.rank, unary_p.shape, unary_p.a_strides)]; }
+  var y = x;
+  switch OP {
+    case 1u: { y = max(x, 0.0); }
+    case 2u: { y = exp(x); }
+    case 3u: { y = log(x); }
+    case 4u: { y = sqrt(x); }
+    default: {}
+  }
+  unary_out[i] = unary_p.alpha * y + unary_p.beta;
+}
+
+@compute @workgroup_size(WG)
+fn binary(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = linear_index(gid, nwg);
+  if (i >= p.n) { return; }
+  var x = a[i];
+  var y = b[i];
+  if (BROADCAST) {
+    x = a[strided_offset(i, p.rank, p.shape, p.a_strides)];
+    y = b[strided_offset(i, p.rank, p.shape, p.b_strides)];
+  }
+  var r: f32;
+  switch OP {
+    case 1u: { r = x - y; }
+    case 2u: { r = x * y; }
+    case 3u: { r = x / y; }
+    case 4u: { r = select(0.0, x, y > 0.0); }
+    default: { r = x + y; }
+  }
+  out[i] = r;
+}
+
+@compute @workgroup_size(WG)
+fn accumulate(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = linear_index(gid, nwg);
+  if (i >= unary_p.n) { return; }
+  sum_into[i] += source[i];
+}

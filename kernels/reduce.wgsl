@@ -1,0 +1,55 @@
+// Sum over a set of axes, times alpha (alpha = 1/count gives the mean). The host merges
+// adjacent dimensions so each side is at most 4 (size, stride) pairs: `kept` walks the
+// outputs, `reduced` walks the elements summed into one output. LANES invocations
+// share one output (a fixed-order tree, so results are deterministic); with LANES = 1
+// each invocation owns an output, for many outputs with short reductions.
+
+struct Params {
+  outputs: u32,
+  reduced: u32,
+  kept_rank: u32,
+  reduced_rank: u32,
+  alpha: f32,
+  kept_shape: vec4<u32>,
+  kept_strides: vec4<u32>,
+  reduced_shape: vec4<u32>,
+  reduced_strides: vec4<u32>,
+}
+
+override LANES: u32 = 64u;
+override OUTPUTS_PER_GROUP: u32 = 1u;
+
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@group(0) @binding(2) var<uniform> p: Params;
+
+var<workgroup> partial: array<f32, LANES * OUTPUTS_PER_GROUP>;
+
+fn offset_of(index: u32, rank: u32, shape: vec4<u32>, strides: vec4<u32>) -> u32 {
+  var rem = index;
+  var offset = 0u;
+  for (var d = i32(rank) - 1; d >= 0; d--) {
+    offset += (rem % shape[d]) * strides[d];
+    rem /= shape[d];
+  }
+  return offset;
+}
+
+@compute @workgroup_size(LANES * OUTPUTS_PER_GROUP)
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let lane = lid % LANES;
+  let o = (wid.x + wid.y * nwg.x) * OUTPUTS_PER_GROUP + lid / LANES;
+  var acc = 0.0;
+  if (o < p.outputs) {
+    let base = offset_of(o, p.kept_rank, p.kept_shape, p.kept_strides);
+    for (var r = lane; r < p.reduced; r += LANES) {
+      acc += x[base + offset_of(r, p.reduced_rank, p.reduced_shape, p.reduced_strides)];
+    }
+  }
+  partial[lid] = acc;
+  for (var step = LANES / 2u; step > 0u; step /= 2u) {
+    workgroupBarrier();
+    if (lane < step) { partial[lid] += partial[lid + step]; }
+  }
+  if (lane == 0u && o < p.outputs) { out[o] = partial[lid] * p.alpha; }
+}

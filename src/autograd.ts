@@ -1,0 +1,117 @@
+// The tape: ops record a GradFn on their output; backward() walks the graph once in
+// reverse topological order, accumulating gradients, and frees the graph afterwards.
+import { ArgumentError, fmtShape, ShapeError } from './errors.js';
+import { Tensor, type GradFn } from './tensor.js';
+
+let gradEnabled = true;
+
+export function isGradEnabled(): boolean {
+  return gradEnabled;
+}
+
+/** Runs fn without recording operations for autograd (like torch.no_grad()). */
+export function noGrad<T>(fn: () => T): T {
+  const previous = gradEnabled;
+  gradEnabled = false;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = previous;
+  }
+}
+
+/** Called by every differentiable op after its forward dispatch. */
+export function record(output: Tensor, name: string, inputs: readonly Tensor[], backward: GradFn['backward']): Tensor {
+  if (gradEnabled && inputs.some((t) => t.requiresGrad)) {
+    output.requiresGrad = true;
+    output.gradFn = { name, inputs, backward };
+  }
+  return output;
+}
+
+const freed: GradFn['backward'] = () => {
+  throw new ArgumentError('backward', 'this', 'walks a graph that was already freed by an earlier backward(); pass { retainGraph: true } to the first call to walk it twice');
+};
+
+function topologicalOrder(root: Tensor): Tensor[] {
+  const order: Tensor[] = [];
+  const seen = new Set<Tensor>([root]);
+  const stack: [Tensor, number][] = [[root, 0]];
+  while (stack.length) {
+    const top = stack[stack.length - 1];
+    const inputs = top[0].gradFn?.inputs ?? [];
+    if (top[1] < inputs.length) {
+      const next = inputs[top[1]++];
+      if (next.requiresGrad && !seen.has(next)) {
+        seen.add(next);
+        stack.push([next, 0]);
+      }
+    } else {
+      order.push(top[0]);
+      stack.pop();
+    }
+  }
+  return order.reverse();
+}
+
+export interface BackwardOptions {
+  retainGraph?: boolean;
+}
+
+/** The kernels backward needs from the ops layer, which this module must not import. */
+export interface GradientKernels {
+  clone: (t: Tensor) => Tensor;
+  onesLike: (t: Tensor) => Tensor;
+  /** target += source, in place (shapes equal). */
+  accumulate: (target: Tensor, source: Tensor) => void;
+}
+
+/**
+ * Accumulates d(root)/d(leaf), weighted by `gradient` (ones by default), into leaf.grad
+ * for every leaf that requires grad. Every gradient held here owns its storage alone (pass-through
+ * gradients are cloned), which is what makes in-place accumulation safe.
+ */
+export function runBackward(root: Tensor, gradient: Tensor | undefined, kernels: GradientKernels, { retainGraph = false }: BackwardOptions = {}): void {
+  if (!root.requiresGrad) {
+    throw new ArgumentError('backward', 'this', `is ${root} and does not require grad: no input of the ops that made it had requiresGrad`);
+  }
+  if (gradient === undefined && root.size !== 1) {
+    throw new ShapeError('backward', 'gradient', `must be given for a non-scalar tensor of shape ${fmtShape(root.shape)} (as in PyTorch)`);
+  }
+  if (gradient && gradient.shape.join() !== root.shape.join()) {
+    throw new ShapeError('backward', 'gradient', `has shape ${fmtShape(gradient.shape)} but the tensor has shape ${fmtShape(root.shape)}`);
+  }
+  noGrad(() => {
+    const seed = gradient ? kernels.clone(gradient) : kernels.onesLike(root);
+    const grads = new Map<Tensor, Tensor>([[root, seed]]);
+    for (const t of topologicalOrder(root)) {
+      const g = grads.get(t);
+      if (!g) continue;
+      grads.delete(t);
+      if (!t.gradFn) {
+        if (t.grad) {
+          kernels.accumulate(t.grad, g);
+          g.dispose();
+        } else t.grad = g.keep();
+        continue;
+      }
+      const inputGrads = t.gradFn.backward(g);
+      const inputs = t.gradFn.inputs;
+      const consumed = new Set<Tensor>();
+      inputs.forEach((input, i) => {
+        const gi = inputGrads[i];
+        if (!gi || !input.requiresGrad) return;
+        const usedAgain = inputGrads.some((other, j) => j > i && other === gi && inputs[j].requiresGrad);
+        const own = gi === g || usedAgain ? kernels.clone(gi) : gi;
+        consumed.add(own);
+        const existing = grads.get(input);
+        if (!existing) return grads.set(input, own);
+        kernels.accumulate(existing, own);
+        own.dispose();
+      });
+      for (const gi of inputGrads) if (gi && gi !== g && !consumed.has(gi)) gi.dispose();
+      if (!retainGraph) t.gradFn.backward = freed;
+      g.dispose();
+    }
+  });
+}

@@ -1,0 +1,172 @@
+// Elementwise ops (kernels/elementwise.wgsl): add, sub, mul, div with broadcasting and
+// scalars, neg, relu, exp, log, sqrt, expand, and in-place gradient accumulation.
+import { record } from '../autograd.js';
+import { ArgumentError, fmtShape, ShapeError, type Shape } from '../errors.js';
+import { linearGrid, Params, runtime } from '../runtime/index.js';
+import { empty, Tensor } from '../tensor.js';
+import { sumTo } from './reduce.js';
+import { broadcastShapes, broadcastStrides, expectFinite, expectShape, expectTensor } from './validate.js';
+
+const WG = 256;
+const UNARY = { identity: 0, relu: 1, exp: 2, log: 3, sqrt: 4 } as const;
+const BINARY = { add: 0, sub: 1, mul: 2, div: 3, reluBackward: 4 } as const;
+type Unary = keyof typeof UNARY;
+type Binary = keyof typeof BINARY;
+
+function params(n: number, shape: Shape, aStrides: number[] = [], bStrides: number[] = [], alpha = 1, beta = 0): Params {
+  return new Params().u32(n, shape.length).f32(alpha, beta).u32Array(shape, 2).u32Array(aStrides, 2).u32Array(bStrides, 2);
+}
+
+/** out = alpha * f(x) + beta, reading x broadcast to `shape`. */
+function unaryKernel(op: string, f: Unary, x: Tensor, alpha = 1, beta = 0, shape: Shape = x.shape): Tensor {
+  const out = empty(shape);
+  if (out.size === 0) return out;
+  const broadcast = shape.join() !== x.shape.join();
+  runtime().dispatch({
+    kernel: 'elementwise',
+    entry: 'unary',
+    constants: { OP: UNARY[f], BROADCAST: Number(broadcast), WG },
+    buffers: [x.buffer(op, 'input'), out.buffer(op, 'out')],
+    params: params(out.size, shape, broadcastStrides(x.shape, shape), [], alpha, beta),
+    workgroups: linearGrid(Math.ceil(out.size / WG)),
+  });
+  return out;
+}
+
+function binaryKernel(op: string, f: Binary, a: Tensor, b: Tensor): Tensor {
+  const shape = broadcastShapes(op, a.shape, b.shape);
+  const out = empty(shape);
+  if (out.size === 0) return out;
+  const broadcast = a.shape.join() !== shape.join() || b.shape.join() !== shape.join();
+  runtime().dispatch({
+    kernel: 'elementwise',
+    entry: 'binary',
+    constants: { OP: BINARY[f], BROADCAST: Number(broadcast), WG },
+    buffers: [a.buffer(op, 'input'), b.buffer(op, 'other'), out.buffer(op, 'out')],
+    params: params(out.size, shape, broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape)),
+    workgroups: linearGrid(Math.ceil(out.size / WG)),
+  });
+  return out;
+}
+
+/** alpha * x + beta, differentiable; the scalar forms of add/sub/mul/div and neg. */
+function affine(op: string, x: Tensor, alpha: number, beta: number): Tensor {
+  const out = unaryKernel(op, 'identity', x, alpha, beta);
+  return record(out, op, [x], (g) => [unaryKernel(op, 'identity', g, alpha)]);
+}
+
+export function add(a: Tensor, b: Tensor | number): Tensor {
+  expectTensor('add', 'input', a);
+  if (typeof b === 'number') return affine('add', a, 1, expectFinite('add', 'other', b));
+  expectTensor('add', 'other', b);
+  return record(binaryKernel('add', 'add', a, b), 'add', [a, b], (g) => [sumTo(g, a.shape), sumTo(g, b.shape)]);
+}
+
+export function sub(a: Tensor, b: Tensor | number): Tensor {
+  expectTensor('sub', 'input', a);
+  if (typeof b === 'number') return affine('sub', a, 1, -expectFinite('sub', 'other', b));
+  expectTensor('sub', 'other', b);
+  return record(binaryKernel('sub', 'sub', a, b), 'sub', [a, b], (g) => [
+    sumTo(g, a.shape),
+    chain(unaryKernel('sub', 'identity', g, -1), (t) => sumTo(t, b.shape)),
+  ]);
+}
+
+export function mul(a: Tensor, b: Tensor | number): Tensor {
+  expectTensor('mul', 'input', a);
+  if (typeof b === 'number') return affine('mul', a, expectFinite('mul', 'other', b), 0);
+  expectTensor('mul', 'other', b);
+  return record(binaryKernel('mul', 'mul', a, b), 'mul', [a, b], (g) => [
+    a.requiresGrad ? chain(binaryKernel('mul', 'mul', g, b), (t) => sumTo(t, a.shape)) : null,
+    b.requiresGrad ? chain(binaryKernel('mul', 'mul', g, a), (t) => sumTo(t, b.shape)) : null,
+  ]);
+}
+
+export function div(a: Tensor, b: Tensor | number): Tensor {
+  expectTensor('div', 'input', a);
+  if (typeof b === 'number') {
+    const s = expectFinite('div', 'other', b);
+    if (s === 0) throw new ArgumentError('div', 'other', 'is the scalar 0');
+    return affine('div', a, 1 / s, 0);
+  }
+  expectTensor('div', 'other', b);
+  const out = binaryKernel('div', 'div', a, b);
+  return record(out, 'div', [a, b], (g) => [
+    a.requiresGrad ? chain(binaryKernel('div', 'div', g, b), (t) => sumTo(t, a.shape)) : null,
+    // d(a/b)/db = -(a/b)/b
+    b.requiresGrad
+      ? chain(
+          binaryKernel('div', 'mul', g, out),
+          (t) => binaryKernel('div', 'div', t, b),
+          (t) => unaryKernel('div', 'identity', t, -1),
+          (t) => sumTo(t, b.shape),
+        )
+      : null,
+  ]);
+}
+
+export function neg(x: Tensor): Tensor {
+  return affine('neg', expectTensor('neg', 'input', x), -1, 0);
+}
+
+export function relu(x: Tensor): Tensor {
+  expectTensor('relu', 'input', x);
+  return record(unaryKernel('relu', 'relu', x), 'relu', [x], (g) => [binaryKernel('relu', 'reluBackward', g, x)]);
+}
+
+export function exp(x: Tensor): Tensor {
+  expectTensor('exp', 'input', x);
+  const out = unaryKernel('exp', 'exp', x);
+  return record(out, 'exp', [x], (g) => [binaryKernel('exp', 'mul', g, out)]);
+}
+
+export function log(x: Tensor): Tensor {
+  expectTensor('log', 'input', x);
+  return record(unaryKernel('log', 'log', x), 'log', [x], (g) => [binaryKernel('log', 'div', g, x)]);
+}
+
+export function sqrt(x: Tensor): Tensor {
+  expectTensor('sqrt', 'input', x);
+  const out = unaryKernel('sqrt', 'sqrt', x);
+  return record(out, 'sqrt', [x], (g) => [chain(binaryKernel('sqrt', 'div', g, out), (t) => unaryKernel('sqrt', 'identity', t, 0.5))]);
+}
+
+/** Broadcasts x to `shape` (a copy, not a view), times alpha. */
+export function broadcastTo(x: Tensor, shape: Shape, alpha = 1): Tensor {
+  return unaryKernel('expand', 'identity', x, alpha, 0, shape);
+}
+
+export function expand(x: Tensor, shape: readonly number[]): Tensor {
+  expectTensor('expand', 'input', x);
+  expectShape('expand', 'shape', shape);
+  const target = broadcastShapes('expand', shape, x.shape);
+  if (target.join() !== shape.join()) {
+    throw new ShapeError('expand', 'shape', `${fmtShape(shape)} cannot hold input shape ${fmtShape(x.shape)} by broadcasting`);
+  }
+  return record(broadcastTo(x, shape), 'expand', [x], (g) => [sumTo(g, x.shape)]);
+}
+
+/** target += source in place; both the same shape. For gradient accumulation. */
+export function accumulateInto(target: Tensor, source: Tensor): void {
+  if (target.shape.join() !== source.shape.join()) {
+    throw new ShapeError('accumulate', 'source', `has shape ${fmtShape(source.shape)}, target has ${fmtShape(target.shape)}`);
+  }
+  if (target.size === 0) return;
+  runtime().dispatch({
+    kernel: 'elementwise',
+    entry: 'accumulate',
+    constants: { WG },
+    buffers: [target.buffer('accumulate', 'target'), source.buffer('accumulate', 'source')],
+    params: params(target.size, target.shape),
+    workgroups: linearGrid(Math.ceil(target.size / WG)),
+  });
+}
+
+/** Applies each step to the previous result, disposing intermediates that a step did not pass through. */
+function chain(first: Tensor, ...steps: ((t: Tensor) => Tensor)[]): Tensor {
+  return steps.reduce((t, step) => {
+    const next = step(t);
+    if (next !== t) t.dispose();
+    return next;
+  }, first);
+}

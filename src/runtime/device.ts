@@ -1,0 +1,71 @@
+// Adapter and device acquisition. The object returned by Dawn's create() must stay
+// referenced for as long as its device lives (dawn.node crashes if it is collected while
+// the device is in use), so it is handed to the Runtime, which holds it until destroy().
+import { create, globals } from 'webgpu';
+import { NoAdapterError } from '../errors.js';
+
+Object.assign(globalThis, globals);
+
+export interface AdapterReport {
+  name: string;
+  vendor: string;
+  architecture: string;
+  /** Dawn's backend for this platform (Vulkan on Linux). */
+  backend: string;
+  /** True for CPU/software adapters such as Mesa's lavapipe: their timings are not GPU timings. */
+  software: boolean;
+  features: string[];
+  maxStorageBufferBindingSize: number;
+  maxBufferSize: number;
+}
+
+export interface Acquired {
+  gpu: GPU;
+  adapter: GPUAdapter;
+  device: GPUDevice;
+  report: AdapterReport;
+}
+
+const BACKEND_BY_PLATFORM: Record<string, string> = { linux: 'vulkan', darwin: 'metal', win32: 'd3d12' };
+const OPTIONAL_FEATURES: GPUFeatureName[] = ['timestamp-query', 'shader-f16', 'subgroups'];
+/** Limits a large model needs, requested up to what the adapter allows. */
+const LIMITS_TO_RAISE = [
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxStorageBuffersPerShaderStage',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupSizeY',
+  'maxComputeWorkgroupSizeZ',
+  'maxComputeWorkgroupsPerDimension',
+] as const;
+
+export async function acquireDevice(): Promise<Acquired> {
+  const gpu = create([]);
+  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' }).catch((e: unknown) => {
+    throw new NoAdapterError(`requestAdapter failed: ${String(e)}`);
+  });
+  if (!adapter) throw new NoAdapterError('Dawn returned no adapter');
+  const requiredLimits: Record<string, number> = {};
+  for (const name of LIMITS_TO_RAISE) requiredLimits[name] = adapter.limits[name];
+  const requiredFeatures = OPTIONAL_FEATURES.filter((f) => adapter.features.has(f));
+  const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
+  const info = adapter.info;
+  const report: AdapterReport = {
+    name: info.description || info.device || info.architecture || 'unknown adapter',
+    vendor: info.vendor,
+    architecture: info.architecture,
+    backend: BACKEND_BY_PLATFORM[process.platform] ?? process.platform,
+    software: (info as { isFallbackAdapter?: boolean }).isFallbackAdapter === true || /llvmpipe|lavapipe|swiftshader|software/i.test(`${info.vendor} ${info.architecture} ${info.description}`),
+    features: [...device.features].sort(),
+    maxStorageBufferBindingSize: device.limits.maxStorageBufferBindingSize,
+    maxBufferSize: device.limits.maxBufferSize,
+  };
+  return { gpu, adapter, device, report };
+}
+
+export function describeAdapter(r: AdapterReport): string {
+  const kind = r.software ? 'CPU/software adapter: timings are not GPU timings' : 'hardware adapter';
+  return `${r.name} [${r.vendor}, ${r.backend}] (${kind})`;
+}

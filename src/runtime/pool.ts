@@ -1,0 +1,72 @@
+// Size-bucketed pool of storage buffers. A released buffer may still be read by commands
+// recorded but not yet submitted, and queue.writeBuffer into a reused buffer would land
+// before those commands run; so releases wait in `pending` until the next submit.
+
+const SMALLEST = 256;
+const POWER_OF_TWO_UP_TO = 1 << 20;
+
+/** Rounds a request up to its bucket: powers of two up to 1 MiB, then eighths of a power of two. */
+export function bucketSize(bytes: number): number {
+  const b = Math.max(SMALLEST, bytes);
+  const pow = 2 ** Math.ceil(Math.log2(b));
+  if (pow <= POWER_OF_TWO_UP_TO) return pow;
+  const step = pow / 8;
+  return Math.ceil(b / step) * step;
+}
+
+export interface PoolStats {
+  /** Bytes held in GPU buffers, in use or free. */
+  allocatedBytes: number;
+  inUseBytes: number;
+  liveBuffers: number;
+  freeBuffers: number;
+}
+
+export class BufferPool {
+  private readonly free = new Map<number, GPUBuffer[]>();
+  private pending: GPUBuffer[] = [];
+  private allocatedBytes = 0;
+  private inUseBytes = 0;
+  private liveBuffers = 0;
+  private freeBuffers = 0;
+
+  constructor(private readonly create: (size: number) => GPUBuffer) {}
+
+  acquire(bytes: number): GPUBuffer {
+    const size = bucketSize(bytes);
+    const reused = this.free.get(size)?.pop();
+    if (reused) this.freeBuffers--;
+    const buffer = reused ?? this.create(size);
+    if (!reused) {
+      this.allocatedBytes += size;
+      this.liveBuffers++;
+    }
+    this.inUseBytes += size;
+    return buffer;
+  }
+
+  release(buffer: GPUBuffer): void {
+    this.inUseBytes -= buffer.size;
+    this.pending.push(buffer);
+  }
+
+  /** Called after each submit: released buffers become reusable. */
+  recycle(): void {
+    for (const buffer of this.pending) {
+      let list = this.free.get(buffer.size);
+      if (!list) this.free.set(buffer.size, (list = []));
+      list.push(buffer);
+      this.freeBuffers++;
+    }
+    this.pending = [];
+  }
+
+  stats(): PoolStats {
+    return {
+      allocatedBytes: this.allocatedBytes,
+      inUseBytes: this.inUseBytes,
+      liveBuffers: this.liveBuffers,
+      freeBuffers: this.freeBuffers,
+    };
+  }
+}

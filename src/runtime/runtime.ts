@@ -1,0 +1,280 @@
+// The one place that talks to the WebGPU device: kernel loading and the pipeline cache,
+// buffer pools, uniform packing, command batching, readback, error and device-loss
+// reporting. Ops call dispatch(); nothing else calls device.create*.
+import { readFileSync } from 'node:fs';
+import { DeviceLostError, GPUFailure, KernelCompileError } from '../errors.js';
+import type { Acquired, AdapterReport } from './device.js';
+import { BufferPool, type PoolStats } from './pool.js';
+import type { Params } from './uniforms.js';
+
+export const KERNEL_DIR = new URL('../../kernels/', import.meta.url);
+const UNIFORM_ARENA_BYTES = 64 * 1024;
+const WORKGROUPS_PER_DIMENSION = 65535;
+
+export interface Dispatch {
+  /** File name in kernels/ without `.wgsl`. */
+  kernel: string;
+  entry?: string;
+  /** WGSL `override` constants: the pipeline cache keys on them. */
+  constants?: Record<string, number>;
+  /** Storage buffers bound to @binding(0..n-1) of @group(0), in order. */
+  buffers: GPUBuffer[];
+  /** The uniform struct, bound right after the buffers. */
+  params?: Params;
+  workgroups: readonly [number, number?, number?];
+}
+
+export interface RuntimeStats extends PoolStats {
+  pipelines: number;
+  submits: number;
+  dispatches: number;
+}
+
+/** A workgroup grid for `count` workgroups that fits the per-dimension limit. Kernels
+ *  recover the linear index as wid.x + wid.y * num_workgroups.x and guard the tail. */
+export function linearGrid(count: number): [number, number] {
+  const x = Math.max(1, Math.min(count, WORKGROUPS_PER_DIMENSION));
+  return [x, Math.max(1, Math.ceil(count / x))];
+}
+
+export class Runtime {
+  readonly device: GPUDevice;
+  readonly report: AdapterReport;
+  readonly pool: BufferPool;
+  private gpu: GPU | null;
+  private readonly staging: BufferPool;
+  private readonly sources = new Map<string, string>();
+  private readonly modules = new Map<string, GPUShaderModule>();
+  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  private readonly uniformBuffer: GPUBuffer;
+  private readonly uniformBytes = new ArrayBuffer(UNIFORM_ARENA_BYTES);
+  private readonly uniformAlign: number;
+  private uniformOffset = 0;
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  /** Checks still running (compile info, error scopes); what they find is thrown at the next sync point. */
+  private readonly checks = new Set<Promise<void>>();
+  private readonly found: Error[] = [];
+  private goneReason: string | null = null;
+  private submits = 0;
+  private dispatches = 0;
+
+  constructor({ gpu, device, report }: Acquired) {
+    this.gpu = gpu;
+    this.device = device;
+    this.report = report;
+    this.uniformAlign = device.limits.minUniformBufferOffsetAlignment;
+    const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+    this.pool = new BufferPool((size) => this.createBuffer(size, usage, 'tensor'));
+    this.staging = new BufferPool((size) => this.createBuffer(size, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, 'staging'));
+    this.uniformBuffer = device.createBuffer({
+      size: UNIFORM_ARENA_BYTES,
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+      label: 'uniform arena',
+    });
+    device.lost.then((info) => {
+      this.goneReason ??= `device lost: ${info.message || info.reason}`;
+    });
+    device.addEventListener('uncapturederror', (event) => {
+      this.found.push(new GPUFailure(`WebGPU error: ${(event as GPUUncapturedErrorEvent).error.message}`));
+    });
+  }
+
+  /** Throws if the device is gone; every entry point that touches the GPU calls it. */
+  assertAlive(): void {
+    if (this.goneReason) throw new DeviceLostError(this.goneReason);
+  }
+
+  get alive(): boolean {
+    return this.goneReason === null;
+  }
+
+  /** Replaces a kernel's source for this runtime (tests use it to prove a broken kernel is caught). */
+  setKernelSource(kernel: string, source: string | null): void {
+    if (source === null) this.sources.delete(kernel);
+    else this.sources.set(kernel, source);
+    this.modules.delete(kernel);
+    for (const key of [...this.pipelines.keys()]) if (key.startsWith(`${kernel}:`)) this.pipelines.delete(key);
+  }
+
+  upload(data: Float32Array | Uint32Array | Int32Array): GPUBuffer {
+    this.assertAlive();
+    const buffer = this.pool.acquire(data.byteLength);
+    // A buffer fresh from the pool is referenced by no unsubmitted command, so the write
+    // cannot overtake earlier work on it.
+    if (data.byteLength > 0) this.device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+    return buffer;
+  }
+
+  dispatch(d: Dispatch): void {
+    this.assertAlive();
+    const pipeline = this.pipeline(d.kernel, d.entry ?? 'main', d.constants ?? {});
+    const entries: GPUBindGroupEntry[] = d.buffers.map((buffer, binding) => ({ binding, resource: { buffer } }));
+    if (d.params) {
+      const size = d.params.byteLength;
+      if (this.uniformOffset + size > UNIFORM_ARENA_BYTES) this.flush();
+      d.params.writeTo(this.uniformBytes, this.uniformOffset);
+      entries.push({ binding: entries.length, resource: { buffer: this.uniformBuffer, offset: this.uniformOffset, size } });
+      this.uniformOffset += Math.ceil(size / this.uniformAlign) * this.uniformAlign;
+    }
+    const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    const pass = this.computePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(d.workgroups[0], d.workgroups[1] ?? 1, d.workgroups[2] ?? 1);
+    this.dispatches++;
+  }
+
+  /** Records a buffer-to-buffer copy in order with the dispatches around it. */
+  copy(source: GPUBuffer, target: GPUBuffer, bytes: number, sourceOffset = 0, targetOffset = 0): void {
+    this.assertAlive();
+    if (bytes === 0) return;
+    this.endPass();
+    this.commandEncoder().copyBufferToBuffer(source, sourceOffset, target, targetOffset, bytes);
+  }
+
+  /** Submits everything recorded so far. */
+  flush(): void {
+    if (!this.encoder) return;
+    this.endPass();
+    const encoder = this.encoder;
+    this.encoder = null;
+    this.watch(() => {
+      if (this.uniformOffset > 0) this.device.queue.writeBuffer(this.uniformBuffer, 0, this.uniformBytes, 0, this.uniformOffset);
+      this.device.queue.submit([encoder.finish()]);
+    }, 'submitting work');
+    this.uniformOffset = 0;
+    this.submits++;
+    this.pool.recycle();
+    this.staging.recycle();
+  }
+
+  /** Copies `bytes` of a buffer back to the CPU, after all work recorded before it. */
+  async read(buffer: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
+    this.assertAlive();
+    const staging = this.staging.acquire(Math.max(4, bytes));
+    this.copy(buffer, staging, Math.ceil(bytes / 4) * 4);
+    this.flush();
+    try {
+      await staging.mapAsync(GPUMapMode.READ, 0, staging.size);
+    } catch (e) {
+      this.assertAlive();
+      await this.throwPendingErrors();
+      throw new GPUFailure(`reading back a buffer failed: ${String(e)}`);
+    }
+    const result = staging.getMappedRange(0, staging.size).slice(0, bytes);
+    staging.unmap();
+    this.staging.release(staging);
+    await this.throwPendingErrors();
+    return result;
+  }
+
+  /** Waits for all submitted work, then throws any error it produced. */
+  async sync(): Promise<void> {
+    this.assertAlive();
+    this.flush();
+    await this.device.queue.onSubmittedWorkDone();
+    await this.throwPendingErrors();
+  }
+
+  stats(): RuntimeStats {
+    return { ...this.pool.stats(), pipelines: this.pipelines.size, submits: this.submits, dispatches: this.dispatches };
+  }
+
+  /** Submits outstanding work, waits for it, destroys the device and lets go of Dawn. */
+  async destroy(): Promise<void> {
+    if (this.gpu === null) return;
+    if (this.alive) await this.sync().catch(() => undefined);
+    this.goneReason ??= 'the runtime was shut down';
+    this.device.destroy();
+    this.gpu = null;
+  }
+
+  private async throwPendingErrors(): Promise<void> {
+    await Promise.all(this.checks);
+    const found = this.found.splice(0);
+    const first = found.find((e) => e instanceof KernelCompileError) ?? found[0];
+    if (first) throw first;
+  }
+
+  private check(finding: Promise<Error | null>): void {
+    const running: Promise<void> = finding.then((error) => {
+      this.checks.delete(running);
+      if (error) this.found.push(error);
+    });
+    this.checks.add(running);
+  }
+
+  /** Runs device calls inside validation and out-of-memory error scopes, checked at the next sync. */
+  private watch(calls: () => void, what: string): void {
+    this.device.pushErrorScope('out-of-memory');
+    this.device.pushErrorScope('validation');
+    calls();
+    const validation = this.device.popErrorScope();
+    const memory = this.device.popErrorScope();
+    this.check(
+      Promise.all([validation, memory]).then(([v, m]) => {
+        const e = v ?? m;
+        return e ? new GPUFailure(`WebGPU ${m && !v ? 'out-of-memory' : 'validation'} error while ${what}: ${e.message}`) : null;
+      }),
+    );
+  }
+
+  private createBuffer(size: number, usage: number, label: string): GPUBuffer {
+    let buffer!: GPUBuffer;
+    this.watch(() => (buffer = this.device.createBuffer({ size, usage, label })), `allocating a ${size}-byte ${label} buffer`);
+    return buffer;
+  }
+
+  private kernelSource(kernel: string): string {
+    return this.sources.get(kernel) ?? readFileSync(new URL(`${kernel}.wgsl`, KERNEL_DIR), 'utf8');
+  }
+
+  private shaderModule(kernel: string): GPUShaderModule {
+    let module = this.modules.get(kernel);
+    if (module) return module;
+    const file = `kernels/${kernel}.wgsl`;
+    this.device.pushErrorScope('validation');
+    module = this.device.createShaderModule({ code: this.kernelSource(kernel), label: file });
+    const scope = this.device.popErrorScope();
+    this.check(
+      module.getCompilationInfo().then(async (info) => {
+        await scope;
+        const errors = info.messages.filter((m) => m.type === 'error');
+        if (errors.length === 0) return null;
+        return new KernelCompileError(
+          `WGSL kernel failed to compile:\n` + errors.map((m) => `${file}:${m.lineNum}:${m.linePos}: ${m.message}`).join('\n'),
+        );
+      }),
+    );
+    this.modules.set(kernel, module);
+    return module;
+  }
+
+  private pipeline(kernel: string, entry: string, constants: Record<string, number>): GPUComputePipeline {
+    const names = Object.keys(constants).sort();
+    const key = `${kernel}:${entry}:${names.map((n) => `${n}=${constants[n]}`).join(',')}`;
+    let pipeline = this.pipelines.get(key);
+    if (!pipeline) {
+      const module = this.shaderModule(kernel);
+      this.watch(() => {
+        pipeline = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: entry, constants }, label: key });
+      }, `building pipeline ${key}`);
+      this.pipelines.set(key, pipeline!);
+    }
+    return pipeline!;
+  }
+
+  private commandEncoder(): GPUCommandEncoder {
+    return (this.encoder ??= this.device.createCommandEncoder());
+  }
+
+  private computePass(): GPUComputePassEncoder {
+    return (this.pass ??= this.commandEncoder().beginComputePass());
+  }
+
+  private endPass(): void {
+    this.pass?.end();
+    this.pass = null;
+  }
+}
