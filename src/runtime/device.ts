@@ -41,8 +41,8 @@ const LIMITS_TO_RAISE = [
   'maxComputeWorkgroupsPerDimension',
 ] as const;
 
-export async function acquireDevice(): Promise<Acquired> {
-  const gpu = create([]);
+/** `gpu` is Dawn's entry point unless a test passes a stand-in. */
+export async function acquireDevice(gpu: GPU = create([])): Promise<Acquired> {
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' }).catch((e: unknown) => {
     throw new NoAdapterError(`requestAdapter failed: ${String(e)}`);
   });

@@ -45,6 +45,8 @@ export class Runtime {
   private readonly staging: BufferPool;
   private readonly sources = new Map<string, string>();
   private readonly modules = new Map<string, GPUShaderModule>();
+  /** Kernels whose WGSL failed to compile: later dispatches of them throw at once. */
+  private readonly broken = new Map<string, KernelCompileError>();
   private readonly pipelines = new Map<string, GPUComputePipeline>();
   private readonly uniformBuffer: GPUBuffer;
   private readonly uniformBytes = new ArrayBuffer(UNIFORM_ARENA_BYTES);
@@ -94,6 +96,7 @@ export class Runtime {
     if (source === null) this.sources.delete(kernel);
     else this.sources.set(kernel, source);
     this.modules.delete(kernel);
+    this.broken.delete(kernel);
     for (const key of [...this.pipelines.keys()]) if (key.startsWith(`${kernel}:`)) this.pipelines.delete(key);
   }
 
@@ -242,9 +245,11 @@ export class Runtime {
         await scope;
         const errors = info.messages.filter((m) => m.type === 'error');
         if (errors.length === 0) return null;
-        return new KernelCompileError(
+        const error = new KernelCompileError(
           `WGSL kernel failed to compile:\n` + errors.map((m) => `${file}:${m.lineNum}:${m.linePos}: ${m.message}`).join('\n'),
         );
+        this.broken.set(kernel, error);
+        return error;
       }),
     );
     this.modules.set(kernel, module);
@@ -252,6 +257,8 @@ export class Runtime {
   }
 
   private pipeline(kernel: string, entry: string, constants: Record<string, number>): GPUComputePipeline {
+    const broken = this.broken.get(kernel);
+    if (broken) throw broken;
     const names = Object.keys(constants).sort();
     const key = `${kernel}:${entry}:${names.map((n) => `${n}=${constants[n]}`).join(',')}`;
     let pipeline = this.pipelines.get(key);

@@ -1,0 +1,6 @@
+// The CPU reference: plain float64 TypeScript versions of every kernel, for tests.
+export * from './array.js';
+export * as elementwise from './elementwise.js';
+export * as reduce from './reduce.js';
+export { matmul } from './matmul.js';
+export { crossEntropy } from './cross_entropy.js';

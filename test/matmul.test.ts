@@ -1,0 +1,78 @@
+import { describe, it } from 'vitest';
+import { linear, matmul, tensor } from '../src/index.js';
+import { mm } from '../src/ops/matmul.js';
+import { elementwise, matmul as refMatmul, nd, type NDArray } from '../src/reference/index.js';
+import { expectMatches, gradcheck, randomData, randomDim, rngFor } from './helpers.js';
+
+const abs = (x: NDArray): NDArray => ({ data: x.data.map(Math.abs), shape: x.shape });
+
+describe('matmul matches the reference', () => {
+  it('60 random sizes with every transpose combination', async () => {
+    const rng = rngFor('matmul');
+    for (let trial = 0; trial < 60; trial++) {
+      const [M, K, N] = [randomDim(rng, 40), randomDim(rng, 40), randomDim(rng, 40)];
+      const transA = trial % 2 === 1;
+      const transB = trial % 4 >= 2;
+      const sa = transA ? [K, M] : [M, K];
+      const sb = transB ? [N, K] : [K, N];
+      const da = randomData(rng, M * K);
+      const db = randomData(rng, K * N);
+      const a = nd(da, sa);
+      const b = nd(db, sb);
+      const scale = refMatmul(abs(a), abs(b), transA, transB).data;
+      await expectMatches(mm(tensor(da, sa), tensor(db, sb), transA, transB), refMatmul(a, b, transA, transB), `mm ${M}x${K}x${N} tA=${transA} tB=${transB}`, { rtol: 1e-6, scale });
+    }
+  });
+
+  it('linear = x @ W^T + b', async () => {
+    const rng = rngFor('linear');
+    const [n, fin, fout] = [7, 33, 5];
+    const x = randomData(rng, n * fin);
+    const w = randomData(rng, fout * fin);
+    const b = randomData(rng, fout);
+    const expected = elementwise.binary('add', refMatmul(nd(x, [n, fin]), nd(w, [fout, fin]), false, true), nd(b, [fout]));
+    await expectMatches(linear(tensor(x, [n, fin]), tensor(w, [fout, fin]), tensor(b, [fout])), expected, 'linear', { rtol: 1e-5, atol: 1e-5 });
+  });
+});
+
+describe('matmul backward passes gradcheck', () => {
+  for (const [transA, transB] of [[false, false], [true, false], [false, true], [true, true]]) {
+    it(`transA=${transA} transB=${transB}`, async () => {
+      const rng = rngFor(`grad mm ${transA} ${transB}`);
+      const [M, K, N] = [5, 3, 6];
+      const sa = transA ? [K, M] : [M, K];
+      const sb = transB ? [N, K] : [K, N];
+      await gradcheck(
+        {
+          name: `mm tA=${transA} tB=${transB}`,
+          inputs: [{ data: randomData(rng, M * K), shape: sa }, { data: randomData(rng, K * N), shape: sb }],
+          gpu: (a, b) => mm(a, b, transA, transB),
+          reference: (a, b) => refMatmul(a, b, transA, transB),
+        },
+        rng,
+      );
+    });
+  }
+
+  it('matmul and linear with bias', async () => {
+    const rng = rngFor('grad linear');
+    await gradcheck(
+      {
+        name: 'linear',
+        inputs: [{ data: randomData(rng, 12), shape: [4, 3] }, { data: randomData(rng, 6), shape: [2, 3] }, { data: randomData(rng, 2), shape: [2] }],
+        gpu: (x, w, b) => linear(x, w, b),
+        reference: (x, w, b) => elementwise.binary('add', refMatmul(x, w, false, true), b),
+      },
+      rng,
+    );
+    await gradcheck(
+      {
+        name: 'matmul',
+        inputs: [{ data: randomData(rng, 6), shape: [2, 3] }, { data: randomData(rng, 12), shape: [3, 4] }],
+        gpu: matmul,
+        reference: (a, b) => refMatmul(a, b),
+      },
+      rng,
+    );
+  });
+});

@@ -1,0 +1,56 @@
+// The comparisons must be able to fail: a deliberately broken kernel or backward rule,
+// run through the same helpers as the real tests, has to be caught.
+import { readFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { record } from '../src/autograd.js';
+import { relu, runtime, sub, tensor } from '../src/index.js';
+import { mm } from '../src/ops/matmul.js';
+import { elementwise, matmul as refMatmul, nd } from '../src/reference/index.js';
+import { expectMatches, gradcheck, randomData, rngFor } from './helpers.js';
+
+function mutate(kernel: string, from: string, to: string): void {
+  const source = readFileSync(new URL(`../kernels/${kernel}.wgsl`, import.meta.url), 'utf8');
+  expect(source, `kernels/${kernel}.wgsl no longer contains the mutated text`).toContain(from);
+  runtime().setKernelSource(kernel, source.replace(from, to));
+}
+
+afterEach(() => {
+  runtime().setKernelSource('matmul', null);
+  runtime().setKernelSource('elementwise', null);
+});
+
+describe('a wrong kernel is caught', () => {
+  it('matmul that skips the first k term', async () => {
+    mutate('matmul', 'for (var k = 0u;', 'for (var k = 1u;');
+    const rng = rngFor('mutant matmul');
+    const [da, db] = [randomData(rng, 5 * 7), randomData(rng, 7 * 3)];
+    await expect(expectMatches(mm(tensor(da, [5, 7]), tensor(db, [7, 3])), refMatmul(nd(da, [5, 7]), nd(db, [7, 3])), 'mutant mm')).rejects.toThrow(/mutant mm: element/);
+  });
+
+  it('sub with its operands swapped', async () => {
+    mutate('elementwise', 'r = x - y;', 'r = y - x;');
+    const rng = rngFor('mutant sub');
+    const [da, db] = [randomData(rng, 6), randomData(rng, 3)];
+    await expect(expectMatches(sub(tensor(da, [2, 3]), tensor(db, [3])), elementwise.binary('sub', nd(da, [2, 3]), nd(db, [3])), 'mutant sub')).rejects.toThrow(/mutant sub: element/);
+  });
+
+  it('a broadcast that reads the wrong stride', async () => {
+    mutate('elementwise', 'offset += (rem % size) * strides[d / 4][d % 4];', 'offset += (rem % size) * strides[0][0];');
+    const rng = rngFor('mutant broadcast');
+    const [da, db] = [randomData(rng, 12), randomData(rng, 4)];
+    await expect(expectMatches(sub(tensor(da, [3, 4]), tensor(db, [1, 4])), elementwise.binary('sub', nd(da, [3, 4]), nd(db, [1, 4])), 'mutant broadcast')).rejects.toThrow(/element/);
+  });
+});
+
+describe('a wrong backward rule is caught by gradcheck', () => {
+  it('relu whose backward forgets the mask', async () => {
+    const leakyBackward = (x: ReturnType<typeof tensor>) => {
+      const y = relu(x.detach());
+      return record(y, 'wrong relu', [x], (g) => [g.clone()]);
+    };
+    const rng = rngFor('mutant relu grad');
+    await expect(
+      gradcheck({ name: 'wrong relu', inputs: [{ data: randomData(rng, 8, { gap: 0.1 }), shape: [8] }], gpu: leakyBackward, reference: (x) => elementwise.unary('relu', x) }, rng),
+    ).rejects.toThrow(/wrong relu: d\/d input 0/);
+  });
+});

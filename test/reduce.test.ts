@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { mean, sum, tensor } from '../src/index.js';
+import { nd, reduce as ref } from '../src/reference/index.js';
+import { expectMatches, gradcheck, randomData, randomShape, rngFor } from './helpers.js';
+import type { Generator } from '../src/index.js';
+
+function randomAxes(rng: Generator, rank: number): number[] {
+  const axes = [...Array(rank).keys()].filter(() => rng.random() < 0.5);
+  return axes.length ? axes : [rng.int(rank)];
+}
+
+describe('sum and mean match the reference', () => {
+  for (const op of ['sum', 'mean'] as const) {
+    it(`${op}: 40 random shapes and axis sets, keepdim both ways`, async () => {
+      const rng = rngFor(op);
+      for (let trial = 0; trial < 40; trial++) {
+        const shape = randomShape(rng, 1 + rng.int(5), 12);
+        const axes = randomAxes(rng, shape.length);
+        const keepdim = rng.random() < 0.5;
+        const d = randomData(rng, shape.reduce((a, b) => a * b, 1));
+        const x = tensor(d, shape);
+        const out = op === 'sum' ? sum(x, axes, keepdim) : mean(x, axes, keepdim);
+        const count = axes.reduce((n, a) => n * shape[a], 1);
+        const expected = ref.sum(nd(d, shape), axes, op === 'mean' ? 1 / count : 1);
+        const absolute = ref.sum(nd(d.map(Math.abs), shape), axes, op === 'mean' ? 1 / count : 1);
+        if (!keepdim) expected.shape = shape.filter((_, i) => !axes.includes(i));
+        await expectMatches(out, expected, `${op} ${JSON.stringify(shape)} axes ${JSON.stringify(axes)}`, { rtol: 1e-6, scale: absolute.data });
+      }
+    });
+  }
+
+  it('long reductions (one workgroup cooperating per output) and negative axes', async () => {
+    const rng = rngFor('long');
+    const shape = [3, 5000];
+    const d = randomData(rng, 15000);
+    const abs = ref.sum(nd(d.map(Math.abs), shape), [1]);
+    const expected = ref.sum(nd(d, shape), [1]);
+    expected.shape = [3];
+    await expectMatches(sum(tensor(d, shape), -1), expected, 'sum over 5000', { rtol: 1e-6, scale: abs.data });
+    await expectMatches(sum(tensor(d, shape)), { data: Float64Array.of(expected.data.reduce((a, b) => a + b)), shape: [] }, 'sum of all', { rtol: 1e-6, scale: [abs.data.reduce((a, b) => a + b)] });
+  });
+
+  it('reducing no elements gives 0 for sum', async () => {
+    expect(Array.from(await sum(tensor([], [2, 0]), 1).toArray())).toEqual([0, 0]);
+  });
+});
+
+describe('reduction backward passes gradcheck', () => {
+  for (const op of ['sum', 'mean'] as const) {
+    it(op, async () => {
+      const rng = rngFor(`grad ${op}`);
+      for (let trial = 0; trial < 4; trial++) {
+        const shape = randomShape(rng, 1 + rng.int(3), 4);
+        const axes = randomAxes(rng, shape.length);
+        const count = axes.reduce((n, a) => n * shape[a], 1);
+        await gradcheck(
+          {
+            name: `${op} ${JSON.stringify(shape)} ${JSON.stringify(axes)}`,
+            inputs: [{ data: randomData(rng, shape.reduce((a, b) => a * b, 1)), shape }],
+            gpu: (x) => (op === 'sum' ? sum(x, axes) : mean(x, axes)),
+            reference: (x) => ref.sum(x, axes, op === 'mean' ? 1 / count : 1),
+          },
+          rng,
+        );
+      }
+    });
+  }
+});

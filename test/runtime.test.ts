@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { add, bucketSizeForTest, GPUFailure, KernelCompileError, NoAdapterError, relu, runtime, tensor, tidy } from './runtime-exports.js';
+import { acquireDevice } from '../src/runtime/device.js';
+
+describe('runtime', () => {
+  it('reports the adapter it runs on', () => {
+    const r = runtime().report;
+    expect(r.name.length).toBeGreaterThan(0);
+    expect(typeof r.software).toBe('boolean');
+    expect(r.maxStorageBufferBindingSize).toBeGreaterThanOrEqual(128 * 1024 * 1024);
+  });
+
+  it('no adapter: a typed error that says how to install one', async () => {
+    const noGpu = { requestAdapter: async () => null } as unknown as GPU;
+    await expect(acquireDevice(noGpu)).rejects.toThrow(NoAdapterError);
+    await expect(acquireDevice(noGpu)).rejects.toThrow(/npm run setup/);
+  });
+
+  it('buckets sizes: powers of two, then eighths', () => {
+    expect(bucketSizeForTest(1)).toBe(256);
+    expect(bucketSizeForTest(1000)).toBe(1024);
+    expect(bucketSizeForTest((1 << 20) + 1)).toBe((1 << 20) + (1 << 18));
+  });
+
+  it('reuses pooled buffers and cached pipelines', async () => {
+    const rt = runtime();
+    const step = async () => {
+      const t = tidy(() => relu(relu(tensor(new Float32Array(1000)))));
+      await t.toArray();
+      t.dispose();
+    };
+    await step();
+    await step(); // buffers released after the last submit become reusable one submit later
+    const before = rt.stats();
+    for (let i = 0; i < 20; i++) await step();
+    const after = rt.stats();
+    expect(after.pipelines).toBe(before.pipelines);
+    expect(after.liveBuffers).toBe(before.liveBuffers);
+    expect(after.inUseBytes).toBe(before.inUseBytes);
+  });
+
+  it('records many dispatches per submit and submits only when reading back', async () => {
+    const rt = runtime();
+    let x = tensor([1, 2, 3]);
+    await x.toArray();
+    const before = rt.stats();
+    for (let i = 0; i < 100; i++) x = add(x, 1);
+    expect(rt.stats().submits).toBe(before.submits);
+    expect(Array.from(await x.toArray())).toEqual([101, 102, 103]);
+    expect(rt.stats().submits - before.submits).toBeLessThanOrEqual(2);
+  });
+
+  it('a WGSL compile error names the kernel file and line', async () => {
+    const rt = runtime();
+    rt.setKernelSource('fill', '// broken on purpose\nfn f() -> u32 { return 1.5; }\n');
+    try {
+      tensor([1]).clone();
+      await expect(rt.sync()).rejects.toThrow(KernelCompileError);
+      // Once known, the broken kernel fails at dispatch, before any GPU work.
+      expect(() => tensor([1]).clone()).toThrow(/kernels\/fill\.wgsl:2:\d+/);
+    } finally {
+      rt.setKernelSource('fill', null);
+    }
+    expect(Array.from(await tensor([7]).clone().toArray())).toEqual([7]);
+  });
+
+  it('a WebGPU validation error surfaces as a typed error at the next sync', async () => {
+    const rt = runtime();
+    // Binding one storage buffer where the kernel expects three is our bug, and must not pass silently.
+    rt.dispatch({ kernel: 'elementwise', entry: 'binary', buffers: [tensor([1]).buffer('test', 'x')], workgroups: [1] });
+    await expect(rt.sync()).rejects.toThrow(GPUFailure);
+    await rt.sync();
+  });
+});

@@ -1,0 +1,14 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    // One WebGPU device per file, files one after another: the adapter is emulated on two
+    // CPU cores, and parallel files would only fight over them.
+    pool: 'forks',
+    fileParallelism: false,
+    setupFiles: ['test/setup.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+  },
+});
