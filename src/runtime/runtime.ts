@@ -78,6 +78,7 @@ export class Runtime {
       this.goneReason ??= `device lost: ${info.message || info.reason}`;
     });
     device.addEventListener('uncapturederror', (event) => {
+      event.preventDefault(); // reported as a typed error at the next sync instead of logged
       this.found.push(new GPUFailure(`WebGPU error: ${(event as GPUUncapturedErrorEvent).error.message}`));
     });
   }
