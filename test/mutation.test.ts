@@ -6,6 +6,7 @@ import { record } from '../src/autograd.js';
 import { relu, runtime, sub, tensor } from '../src/index.js';
 import { mm } from '../src/ops/matmul.js';
 import { elementwise, matmul as refMatmul, nd } from '../src/reference/index.js';
+import { checkCase, randomCase } from './conv-cases.js';
 import { expectMatches, gradcheck, randomData, rngFor } from './helpers.js';
 
 function mutate(kernel: string, from: string, to: string): void {
@@ -53,4 +54,27 @@ describe('a wrong backward rule is caught by gradcheck', () => {
       gradcheck({ name: 'wrong relu', inputs: [{ data: randomData(rng, 8, { gap: 0.1 }), shape: [8] }], gpu: leakyBackward, reference: (x) => elementwise.unary('relu', x) }, rng),
     ).rejects.toThrow(/wrong relu: d\/d input 0/);
   });
+});
+
+describe('a wrong convolution kernel is caught by the conv2d checks', () => {
+  const mutants: [string, string, string, string][] = [
+    ['forward that ignores dilation', 'let ih = ih0 + i32(kh * p.dil_h);', 'let ih = ih0 + i32(kh);', 'forward'],
+    ['grad-input that ignores stride gaps', '(ow_num % sw == vec4<i32>(0))', '(ow_num >= vec4<i32>(0))', 'grad-input'],
+    ['grad-weight that drops the last chunk row', 'let last = min(first + pi.rows_per_chunk, rows);', 'let last = min(first + pi.rows_per_chunk, rows - 1u);', 'grad-weight'],
+  ];
+  for (const [name, from, to, stage] of mutants) {
+    it(name, async () => {
+      mutate('conv2d', from, to);
+      const rng = rngFor(`mutant conv ${name}`);
+      let caught: unknown = null;
+      try {
+        for (let i = 0; i < 40 && !caught; i++) await checkCase(randomCase(rng, i), rng, `mutant case ${i}`);
+      } catch (error) {
+        caught = error;
+      } finally {
+        runtime().setKernelSource('conv2d', null);
+      }
+      expect(String(caught)).toContain(stage);
+    });
+  }
 });

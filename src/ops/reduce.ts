@@ -38,8 +38,8 @@ function lanesFor(reduced: number): { LANES: number; OUTPUTS_PER_GROUP: number }
   return { LANES: 1, OUTPUTS_PER_GROUP: 64 };
 }
 
-/** alpha * sum of x over `axes` (sorted, valid), shaped with kept size-1 dims. */
-function reduceKernel(op: string, x: Tensor, axes: number[], alpha: number): Tensor {
+/** alpha * sum of x over `axes` (sorted, valid), shaped with kept size-1 dims; records no graph. */
+export function reduceKernel(op: string, x: Tensor, axes: number[], alpha: number): Tensor {
   const axisSet = new Set(axes);
   const keptShape = x.shape.map((d, i) => (axisSet.has(i) ? 1 : d));
   const out = empty(keptShape);

@@ -1,0 +1,171 @@
+// Grouped 2-D convolution (kernels/conv2d.wgsl): PyTorch's conv2d in NCHW with stride,
+// padding, dilation and groups, and its backward (grad-input, grad-weight, grad-bias),
+// each one dispatch over all groups.
+import { record } from '../autograd.js';
+import { ArgumentError, fmtShape, ShapeError, type Shape } from '../errors.js';
+import { Params, runtime } from '../runtime/index.js';
+import { empty, Tensor } from '../tensor.js';
+import { reduceKernel } from './reduce.js';
+import { expectTensor } from './validate.js';
+
+export type Pair = number | readonly [number, number];
+
+export interface Conv2dOptions {
+  stride?: Pair;
+  padding?: Pair;
+  dilation?: Pair;
+  groups?: number;
+}
+
+/** Every size a conv2d kernel needs, validated. */
+export interface ConvGeometry {
+  N: number;
+  C_in: number;
+  H: number;
+  W: number;
+  C_out: number;
+  H_out: number;
+  W_out: number;
+  groups: number;
+  kH: number;
+  kW: number;
+  stride: [number, number];
+  padding: [number, number];
+  dilation: [number, number];
+}
+
+const WG = 64;
+/** Largest grad-weight partial-sum buffer, in floats, before chunks are merged. */
+const MAX_PARTIAL_FLOATS = 4 << 20;
+
+function pair(op: string, name: string, value: Pair | undefined, fallback: number, min: number): [number, number] {
+  const [a, b] = typeof value === 'number' ? [value, value] : (value ?? [fallback, fallback]);
+  if (![a, b].every((v) => Number.isSafeInteger(v) && v >= min)) {
+    throw new ArgumentError(op, name, `must be an integer >= ${min} or a pair of them, got ${JSON.stringify(value)}`);
+  }
+  return [a, b];
+}
+
+export function convGeometry(xShape: Shape, wShape: Shape, options: Conv2dOptions = {}, op = 'conv2d'): ConvGeometry {
+  if (xShape.length !== 4) throw new ShapeError(op, 'input', `must be 4-D [N, C_in, H, W], got ${fmtShape(xShape)}`);
+  if (wShape.length !== 4) throw new ShapeError(op, 'weight', `must be 4-D [C_out, C_in/groups, kH, kW], got ${fmtShape(wShape)}`);
+  const groups = options.groups ?? 1;
+  if (!Number.isSafeInteger(groups) || groups < 1) throw new ArgumentError(op, 'groups', `must be a positive integer, got ${groups}`);
+  const stride = pair(op, 'stride', options.stride, 1, 1);
+  const padding = pair(op, 'padding', options.padding, 0, 0);
+  const dilation = pair(op, 'dilation', options.dilation, 1, 1);
+  const [N, C_in, H, W] = xShape;
+  const [C_out, cig, kH, kW] = wShape;
+  if (C_in % groups !== 0) throw new ArgumentError(op, 'groups', `${groups} does not divide the input's ${C_in} channels (input ${fmtShape(xShape)})`);
+  if (C_out % groups !== 0) throw new ArgumentError(op, 'groups', `${groups} does not divide the weight's ${C_out} output channels (weight ${fmtShape(wShape)})`);
+  if (cig * groups !== C_in) {
+    throw new ShapeError(op, 'weight', `has shape ${fmtShape(wShape)}: expected [${C_out}, ${C_in / groups}, kH, kW] for input ${fmtShape(xShape)} with groups=${groups}`);
+  }
+  if ([N, C_in, H, W, C_out, kH, kW].some((d) => d < 1)) throw new ShapeError(op, 'input', `and weight must have no empty dimension: ${fmtShape(xShape)}, ${fmtShape(wShape)}`);
+  const span = (k: number, d: number) => d * (k - 1) + 1;
+  const [pH, pW] = [H + 2 * padding[0], W + 2 * padding[1]];
+  if (span(kH, dilation[0]) > pH || span(kW, dilation[1]) > pW) {
+    throw new ShapeError(op, 'weight', `kernel ${kH}x${kW} (dilation ${dilation.join('x')}) is larger than the padded input ${pH}x${pW} (input ${fmtShape(xShape)}, padding ${padding.join('x')})`);
+  }
+  const H_out = Math.floor((pH - span(kH, dilation[0])) / stride[0]) + 1;
+  const W_out = Math.floor((pW - span(kW, dilation[1])) / stride[1]) + 1;
+  return { N, C_in, H, W, C_out, H_out, W_out, groups, kH, kW, stride, padding, dilation };
+}
+
+export function convParams(g: ConvGeometry, rowsPerChunk = 0): Params {
+  return new Params().u32(
+    g.N, g.C_in, g.H, g.W,
+    g.C_out, g.H_out, g.W_out, g.groups,
+    g.kH, g.kW, ...g.stride,
+    ...g.padding, ...g.dilation,
+    rowsPerChunk,
+  );
+}
+
+const blocks = (n: number) => Math.ceil(n / 4);
+
+/** Forward kernel only: y = conv(x, w) + bias, no graph. */
+export function convForward(x: Tensor, weight: Tensor, bias: Tensor | null, g: ConvGeometry, op = 'conv2d'): Tensor {
+  const y = empty([g.N, g.C_out, g.H_out, g.W_out]);
+  runtime().dispatch({
+    kernel: 'conv2d',
+    entry: 'forward',
+    constants: { WG, HAS_BIAS: Number(bias !== null) },
+    buffers: [x.buffer(op, 'input'), weight.buffer(op, 'weight'), (bias ?? weight).buffer(op, 'bias'), y.buffer(op, 'out')],
+    params: convParams(g),
+    workgroups: [Math.ceil((blocks(g.W_out) * g.H_out) / WG), g.groups * blocks(g.C_out / g.groups), g.N],
+  });
+  return y;
+}
+
+function convGradInput(dy: Tensor, weight: Tensor, g: ConvGeometry): Tensor {
+  const dx = empty([g.N, g.C_in, g.H, g.W]);
+  runtime().dispatch({
+    kernel: 'conv2d',
+    entry: 'grad_input',
+    constants: { WG },
+    buffers: [dy.buffer('conv2d backward', 'grad'), weight.buffer('conv2d backward', 'weight'), dx.buffer('conv2d backward', 'grad_input')],
+    params: convParams(g),
+    workgroups: [Math.ceil((blocks(g.W) * g.H) / WG), g.groups * blocks(g.C_in / g.groups), g.N],
+  });
+  return dx;
+}
+
+/** The N*H_out rows are split into chunks, one partial sum each, enough to fill the device. */
+function chunking(g: ConvGeometry, workgroupsPerChunk: number, weightSize: number): { chunks: number; rowsPerChunk: number } {
+  const rows = g.N * g.H_out;
+  const wanted = Math.max(Math.ceil(64 / workgroupsPerChunk), Math.ceil(rows / 32));
+  const allowed = Math.min(rows, Math.max(1, Math.floor(MAX_PARTIAL_FLOATS / weightSize)));
+  const rowsPerChunk = Math.ceil(rows / Math.max(1, Math.min(wanted, allowed)));
+  return { chunks: Math.ceil(rows / rowsPerChunk), rowsPerChunk };
+}
+
+function convGradWeight(x: Tensor, dy: Tensor, weightShape: Shape, g: ConvGeometry): Tensor {
+  const cols = (g.C_in / g.groups) * g.kH * g.kW;
+  const items = blocks(cols) * blocks(g.C_out / g.groups) * g.groups;
+  const weightSize = g.C_out * cols;
+  const { chunks, rowsPerChunk } = chunking(g, Math.ceil(items / WG), weightSize);
+  const partial = empty([chunks, weightSize]);
+  runtime().dispatch({
+    kernel: 'conv2d',
+    entry: 'grad_weight',
+    constants: { WG },
+    buffers: [x.buffer('conv2d backward', 'input'), dy.buffer('conv2d backward', 'grad'), partial.buffer('conv2d backward', 'partial')],
+    params: convParams(g, rowsPerChunk),
+    workgroups: [Math.ceil(items / WG), 1, chunks],
+  });
+  const summed = reduceKernel('conv2d backward', partial, [0], 1);
+  partial.dispose();
+  const dw = summed.view(weightShape);
+  summed.dispose();
+  return dw;
+}
+
+/**
+ * conv2d(x, weight, bias?, { stride, padding, dilation, groups }), like
+ * torch.nn.functional.conv2d: x [N, C_in, H, W], weight [C_out, C_in/groups, kH, kW],
+ * bias [C_out] or null.
+ */
+export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, options: Conv2dOptions = {}): Tensor {
+  expectTensor('conv2d', 'input', x);
+  expectTensor('conv2d', 'weight', weight);
+  const g = convGeometry(x.shape, weight.shape, options);
+  if (bias !== null) {
+    expectTensor('conv2d', 'bias', bias);
+    if (bias.rank !== 1 || bias.shape[0] !== g.C_out) throw new ShapeError('conv2d', 'bias', `has shape ${fmtShape(bias.shape)}, expected [${g.C_out}]`);
+  }
+  const y = convForward(x, weight, bias, g);
+  const inputs = bias ? [x, weight, bias] : [x, weight];
+  return record(y, 'conv2d', inputs, (dy) => [
+    x.requiresGrad ? convGradInput(dy, weight, g) : null,
+    weight.requiresGrad ? convGradWeight(x, dy, weight.shape, g) : null,
+    bias?.requiresGrad ? biasGrad(dy, g) : null,
+  ]);
+}
+
+function biasGrad(dy: Tensor, g: ConvGeometry): Tensor {
+  const summed = reduceKernel('conv2d backward', dy, [0, 2, 3], 1);
+  const db = summed.view([g.C_out]);
+  summed.dispose();
+  return db;
+}

@@ -1,0 +1,79 @@
+// Random conv2d configurations and the check of one against the CPU reference; shared by
+// the conv2d tests and the mutation tests that prove the check can fail.
+import { expect } from 'vitest';
+import { conv2d, tensor, type Generator } from '../src/index.js';
+import { conv2d as refConv, conv2dGradInput, conv2dGradWeight, nd, reduce, type ConvSpec, type NDArray } from '../src/reference/index.js';
+import { assertClose, randomData, SEED } from './helpers.js';
+
+export interface Case {
+  kind: string;
+  xShape: number[];
+  wShape: number[];
+  spec: ConvSpec;
+  bias: boolean;
+}
+
+export const KINDS = ['dense', 'grouped', 'depthwise', 'multiplier', 'cardinality32'] as const;
+
+/** A random valid configuration; `kind` cycles so that every case is covered in every run. */
+export function randomCase(rng: Generator, index: number): Case {
+  const kind = KINDS[index % KINDS.length];
+  const pick = <T>(xs: readonly T[]) => xs[rng.int(xs.length)];
+  let groups: number, cig: number, cog: number;
+  if (kind === 'dense') [groups, cig, cog] = [1, 1 + rng.int(6), 1 + rng.int(6)];
+  else if (kind === 'grouped') [groups, cig, cog] = [pick([2, 4, 8]), 1 + rng.int(5), 1 + rng.int(6)];
+  else if (kind === 'depthwise') [groups, cig, cog] = [pick([1, 3, 8, 13]), 1, 1];
+  else if (kind === 'multiplier') [groups, cig, cog] = [pick([2, 3, 8]), 1, pick([2, 3, 4])];
+  else [groups, cig, cog] = [32, pick([1, 2, 4]), pick([1, 2, 4])];
+  const square = rng.random() < 0.6;
+  const kH = pick([1, 2, 3, 3, 5]);
+  const kW = square ? kH : pick([1, 2, 3, 5]);
+  const stride: [number, number] = [1 + rng.int(3), 1 + rng.int(3)];
+  const padding: [number, number] = [rng.int(3), rng.int(3)];
+  const dilation: [number, number] = rng.random() < 0.3 ? [1 + rng.int(2), 1 + rng.int(2)] : [1, 1];
+  // Spatial sizes down to 1 (outputs of size 1 included), odd ones common.
+  const minH = Math.max(1, dilation[0] * (kH - 1) + 1 - 2 * padding[0]);
+  const minW = Math.max(1, dilation[1] * (kW - 1) + 1 - 2 * padding[1]);
+  const H = minH + rng.int(rng.random() < 0.2 ? 2 : 9);
+  const W = minW + rng.int(rng.random() < 0.2 ? 2 : 9);
+  const N = 1 + rng.int(3);
+  return { kind, xShape: [N, groups * cig, H, W], wShape: [groups * cog, cig, kH, kW], spec: { stride, padding, dilation, groups }, bias: rng.random() < 0.5 };
+}
+
+export const describeCase = (c: Case) =>
+  `${c.kind} x=${JSON.stringify(c.xShape)} w=${JSON.stringify(c.wShape)} stride=${c.spec.stride} pad=${c.spec.padding} dil=${c.spec.dilation} groups=${c.spec.groups} bias=${c.bias}`;
+export const abs = (a: NDArray): NDArray => ({ data: a.data.map(Math.abs), shape: a.shape });
+export const count = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+
+/** Runs forward and backward of one case on the GPU and compares all four results; returns tags of what it covered. */
+export async function checkCase(c: Case, rng: Generator, label: string): Promise<string[]> {
+  const seen: string[] = [];
+  const what = `${label} (seed ${SEED}): ${describeCase(c)}`;
+  const xd = randomData(rng, count(c.xShape));
+  const wd = randomData(rng, count(c.wShape));
+  const bd = randomData(rng, c.wShape[0]);
+  const x = tensor(xd, c.xShape, { requiresGrad: true });
+  const w = tensor(wd, c.wShape, { requiresGrad: true });
+  const b = c.bias ? tensor(bd, [c.wShape[0]], { requiresGrad: true }) : null;
+  const y = conv2d(x, w, b, c.spec);
+  const [x64, w64, b64] = [nd(xd, c.xShape), nd(wd, c.wShape), c.bias ? nd(bd, [c.wShape[0]]) : null];
+  const expected = refConv(x64, w64, b64, c.spec);
+  expect(y.shape, what).toEqual(expected.shape);
+  const yScale = refConv(abs(x64), abs(w64), b64 && abs(b64), c.spec).data;
+  assertClose(await y.toArray(), expected.data, `forward, ${what}`, { rtol: 1e-5, scale: yScale });
+  if (expected.shape[2] === 1 || expected.shape[3] === 1) seen.push('output of size 1');
+  if (c.xShape[0] === 1) seen.push('batch 1');
+  seen.push(c.kind);
+
+  const dyd = randomData(rng, count(expected.shape));
+  const dy64 = nd(dyd, expected.shape);
+  y.backward(tensor(dyd, expected.shape));
+  assertClose(await x.grad!.toArray(), conv2dGradInput(dy64, w64, c.xShape, c.spec).data, `grad-input, ${what}`, { rtol: 1e-5, scale: conv2dGradInput(abs(dy64), abs(w64), c.xShape, c.spec).data });
+  assertClose(await w.grad!.toArray(), conv2dGradWeight(x64, dy64, c.wShape, c.spec).data, `grad-weight, ${what}`, { rtol: 1e-5, scale: conv2dGradWeight(abs(x64), abs(dy64), c.wShape, c.spec).data });
+  if (b) assertClose(await b.grad!.toArray(), reduce.sum(dy64, [0, 2, 3]).data, `grad-bias, ${what}`, { rtol: 1e-5, scale: reduce.sum(abs(dy64), [0, 2, 3]).data });
+  for (const t of [x, w, b, y]) {
+    t?.grad?.dispose();
+    t?.dispose();
+  }
+  return seen;
+}

@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { ArgumentError, conv2d, runtime, ShapeError, tensor } from '../src/index.js';
+import { conv2d as refConv, nd, type ConvSpec } from '../src/reference/index.js';
+import { abs, checkCase, count, KINDS, randomCase } from './conv-cases.js';
+import { assertClose, gradcheck, randomData, rngFor } from './helpers.js';
+
+describe('conv2d matches the CPU reference', () => {
+  it('forward, grad-input, grad-weight and grad-bias over 200 random configurations', async () => {
+    const rng = rngFor('conv2d');
+    const seen = new Set<string>();
+    for (let i = 0; i < 200; i++) {
+      const c = randomCase(rng, i);
+      for (const tag of await checkCase(c, rng, `case ${i}`)) seen.add(tag);
+    }
+    expect([...seen].sort()).toEqual([...KINDS, 'batch 1', 'output of size 1'].sort());
+  });
+
+  it('a shape with 7x9 input, stride 2 and groups 4, and the ResNeXt block shape 4 groups of 4', async () => {
+    const rng = rngFor('conv2d fixed');
+    for (const c of [
+      { xShape: [2, 8, 7, 9], wShape: [12, 2, 3, 3], spec: { stride: [2, 2], padding: [1, 1], dilation: [1, 1], groups: 4 } as ConvSpec },
+      { xShape: [2, 16, 9, 9], wShape: [16, 4, 3, 3], spec: { stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 4 } as ConvSpec },
+    ]) {
+      const xd = randomData(rng, count(c.xShape));
+      const wd = randomData(rng, count(c.wShape));
+      const y = conv2d(tensor(xd, c.xShape), tensor(wd, c.wShape), null, c.spec);
+      const x64 = nd(xd, c.xShape);
+      const w64 = nd(wd, c.wShape);
+      assertClose(await y.toArray(), refConv(x64, w64, null, c.spec).data, JSON.stringify(c), { rtol: 1e-5, scale: refConv(abs(x64), abs(w64), null, c.spec).data });
+    }
+  });
+});
+
+describe('conv2d backward passes gradcheck', () => {
+  const cases: [string, number[], number[], Partial<ConvSpec> & { groups: number }][] = [
+    ['grouped 3x3 pad 1', [1, 4, 5, 5], [4, 2, 3, 3], { groups: 2, padding: [1, 1] }],
+    ['stride 2, non-square kernel', [2, 2, 5, 6], [3, 2, 2, 3], { groups: 1, stride: [2, 2] }],
+    ['depthwise, dilation 2', [1, 3, 6, 6], [3, 1, 3, 3], { groups: 3, dilation: [2, 2], padding: [2, 2] }],
+    ['channel multiplier', [1, 2, 4, 4], [6, 1, 3, 3], { groups: 2, padding: [1, 1], stride: [2, 1] }],
+  ];
+  for (const [name, xShape, wShape, partial] of cases) {
+    it(name, async () => {
+      const spec: ConvSpec = { stride: [1, 1], padding: [0, 0], dilation: [1, 1], ...partial };
+      const rng = rngFor(`grad conv ${name}`);
+      await gradcheck(
+        {
+          name,
+          inputs: [
+            { data: randomData(rng, count(xShape)), shape: xShape },
+            { data: randomData(rng, count(wShape)), shape: wShape },
+            { data: randomData(rng, wShape[0]), shape: [wShape[0]] },
+          ],
+          gpu: (x, w, b) => conv2d(x, w, b, spec),
+          reference: (x, w, b) => refConv(x, w, b, spec),
+        },
+        rng,
+      );
+    });
+  }
+});
+
+describe('conv2d rejects bad arguments before any GPU work', () => {
+  const x = tensor(new Float32Array(2 * 8 * 5 * 5), [2, 8, 5, 5]);
+  const cases: [string, () => unknown, typeof ShapeError | typeof ArgumentError, RegExp][] = [
+    ['groups that do not divide the channels', () => conv2d(x, tensor(new Float32Array(8 * 3 * 9), [8, 3, 3, 3]), null, { groups: 3 }), ArgumentError, /^conv2d: argument 'groups' 3 does not divide the input's 8 channels \(input \[2, 8, 5, 5\]\)/],
+    ['a weight that does not match', () => conv2d(x, tensor(new Float32Array(8 * 4 * 9), [8, 4, 3, 3]), null, { groups: 4 }), ShapeError, /^conv2d: argument 'weight' has shape \[8, 4, 3, 3\]: expected \[8, 2, kH, kW\] for input \[2, 8, 5, 5\] with groups=4/],
+    ['a kernel larger than the padded input', () => conv2d(x, tensor(new Float32Array(8 * 8 * 49), [8, 8, 7, 7]), null, { padding: 0 }), ShapeError, /kernel 7x7 .* is larger than the padded input 5x5/],
+    ['a non-positive stride', () => conv2d(x, tensor(new Float32Array(8 * 8 * 9), [8, 8, 3, 3]), null, { stride: 0 }), ArgumentError, /^conv2d: argument 'stride' must be an integer >= 1/],
+    ['a 3-D input', () => conv2d(tensor(new Float32Array(8), [2, 2, 2]), tensor(new Float32Array(8), [2, 1, 2, 2])), ShapeError, /^conv2d: argument 'input' must be 4-D \[N, C_in, H, W\], got \[2, 2, 2\]/],
+    ['a bias of the wrong size', () => conv2d(x, tensor(new Float32Array(8 * 8 * 9), [8, 8, 3, 3]), tensor([1, 2])), ShapeError, /^conv2d: argument 'bias' has shape \[2\], expected \[8\]/],
+  ];
+  for (const [name, call, type, message] of cases) {
+    it(name, () => {
+      const before = runtime().stats().dispatches;
+      expect(call).toThrow(type);
+      expect(call).toThrow(message);
+      expect(runtime().stats().dispatches).toBe(before);
+    });
+  }
+});
