@@ -1,10 +1,16 @@
-// fill: out[i] = value.  copy: out[dst_offset + i] = src[src_offset + i] (clone, slices).
+// fill: out[i] = value.
+// copy: rows of `n` contiguous elements, row r from src[src_offset + r * src_row] to
+//       dst[dst_offset + r * dst_row]: clone (one row), and slicing or concatenating along
+//       any axis (rows = the product of the dims before it).
 
 struct Params {
   n: u32,
   value: f32,
+  rows: u32,
   src_offset: u32,
   dst_offset: u32,
+  src_row: u32,
+  dst_row: u32,
 }
 
 override WG: u32 = 256u;
@@ -25,5 +31,8 @@ fn fill(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 @compute @workgroup_size(WG)
 fn copy(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * WG;
-  if (i < copy_p.n) { dst[copy_p.dst_offset + i] = src[copy_p.src_offset + i]; }
+  if (i >= copy_p.n * copy_p.rows) { return; }
+  let r = i / copy_p.n;
+  let k = i % copy_p.n;
+  dst[copy_p.dst_offset + r * copy_p.dst_row + k] = src[copy_p.src_offset + r * copy_p.src_row + k];
 }

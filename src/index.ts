@@ -18,4 +18,5 @@ export { conv2d, type Conv2dOptions } from './ops/conv2d.js';
 export { crossEntropy } from './ops/cross_entropy.js';
 export { full, zeros, ones, zerosLike, onesLike, clone } from './ops/fill.js';
 export { reshape, flatten } from './ops/shape.js';
+export { cat, narrow } from './ops/slice.js';
 export { zeroGrad } from './ops/methods.js';

@@ -21,7 +21,7 @@ export function full(shape: Shape, value: number, { requiresGrad = false }: Crea
       entry: 'fill',
       constants: { WG },
       buffers: [out.buffer('full', 'out')],
-      params: new Params().u32(out.size).f32(value),
+      params: new Params().u32(out.size).f32(value).u32(0, 0, 0, 0, 0),
       workgroups: linearGrid(Math.ceil(out.size / WG)),
     });
   }
@@ -34,19 +34,33 @@ export const ones = (shape: Shape, options?: CreateOptions): Tensor => full(shap
 export const zerosLike = (t: Tensor, options?: CreateOptions): Tensor => zeros(t.shape, options);
 export const onesLike = (t: Tensor, options?: CreateOptions): Tensor => ones(t.shape, options);
 
+export interface RowCopy {
+  /** Contiguous elements per row. */
+  n: number;
+  rows: number;
+  srcOffset?: number;
+  dstOffset?: number;
+  srcRow?: number;
+  dstRow?: number;
+}
+
+/** Copies rows of elements from src into dst (both already allocated). */
+export function copyRows(op: string, src: Tensor, dst: Tensor, { n, rows, srcOffset = 0, dstOffset = 0, srcRow = n, dstRow = n }: RowCopy): void {
+  if (n * rows === 0) return;
+  runtime().dispatch({
+    kernel: 'fill',
+    entry: 'copy',
+    constants: { WG },
+    buffers: [src.buffer(op, 'input'), dst.buffer(op, 'out')],
+    params: new Params().u32(n).f32(0).u32(rows, srcOffset, dstOffset, srcRow, dstRow),
+    workgroups: linearGrid(Math.ceil((n * rows) / WG)),
+  });
+}
+
 /** A copy with its own storage; gradients flow through unchanged. */
 export function clone(x: Tensor): Tensor {
   expectTensor('clone', 'input', x);
   const out = empty(x.shape);
-  if (out.size > 0) {
-    runtime().dispatch({
-      kernel: 'fill',
-      entry: 'copy',
-      constants: { WG },
-      buffers: [x.buffer('clone', 'input'), out.buffer('clone', 'out')],
-      params: new Params().u32(out.size).f32(0).u32(0, 0),
-      workgroups: linearGrid(Math.ceil(out.size / WG)),
-    });
-  }
+  copyRows('clone', x, out, { n: x.size, rows: 1 });
   return record(out, 'clone', [x], (g) => [g]);
 }

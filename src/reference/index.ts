@@ -5,3 +5,4 @@ export * as reduce from './reduce.js';
 export { matmul } from './matmul.js';
 export { crossEntropy } from './cross_entropy.js';
 export { conv2d, conv2dGradInput, conv2dGradWeight, type ConvSpec } from './conv2d.js';
+export { cat, narrow } from './slice.js';
