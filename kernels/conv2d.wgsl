@@ -1,6 +1,9 @@
 // Grouped 2-D convolution over NCHW f32 tensors, PyTorch semantics (stride, padding,
 // dilation, groups). One dispatch covers every group.
 //
+//   pack_weights: w [C_out, C_in/groups, kH, kW] -> vec4 blocks of 4 output channels (or,
+//                 with TRANSPOSE, of 4 input channels), zero past a group's end, so one
+//                 load fetches the weights of four channels.
 //   forward:      y[n, co, oh, ow]  = bias[co] + sum_{ci in group, kh, kw} w[co, ci, kh, kw] x[n, ci, ih, iw]
 //   grad_input:   dx[n, ci, ih, iw] = sum_{co in group, kh, kw} w[co, ci, kh, kw] dy[n, co, oh, ow]
 //   grad_weight:  partial[chunk, co, j] = sum over the chunk's (n, oh) rows and all ow of
@@ -8,9 +11,12 @@
 //                 the host sums the chunks (reduce.wgsl), splitting the N*H*W reduction.
 // where ih = oh * stride_h - pad_h + kh * dil_h (and likewise for w).
 //
-// Register blocking: each invocation owns 4 channels x 4 positions (16 accumulators), so
-// every loaded weight is used 4 times and every loaded activation 4 times. Padded
-// coordinates are computed in i32; out-of-range reads are clamped and masked to 0.
+// Kernel size, stride and dilation are override constants, so the tap loops unroll and
+// the row window below lives in registers. forward and grad_input give each invocation 4
+// channels x PX consecutive pixels of one row; the input values a row of taps needs are
+// loaded once into a window and reused by every tap and pixel that reads them. On CPU
+// adapters (lavapipe) each load costs far more than an FMA, so this reuse is the speed.
+// Padded coordinates are computed in i32; out-of-range reads are clamped and masked to 0.
 
 struct Params {
   N: u32, C_in: u32, H: u32, W: u32,
@@ -22,14 +28,32 @@ struct Params {
 
 override WG: u32 = 64u;
 override HAS_BIAS: bool = false;
+override TRANSPOSE: bool = false;
+override KH: u32 = 3u;
+override KW: u32 = 3u;
+override STRIDE_H: u32 = 1u;
+override STRIDE_W: u32 = 1u;
+override DIL_H: u32 = 1u;
+override DIL_W: u32 = 1u;
+// Pixels per invocation along a row, at most PX_MAX.
+override PX: u32 = 8u;
+const PX_MAX = 8u;
+const WIN_MAX = 24u;
+// The input columns one row of taps reads for PX pixels: windowed when it fits.
+override FORWARD_WIN: u32 = (PX - 1u) * STRIDE_W + (KW - 1u) * DIL_W + 1u;
+override GRAD_WIN: u32 = PX + (KW - 1u) * DIL_W;
 
-// forward
+// pack_weights: w_src (0), w_packed (1), params (2)
+@group(0) @binding(0) var<storage, read> w_src: array<f32>;
+@group(0) @binding(1) var<storage, read_write> w_packed: array<vec4<f32>>;
+@group(0) @binding(2) var<uniform> pp: Params;
+// forward: x (0), packed weights (1), bias (2), y (3), params (4)
 @group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> w: array<f32>;
+@group(0) @binding(1) var<storage, read> wp: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 @group(0) @binding(4) var<uniform> p: Params;
-// grad_input: dy (0), w (1), dx (2), params (3)
+// grad_input: dy (0), transposed packed weights (1), dx (2), params (3)
 @group(0) @binding(0) var<storage, read> dy: array<f32>;
 @group(0) @binding(2) var<storage, read_write> dx: array<f32>;
 @group(0) @binding(3) var<uniform> pi: Params;
@@ -39,122 +63,147 @@ override HAS_BIAS: bool = false;
 
 const LANE = vec4<i32>(0, 1, 2, 3);
 
-// x[row + iw] where valid, else 0; the index is clamped so that no read leaves the row.
-fn masked_x(row: u32, iw: vec4<i32>, width: u32) -> vec4<f32> {
-  let valid = (iw >= vec4<i32>(0)) & (iw < vec4<i32>(i32(width)));
-  let c = vec4<u32>(clamp(iw, vec4<i32>(0), vec4<i32>(i32(width) - 1)));
-  return select(vec4<f32>(), vec4<f32>(x[row + c.x], x[row + c.y], x[row + c.z], x[row + c.w]), valid);
+@compute @workgroup_size(WG)
+fn pack_weights(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let cog = pp.C_out / pp.groups;
+  let cig = pp.C_in / pp.groups;
+  let taps = KH * KW;
+  // Without TRANSPOSE a block is 4 output channels; with it, 4 input channels.
+  let block_of = select(cog, cig, TRANSPOSE);
+  let other = select(cig, cog, TRANSPOSE);
+  let blocks = (block_of + 3u) / 4u;
+  let per_block = other * taps;
+  if (gid.x >= pp.groups * blocks * per_block) { return; }
+  let b = gid.x / per_block;
+  let rest = gid.x % per_block;
+  let g = b / blocks;
+  let first = (b % blocks) * 4u;
+  let o = rest / taps;
+  let tap = rest % taps;
+  var v = vec4<f32>();
+  for (var c = 0u; c < 4u; c++) {
+    if (first + c < block_of) {
+      let co = g * cog + select(first + c, o, TRANSPOSE);
+      let ci = select(o, first + c, TRANSPOSE);
+      v[c] = w_src[(co * cig + ci) * taps + tap];
+    }
+  }
+  w_packed[gid.x] = v;
+}
+
+// x[row + col], or 0 outside [0, width).
+fn x_at(row: u32, col: i32, width: u32) -> f32 {
+  return select(0.0, x[row + u32(clamp(col, 0, i32(width) - 1))], col >= 0 && col < i32(width));
 }
 
 @compute @workgroup_size(WG)
 fn forward(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let blocks_w = (p.W_out + 3u) / 4u;
-  if (gid.x >= blocks_w * p.H_out) { return; }
-  let oh = gid.x / blocks_w;
-  let ow0 = (gid.x % blocks_w) * 4u;
+  let blocks_w = (p.W_out + PX - 1u) / PX;
+  if (gid.x >= blocks_w * p.H_out * p.N) { return; }
+  let n = gid.x / (blocks_w * p.H_out);
+  let oh = (gid.x / blocks_w) % p.H_out;
+  let ow0 = (gid.x % blocks_w) * PX;
   let cog = p.C_out / p.groups;
   let cig = p.C_in / p.groups;
   let blocks_c = (cog + 3u) / 4u;
   let g = gid.y / blocks_c;
   let co0 = g * cog + (gid.y % blocks_c) * 4u;
-  let co_last = (g + 1u) * cog - 1u;
-  let n = gid.z;
-  let taps = p.kH * p.kW;
-  let w_stride = cig * taps;
-  // Channels past the group's end read the last channel's weights and are never stored.
-  let w0 = min(co0, co_last) * w_stride;
-  let w1 = min(co0 + 1u, co_last) * w_stride;
-  let w2 = min(co0 + 2u, co_last) * w_stride;
-  let w3 = min(co0 + 3u, co_last) * w_stride;
-  let ih0 = i32(oh * p.stride_h) - i32(p.pad_h);
-  let iw0 = i32(ow0 * p.stride_w) - i32(p.pad_w) + LANE * i32(p.stride_w);
-  var acc0 = vec4<f32>();
-  var acc1 = vec4<f32>();
-  var acc2 = vec4<f32>();
-  var acc3 = vec4<f32>();
+  let co_end = (g + 1u) * cog;
+  let w_block = gid.y * cig * KH * KW;
+  let ih0 = i32(oh * STRIDE_H) - i32(p.pad_h);
+  let iw0 = i32(ow0 * STRIDE_W) - i32(p.pad_w);
+  var acc: array<vec4<f32>, PX_MAX>;
   for (var ci = 0u; ci < cig; ci++) {
     let plane = (n * p.C_in + g * cig + ci) * p.H * p.W;
-    for (var kh = 0u; kh < p.kH; kh++) {
-      let ih = ih0 + i32(kh * p.dil_h);
+    for (var kh = 0u; kh < KH; kh++) {
+      let ih = ih0 + i32(kh * DIL_H);
       if (ih < 0 || ih >= i32(p.H)) { continue; }
       let row = plane + u32(ih) * p.W;
-      for (var kw = 0u; kw < p.kW; kw++) {
-        let xv = masked_x(row, iw0 + i32(kw * p.dil_w), p.W);
-        let tap = ci * taps + kh * p.kW + kw;
-        acc0 += w[w0 + tap] * xv;
-        acc1 += w[w1 + tap] * xv;
-        acc2 += w[w2 + tap] * xv;
-        acc3 += w[w3 + tap] * xv;
+      var win: array<f32, WIN_MAX>;
+      if (FORWARD_WIN <= WIN_MAX) {
+        for (var t = 0u; t < FORWARD_WIN; t++) { win[t] = x_at(row, iw0 + i32(t), p.W); }
+      }
+      for (var kw = 0u; kw < KW; kw++) {
+        let wv = wp[w_block + (ci * KH + kh) * KW + kw];
+        for (var j = 0u; j < PX; j++) {
+          let t = j * STRIDE_W + kw * DIL_W;
+          var xv: f32;
+          if (FORWARD_WIN <= WIN_MAX) { xv = win[t]; } else { xv = x_at(row, iw0 + i32(t), p.W); }
+          acc[j] += xv * wv;
+        }
       }
     }
   }
-  let accs = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
   for (var c = 0u; c < 4u; c++) {
     let co = co0 + c;
-    if (co > co_last) { break; }
+    if (co >= co_end) { break; }
     var b = 0.0;
     if (HAS_BIAS) { b = bias[co]; }
     let out_row = ((n * p.C_out + co) * p.H_out + oh) * p.W_out;
-    for (var j = 0u; j < 4u; j++) {
-      if (ow0 + j < p.W_out) { y[out_row + ow0 + j] = accs[c][j] + b; }
+    for (var j = 0u; j < PX; j++) {
+      if (ow0 + j < p.W_out) { y[out_row + ow0 + j] = acc[j][c] + b; }
     }
   }
 }
 
+// dy[row + col], or 0 where col is outside [0, width).
+fn dy_at(row: u32, col: i32, width: u32) -> f32 {
+  return select(0.0, dy[row + u32(clamp(col, 0, i32(width) - 1))], col >= 0 && col < i32(width));
+}
+
 @compute @workgroup_size(WG)
 fn grad_input(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let blocks_w = (pi.W + 3u) / 4u;
-  if (gid.x >= blocks_w * pi.H) { return; }
-  let ih = gid.x / blocks_w;
-  let iw0 = (gid.x % blocks_w) * 4u;
+  let blocks_w = (pi.W + PX - 1u) / PX;
+  if (gid.x >= blocks_w * pi.H * pi.N) { return; }
+  let n = gid.x / (blocks_w * pi.H);
+  let ih = (gid.x / blocks_w) % pi.H;
+  let iw0 = (gid.x % blocks_w) * PX;
   let cog = pi.C_out / pi.groups;
   let cig = pi.C_in / pi.groups;
   let blocks_c = (cig + 3u) / 4u;
   let g = gid.y / blocks_c;
-  let cl0 = (gid.y % blocks_c) * 4u; // first input channel, within the group
-  let cl_last = cig - 1u;
-  let n = gid.z;
-  let taps = pi.kH * pi.kW;
-  let c0 = min(cl0, cl_last) * taps;
-  let c1 = min(cl0 + 1u, cl_last) * taps;
-  let c2 = min(cl0 + 2u, cl_last) * taps;
-  let c3 = min(cl0 + 3u, cl_last) * taps;
-  let sw = i32(pi.stride_w);
-  let ow_num0 = i32(iw0) + LANE + i32(pi.pad_w);
-  var acc0 = vec4<f32>();
-  var acc1 = vec4<f32>();
-  var acc2 = vec4<f32>();
-  var acc3 = vec4<f32>();
+  let cl0 = (gid.y % blocks_c) * 4u; // first input channel of the block, within the group
+  let w_block = gid.y * cog * KH * KW;
+  // Output column read by pixel j and tap kw, before dividing by the stride:
+  // ow_num = iw0 + j + pad_w - kw * DIL_W. With stride 1 all of them fall in a window
+  // starting at iw0 + pad_w - (KW - 1) * DIL_W.
+  let base = i32(iw0 + pi.pad_w);
+  let win0 = base - i32((KW - 1u) * DIL_W);
+  let windowed = STRIDE_W == 1u && GRAD_WIN <= WIN_MAX;
+  var acc: array<vec4<f32>, PX_MAX>;
   for (var col = 0u; col < cog; col++) {
-    let co = g * cog + col;
-    let plane = (n * pi.C_out + co) * pi.H_out * pi.W_out;
-    let w_co = co * cig * taps;
-    for (var kh = 0u; kh < pi.kH; kh++) {
-      let oh_num = i32(ih + pi.pad_h) - i32(kh * pi.dil_h);
-      if (oh_num < 0 || oh_num % i32(pi.stride_h) != 0) { continue; }
-      let oh = u32(oh_num) / pi.stride_h;
+    let plane = (n * pi.C_out + g * cog + col) * pi.H_out * pi.W_out;
+    for (var kh = 0u; kh < KH; kh++) {
+      let oh_num = i32(ih + pi.pad_h) - i32(kh * DIL_H);
+      if (oh_num < 0 || oh_num % i32(STRIDE_H) != 0) { continue; }
+      let oh = u32(oh_num) / STRIDE_H;
       if (oh >= pi.H_out) { continue; }
       let row = plane + oh * pi.W_out;
-      for (var kw = 0u; kw < pi.kW; kw++) {
-        let ow_num = ow_num0 - i32(kw * pi.dil_w);
-        let ow = ow_num / sw;
-        let valid = (ow_num >= vec4<i32>(0)) & (ow_num % sw == vec4<i32>(0)) & (ow < vec4<i32>(i32(pi.W_out)));
-        let c = vec4<u32>(clamp(ow, vec4<i32>(0), vec4<i32>(i32(pi.W_out) - 1)));
-        let dv = select(vec4<f32>(), vec4<f32>(dy[row + c.x], dy[row + c.y], dy[row + c.z], dy[row + c.w]), valid);
-        let tap = w_co + kh * pi.kW + kw;
-        acc0 += w[tap + c0] * dv;
-        acc1 += w[tap + c1] * dv;
-        acc2 += w[tap + c2] * dv;
-        acc3 += w[tap + c3] * dv;
+      var win: array<f32, WIN_MAX>;
+      if (windowed) {
+        for (var t = 0u; t < GRAD_WIN; t++) { win[t] = dy_at(row, win0 + i32(t), pi.W_out); }
+      }
+      for (var kw = 0u; kw < KW; kw++) {
+        let wv = wp[w_block + (col * KH + kh) * KW + kw];
+        for (var j = 0u; j < PX; j++) {
+          var v: f32;
+          if (windowed) {
+            v = win[j + (KW - 1u - kw) * DIL_W];
+          } else {
+            let ow_num = base + i32(j) - i32(kw * DIL_W);
+            let ok = ow_num >= 0 && ow_num % i32(STRIDE_W) == 0;
+            v = select(0.0, dy_at(row, ow_num / i32(STRIDE_W), pi.W_out), ok);
+          }
+          acc[j] += v * wv;
+        }
       }
     }
   }
-  let accs = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
   for (var c = 0u; c < 4u; c++) {
-    if (cl0 + c > cl_last) { break; }
+    if (cl0 + c >= cig) { break; }
     let in_row = ((n * pi.C_in + g * cig + cl0 + c) * pi.H + ih) * pi.W;
-    for (var j = 0u; j < 4u; j++) {
-      if (iw0 + j < pi.W) { dx[in_row + iw0 + j] = accs[c][j]; }
+    for (var j = 0u; j < PX; j++) {
+      if (iw0 + j < pi.W) { dx[in_row + iw0 + j] = acc[j][c]; }
     }
   }
 }
@@ -163,7 +212,7 @@ fn grad_input(@builtin(global_invocation_id) gid: vec3<u32>) {
 fn grad_weight(@builtin(global_invocation_id) gid: vec3<u32>) {
   let cog = pi.C_out / pi.groups;
   let cig = pi.C_in / pi.groups;
-  let taps = pi.kH * pi.kW;
+  let taps = KH * KW;
   let cols = cig * taps;
   let blocks_j = (cols + 3u) / 4u;
   let blocks_co = (cog + 3u) / 4u;
@@ -176,10 +225,10 @@ fn grad_weight(@builtin(global_invocation_id) gid: vec3<u32>) {
   // Per column j: its input channel's plane offset and its tap's offsets in the input.
   let jv = min(vec4<u32>(j0) + vec4<u32>(LANE), vec4<u32>(cols - 1u));
   let ci = g * cig + jv / taps;
-  let kh = (jv % taps) / pi.kW;
-  let kw = jv % pi.kW;
-  let dh = vec4<i32>(kh * pi.dil_h) - i32(pi.pad_h);
-  let dw = vec4<i32>(kw * pi.dil_w) - i32(pi.pad_w);
+  let kh = (jv % taps) / KW;
+  let kw = jv % KW;
+  let dh = vec4<i32>(kh * DIL_H) - i32(pi.pad_h);
+  let dw = vec4<i32>(kw * DIL_W) - i32(pi.pad_w);
   let d0 = min(co0, co_last);
   let d1 = min(co0 + 1u, co_last);
   let d2 = min(co0 + 2u, co_last);
@@ -194,13 +243,13 @@ fn grad_weight(@builtin(global_invocation_id) gid: vec3<u32>) {
   for (var r = first; r < last; r++) {
     let n = r / pi.H_out;
     let oh = r % pi.H_out;
-    let ih = i32(oh * pi.stride_h) + dh;
+    let ih = i32(oh * STRIDE_H) + dh;
     let row_ok = (ih >= vec4<i32>(0)) & (ih < vec4<i32>(i32(pi.H)));
     let x_row = (n * pi.C_in + ci) * pi.H * pi.W + vec4<u32>(clamp(ih, vec4<i32>(0), vec4<i32>(i32(pi.H) - 1))) * pi.W;
     let dy_row = n * pi.C_out * pi.H_out * pi.W_out + oh * pi.W_out;
     let plane = pi.H_out * pi.W_out;
     for (var ow = 0u; ow < pi.W_out; ow++) {
-      let iw = i32(ow * pi.stride_w) + dw;
+      let iw = i32(ow * STRIDE_W) + dw;
       let valid = row_ok & (iw >= vec4<i32>(0)) & (iw < vec4<i32>(i32(pi.W)));
       let c = x_row + vec4<u32>(clamp(iw, vec4<i32>(0), vec4<i32>(i32(pi.W) - 1)));
       let xv = select(vec4<f32>(), vec4<f32>(x[c.x], x[c.y], x[c.z], x[c.w]), valid);

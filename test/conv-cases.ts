@@ -13,6 +13,20 @@ export interface Case {
   bias: boolean;
 }
 
+/** [kH, kW, stride_h, stride_w, dilation_h, dilation_w] */
+const KERNEL_GEOMETRIES = [
+  [3, 3, 1, 1, 1, 1],
+  [3, 3, 2, 2, 1, 1],
+  [1, 1, 1, 1, 1, 1],
+  [1, 1, 2, 2, 1, 1],
+  [5, 5, 1, 1, 1, 1],
+  [2, 3, 1, 2, 1, 1],
+  [3, 1, 3, 1, 1, 1],
+  [3, 3, 1, 1, 2, 2],
+  [1, 3, 2, 3, 1, 2],
+  [7, 7, 2, 2, 1, 1],
+] as const;
+
 export const KINDS = ['dense', 'grouped', 'depthwise', 'multiplier', 'cardinality32'] as const;
 
 /** A random valid configuration; `kind` cycles so that every case is covered in every run. */
@@ -25,12 +39,12 @@ export function randomCase(rng: Generator, index: number): Case {
   else if (kind === 'depthwise') [groups, cig, cog] = [pick([1, 3, 8, 13]), 1, 1];
   else if (kind === 'multiplier') [groups, cig, cog] = [pick([2, 3, 8]), 1, pick([2, 3, 4])];
   else [groups, cig, cog] = [32, pick([1, 2, 4]), pick([1, 2, 4])];
-  const square = rng.random() < 0.6;
-  const kH = pick([1, 2, 3, 3, 5]);
-  const kW = square ? kH : pick([1, 2, 3, 5]);
-  const stride: [number, number] = [1 + rng.int(3), 1 + rng.int(3)];
+  // Kernel size, stride and dilation specialise the kernels (one pipeline each), so they
+  // come from a fixed pool that covers square and non-square kernels, strides and dilation.
+  const [kH, kW, sH, sW, dH, dW] = pick(KERNEL_GEOMETRIES);
+  const stride: [number, number] = [sH, sW];
+  const dilation: [number, number] = [dH, dW];
   const padding: [number, number] = [rng.int(3), rng.int(3)];
-  const dilation: [number, number] = rng.random() < 0.3 ? [1 + rng.int(2), 1 + rng.int(2)] : [1, 1];
   // Spatial sizes down to 1 (outputs of size 1 included), odd ones common.
   const minH = Math.max(1, dilation[0] * (kH - 1) + 1 - 2 * padding[0]);
   const minW = Math.max(1, dilation[1] * (kW - 1) + 1 - 2 * padding[1]);

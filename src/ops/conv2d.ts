@@ -83,31 +83,70 @@ export function convParams(g: ConvGeometry, rowsPerChunk = 0): Params {
 }
 
 const blocks = (n: number) => Math.ceil(n / 4);
+/** Must match PX_MAX and WIN_MAX in kernels/conv2d.wgsl. */
+const PX_MAX = 8;
+const WIN_MAX = 24;
+
+/** The kernel's shape constants: loops over taps unroll, one pipeline per geometry. */
+function shapeConstants(g: ConvGeometry): Record<string, number> {
+  return { WG, KH: g.kH, KW: g.kW, STRIDE_H: g.stride[0], STRIDE_W: g.stride[1], DIL_H: g.dilation[0], DIL_W: g.dilation[1] };
+}
+
+/** Pixels per invocation: enough to cover short rows without waste, and a window that fits. */
+function pixelsPerInvocation(width: number, window: (px: number) => number): number {
+  let px = 1;
+  while (px < PX_MAX && px < width) px *= 2;
+  while (px > 1 && window(px) > WIN_MAX) px /= 2;
+  return px;
+}
+
+/** Weights regrouped as vec4s of 4 output channels (or input channels, transposed). */
+function packWeights(weight: Tensor, g: ConvGeometry, transpose: boolean, op: string): Tensor {
+  const [cig, cog] = [g.C_in / g.groups, g.C_out / g.groups];
+  const vectors = g.groups * (transpose ? blocks(cig) * cog : blocks(cog) * cig) * g.kH * g.kW;
+  const packed = empty([vectors * 4]);
+  runtime().dispatch({
+    kernel: 'conv2d',
+    entry: 'pack_weights',
+    constants: { WG, KH: g.kH, KW: g.kW, TRANSPOSE: Number(transpose) },
+    buffers: [weight.buffer(op, 'weight'), packed.buffer(op, 'packed weight')],
+    params: convParams(g),
+    workgroups: [Math.ceil(vectors / WG)],
+  });
+  return packed;
+}
 
 /** Forward kernel only: y = conv(x, w) + bias, no graph. */
 export function convForward(x: Tensor, weight: Tensor, bias: Tensor | null, g: ConvGeometry, op = 'conv2d'): Tensor {
   const y = empty([g.N, g.C_out, g.H_out, g.W_out]);
+  const packed = packWeights(weight, g, false, op);
+  const PX = pixelsPerInvocation(g.W_out, (px) => (px - 1) * g.stride[1] + (g.kW - 1) * g.dilation[1] + 1);
   runtime().dispatch({
     kernel: 'conv2d',
     entry: 'forward',
-    constants: { WG, HAS_BIAS: Number(bias !== null) },
-    buffers: [x.buffer(op, 'input'), weight.buffer(op, 'weight'), (bias ?? weight).buffer(op, 'bias'), y.buffer(op, 'out')],
+    constants: { ...shapeConstants(g), PX, HAS_BIAS: Number(bias !== null) },
+    buffers: [x.buffer(op, 'input'), packed.buffer(op, 'weight'), (bias ?? packed).buffer(op, 'bias'), y.buffer(op, 'out')],
     params: convParams(g),
-    workgroups: [Math.ceil((blocks(g.W_out) * g.H_out) / WG), g.groups * blocks(g.C_out / g.groups), g.N],
+    workgroups: [Math.ceil((Math.ceil(g.W_out / PX) * g.H_out * g.N) / WG), g.groups * blocks(g.C_out / g.groups)],
   });
+  packed.dispose();
   return y;
 }
 
-function convGradInput(dy: Tensor, weight: Tensor, g: ConvGeometry): Tensor {
+export function convGradInput(dy: Tensor, weight: Tensor, g: ConvGeometry): Tensor {
+  const op = 'conv2d backward';
   const dx = empty([g.N, g.C_in, g.H, g.W]);
+  const packed = packWeights(weight, g, true, op);
+  const PX = pixelsPerInvocation(g.W, (px) => (g.stride[1] === 1 ? px + (g.kW - 1) * g.dilation[1] : 0));
   runtime().dispatch({
     kernel: 'conv2d',
     entry: 'grad_input',
-    constants: { WG },
-    buffers: [dy.buffer('conv2d backward', 'grad'), weight.buffer('conv2d backward', 'weight'), dx.buffer('conv2d backward', 'grad_input')],
+    constants: { ...shapeConstants(g), PX },
+    buffers: [dy.buffer(op, 'grad'), packed.buffer(op, 'weight'), dx.buffer(op, 'grad_input')],
     params: convParams(g),
-    workgroups: [Math.ceil((blocks(g.W) * g.H) / WG), g.groups * blocks(g.C_in / g.groups), g.N],
+    workgroups: [Math.ceil((Math.ceil(g.W / PX) * g.H * g.N) / WG), g.groups * blocks(g.C_in / g.groups)],
   });
+  packed.dispose();
   return dx;
 }
 
@@ -120,7 +159,7 @@ function chunking(g: ConvGeometry, workgroupsPerChunk: number, weightSize: numbe
   return { chunks: Math.ceil(rows / rowsPerChunk), rowsPerChunk };
 }
 
-function convGradWeight(x: Tensor, dy: Tensor, weightShape: Shape, g: ConvGeometry): Tensor {
+export function convGradWeight(x: Tensor, dy: Tensor, weightShape: Shape, g: ConvGeometry): Tensor {
   const cols = (g.C_in / g.groups) * g.kH * g.kW;
   const items = blocks(cols) * blocks(g.C_out / g.groups) * g.groups;
   const weightSize = g.C_out * cols;
@@ -129,7 +168,7 @@ function convGradWeight(x: Tensor, dy: Tensor, weightShape: Shape, g: ConvGeomet
   runtime().dispatch({
     kernel: 'conv2d',
     entry: 'grad_weight',
-    constants: { WG },
+    constants: shapeConstants(g),
     buffers: [x.buffer('conv2d backward', 'input'), dy.buffer('conv2d backward', 'grad'), partial.buffer('conv2d backward', 'partial')],
     params: convParams(g, rowsPerChunk),
     workgroups: [Math.ceil(items / WG), 1, chunks],

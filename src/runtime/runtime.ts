@@ -54,6 +54,9 @@ export class Runtime {
   private uniformOffset = 0;
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
+  /** Set while time() records: the pass it opens writes timestamps at its start and end. */
+  private timestampWrites: GPUComputePassTimestampWrites | null = null;
+  private timer: { querySet: GPUQuerySet; resolved: GPUBuffer } | null = null;
   /** Checks still running (compile info, error scopes); what they find is thrown at the next sync point. */
   private readonly checks = new Set<Promise<void>>();
   private readonly found: Error[] = [];
@@ -135,6 +138,36 @@ export class Runtime {
     if (bytes === 0) return;
     this.endPass();
     this.commandEncoder().copyBufferToBuffer(source, sourceOffset, target, targetOffset, bytes);
+  }
+
+  /**
+   * GPU time in milliseconds of the work that `record` dispatches, from timestamp queries
+   * when the adapter has them, else from the wall time of a synchronised submit. The work
+   * recorded must fit one batch (it does unless it dispatches hundreds of kernels).
+   */
+  async time(record: () => void): Promise<number> {
+    this.assertAlive();
+    await this.sync();
+    if (!this.device.features.has('timestamp-query')) {
+      const started = performance.now();
+      record();
+      await this.sync();
+      return performance.now() - started;
+    }
+    this.timer ??= {
+      querySet: this.device.createQuerySet({ type: 'timestamp', count: 2 }),
+      resolved: this.device.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC }),
+    };
+    this.timestampWrites = { querySet: this.timer.querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 };
+    try {
+      record();
+    } finally {
+      this.timestampWrites = null;
+    }
+    this.endPass();
+    this.commandEncoder().resolveQuerySet(this.timer.querySet, 0, 2, this.timer.resolved, 0);
+    const [start, end] = new BigUint64Array(await this.read(this.timer.resolved, 16));
+    return Number(end - start) / 1e6;
   }
 
   /** Submits everything recorded so far. */
@@ -278,7 +311,7 @@ export class Runtime {
   }
 
   private computePass(): GPUComputePassEncoder {
-    return (this.pass ??= this.commandEncoder().beginComputePass());
+    return (this.pass ??= this.commandEncoder().beginComputePass(this.timestampWrites ? { timestampWrites: this.timestampWrites } : {}));
   }
 
   private endPass(): void {

@@ -1,0 +1,152 @@
+// `resnext bench conv`: grouped-convolution throughput on the WebGPU adapter, ours against
+// a naive kernel (one invocation per output element) kept here as the baseline.
+import { randn, runtime, tidy, type Tensor } from '../src/index.js';
+import { linearGrid } from '../src/runtime/index.js';
+import { convForward, convGeometry, convGradInput, convGradWeight, convParams, type ConvGeometry } from '../src/ops/conv2d.js';
+import { empty } from '../src/tensor.js';
+
+export interface ConvShape {
+  label: string;
+  N: number;
+  C: number;
+  H: number;
+  W: number;
+  groups: number;
+  k: number;
+  stride: number;
+}
+
+export type Mode = 'forward' | 'backward';
+
+export interface ConvResult {
+  shape: ConvShape;
+  mode: Mode;
+  medianMs: number;
+  minMs: number;
+  gflops: number;
+  gbps: number;
+  /** Naive forward median over ours (forward rows only). */
+  speedupOverNaive?: number;
+  naiveMs?: number;
+  /** Backward median over forward median (backward rows only). */
+  backwardOverForward?: number;
+}
+
+const shape = (label: string, N: number, C: number, H: number, groups: number): ConvShape => ({ label, N, C, H, W: H, groups, k: 3, stride: 1 });
+
+/** ResNeXt-50 (32x4d)'s grouped 3x3 convolutions per stage at batch 8, plus contrasts. */
+export const DEFAULT_SHAPES: ConvShape[] = [
+  shape('resnext50 stage1', 8, 128, 56, 32),
+  shape('resnext50 stage2', 8, 256, 28, 32),
+  shape('resnext50 stage3', 8, 512, 14, 32),
+  shape('resnext50 stage4', 8, 1024, 7, 32),
+  shape('small resnext', 64, 64, 28, 8),
+  shape('depthwise', 8, 128, 56, 128),
+  shape('dense', 8, 64, 28, 1),
+];
+
+/** Parses `N,C,H,W,groups[,k,stride]`; throws a one-line message on bad input. */
+export function parseShape(text: string): ConvShape {
+  const parts = text.split(',').map((p) => p.trim());
+  const values = parts.map(Number);
+  if (parts.length < 5 || parts.length > 7 || values.some((v) => !Number.isSafeInteger(v) || v <= 0)) {
+    throw new Error(`--shape '${text}' must be N,C,H,W,groups[,k,stride] with positive integers`);
+  }
+  const [N, C, H, W, groups, k = 3, stride = 1] = values;
+  if (C % groups !== 0) throw new Error(`--shape '${text}': groups ${groups} does not divide C=${C}`);
+  return { label: `custom ${text}`, N, C, H, W, groups, k, stride };
+}
+
+export function geometryOf(s: ConvShape): ConvGeometry {
+  return convGeometry([s.N, s.C, s.H, s.W], [s.C, s.C / s.groups, s.k, s.k], { stride: s.stride, padding: Math.floor(s.k / 2), groups: s.groups });
+}
+
+export const forwardFlops = (g: ConvGeometry) => 2 * g.N * g.C_out * g.H_out * g.W_out * (g.C_in / g.groups) * g.kH * g.kW;
+const bytes = (...counts: number[]) => 4 * counts.reduce((a, b) => a + b, 0);
+
+function naiveForward(x: Tensor, w: Tensor, g: ConvGeometry): Tensor {
+  const y = empty([g.N, g.C_out, g.H_out, g.W_out]);
+  runtime().dispatch({
+    kernel: 'conv2d_naive',
+    constants: { WG: 64 },
+    buffers: [x.buffer('bench', 'x'), w.buffer('bench', 'w'), y.buffer('bench', 'y')],
+    params: convParams(g),
+    workgroups: linearGrid(Math.ceil(y.size / 64)),
+  });
+  return y;
+}
+
+async function timeRuns(warmup: number, iterations: number, record: () => Tensor[]): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i < warmup + iterations; i++) {
+    let outputs: Tensor[] = [];
+    const ms = await runtime().time(() => (outputs = tidy(record)));
+    outputs.forEach((t) => t.dispose());
+    if (i >= warmup) times.push(ms);
+  }
+  return times.sort((a, b) => a - b);
+}
+
+const median = (sorted: number[]) => (sorted[(sorted.length - 1) >> 1] + sorted[sorted.length >> 1]) / 2;
+
+export interface BenchOptions {
+  modes: Mode[];
+  warmup: number;
+  iterations: number;
+  baseline: boolean;
+  onResult?: (r: ConvResult) => void;
+}
+
+export async function benchConv(shapes: ConvShape[], options: BenchOptions): Promise<ConvResult[]> {
+  const results: ConvResult[] = [];
+  for (const s of shapes) {
+    const g = geometryOf(s);
+    const [x, w, dy] = [randn([g.N, g.C_in, g.H, g.W]), randn([g.C_out, g.C_in / g.groups, g.kH, g.kW], { std: 0.1 }), randn([g.N, g.C_out, g.H_out, g.W_out])];
+    const flops = forwardFlops(g);
+    let forwardMedian: number | undefined;
+    for (const mode of options.modes) {
+      const times =
+        mode === 'forward'
+          ? await timeRuns(options.warmup, options.iterations, () => [convForward(x, w, null, g)])
+          : await timeRuns(options.warmup, options.iterations, () => [convGradInput(dy, w, g), convGradWeight(x, dy, w.shape, g)]);
+      const ms = median(times);
+      const moved = mode === 'forward' ? bytes(x.size, w.size, dy.size) : bytes(dy.size, w.size, x.size, x.size, dy.size, w.size);
+      const result: ConvResult = { shape: s, mode, medianMs: ms, minMs: times[0], gflops: ((mode === 'forward' ? 1 : 2) * flops) / ms / 1e6, gbps: moved / ms / 1e6 };
+      if (mode === 'forward') {
+        forwardMedian = ms;
+        if (options.baseline) {
+          result.naiveMs = median(await timeRuns(1, Math.min(3, options.iterations), () => [naiveForward(x, w, g)]));
+          result.speedupOverNaive = result.naiveMs / ms;
+        }
+      } else if (forwardMedian !== undefined) result.backwardOverForward = ms / forwardMedian;
+      results.push(result);
+      options.onResult?.(result);
+    }
+    [x, w, dy].forEach((t) => t.dispose());
+  }
+  return results;
+}
+
+export const TABLE_HEADER = ['shape (3x3 unless noted)', 'mode', 'median ms', 'min ms', 'GFLOP/s', 'GB/s', 'vs naive', 'bwd/fwd'];
+
+export function tableRow(r: ConvResult): string[] {
+  const s = r.shape;
+  const dims = `N=${s.N} C=${s.C} ${s.H}x${s.W} g${s.groups}${s.k !== 3 ? ` k${s.k}` : ''}${s.stride !== 1 ? ` s${s.stride}` : ''}`;
+  return [
+    `${s.label}: ${dims}`,
+    r.mode,
+    r.medianMs.toFixed(2),
+    r.minMs.toFixed(2),
+    r.gflops.toFixed(1),
+    r.gbps.toFixed(1),
+    r.speedupOverNaive ? `${r.speedupOverNaive.toFixed(1)}x` : '',
+    r.backwardOverForward ? `${r.backwardOverForward.toFixed(2)}x` : '',
+  ];
+}
+
+/** A Markdown table with padded columns. */
+export function formatTable(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+  return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
+}
