@@ -67,10 +67,60 @@ program
     }),
   );
 
+const bench = program.command('bench').description('measure kernel throughput on this machine\'s WebGPU adapter');
+
+bench
+  .command('conv')
+  .description('grouped-convolution throughput: ResNeXt-50 (32x4d) shapes by default, vs a naive baseline kernel')
+  .option('--shape <N,C,H,W,groups[,k,stride]>', 'a custom shape (repeatable); replaces the default set', (v: string, all: string[]) => [...all, v], [] as string[])
+  .option('--mode <mode>', 'forward, backward (grad-input + grad-weight) or both', 'both')
+  .option('--warmup <n>', 'untimed runs per kernel (compiles pipelines)', positiveInt, 1)
+  .option('--iterations <n>', 'timed runs per kernel', positiveInt, 5)
+  .option('--no-baseline', 'skip the naive baseline kernel')
+  .option('--json <file>', 'also write the results as JSON')
+  .action(async (opts: { shape: string[]; mode: string; warmup: number; iterations: number; baseline: boolean; json?: string }) => {
+    const { DEFAULT_SHAPES, parseShape } = await import('../../bench/shapes.js');
+    const modes = { forward: ['forward'], backward: ['backward'], both: ['forward', 'backward'] }[opts.mode] as ('forward' | 'backward')[] | undefined;
+    if (!modes) throw new InvalidArgumentError(`--mode '${opts.mode}' must be forward, backward or both`);
+    let shapes;
+    try {
+      shapes = opts.shape.length ? opts.shape.map(parseShape) : DEFAULT_SHAPES;
+    } catch (e) {
+      throw new InvalidArgumentError((e as Error).message);
+    }
+    await withEngine(async ({ runtime, describeAdapter }) => {
+      const { benchConv, formatTable, TABLE_HEADER, tableRow } = await import('../../bench/conv.js');
+      const report = runtime().report;
+      console.log(`adapter: ${describeAdapter(report)}`);
+      if (report.software) console.log('note: a CPU adapter runs shaders on the CPU; compare the ratios in this run, not absolute times with a GPU');
+      console.log(`timing: ${report.features.includes('timestamp-query') ? 'GPU timestamp queries' : 'synchronised wall time'}, median of ${opts.iterations} after ${opts.warmup} warm-up`);
+      const rows: string[][] = [];
+      const results = await benchConv(shapes, {
+        modes,
+        warmup: opts.warmup,
+        iterations: opts.iterations,
+        baseline: opts.baseline,
+        onResult: (r) => {
+          rows.push(tableRow(r));
+          console.error(`  done: ${r.shape.label} ${r.mode} ${r.medianMs.toFixed(1)} ms`);
+        },
+      });
+      console.log(formatTable(TABLE_HEADER, rows));
+      if (opts.json) {
+        const { writeFileSync } = await import('node:fs');
+        writeFileSync(opts.json, JSON.stringify({ adapter: report, results }, null, 2));
+        console.log(`wrote ${opts.json}`);
+      }
+    });
+  });
+
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
-  if (error instanceof CommanderError) process.exitCode = error.exitCode;
+  if (error instanceof InvalidArgumentError) {
+    console.error(`resnext: ${error.message}`);
+    process.exitCode = 1;
+  } else if (error instanceof CommanderError) process.exitCode = error.exitCode;
   else {
     const { ResnextError } = await import('../errors.js');
     if (!(error instanceof ResnextError)) throw error;

@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { benchConv, forwardFlops, geometryOf, parseShape } from '../bench/conv.js';
+
+describe('bench conv', () => {
+  it('parses custom shapes and rejects malformed ones with a one-line message', () => {
+    expect(parseShape('8,128,56,56,32')).toMatchObject({ N: 8, C: 128, H: 56, W: 56, groups: 32, k: 3, stride: 1 });
+    expect(parseShape('1,16,9,7,4,5,2')).toMatchObject({ W: 7, k: 5, stride: 2 });
+    expect(() => parseShape('8,128')).toThrow(/N,C,H,W,groups/);
+    expect(() => parseShape('8,128,56,56,0')).toThrow(/positive integers/);
+    expect(() => parseShape('8,-1,56,56,1')).toThrow(/positive integers/);
+    expect(() => parseShape('8,10,5,5,3')).toThrow(/groups 3 does not divide C=10/);
+  });
+
+  it('counts FLOPs as 2*N*C_out*H_out*W_out*(C_in/groups)*kH*kW', () => {
+    expect(forwardFlops(geometryOf(parseShape('8,128,56,56,32')))).toBe(2 * 8 * 128 * 56 * 56 * 4 * 9);
+  });
+
+  it('times our kernels and the naive baseline on a small shape', async () => {
+    const results = await benchConv([parseShape('2,16,9,9,4')], { modes: ['forward', 'backward'], warmup: 1, iterations: 2, baseline: true });
+    expect(results.map((r) => r.mode)).toEqual(['forward', 'backward']);
+    for (const r of results) {
+      expect(r.medianMs).toBeGreaterThan(0);
+      expect(r.minMs).toBeLessThanOrEqual(r.medianMs);
+      expect(Number.isFinite(r.gflops) && Number.isFinite(r.gbps)).toBe(true);
+    }
+    expect(results[0].speedupOverNaive).toBeGreaterThan(0);
+    expect(results[1].backwardOverForward).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,36 @@
+// The CLI as a user runs it: a separate process that must exit by itself.
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+
+const BIN = new URL('../bin/resnext.js', import.meta.url).pathname;
+const run = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000 });
+
+describe('resnext CLI', () => {
+  it('--help lists the commands and exits 0', () => {
+    const r = run('--help');
+    expect(r.status).toBe(0);
+    for (const command of ['demo', 'device', 'bench']) expect(r.stdout).toContain(command);
+  });
+
+  it('unknown commands and bad values exit non-zero with one line, no stack trace', () => {
+    for (const args of [['bogus'], ['demo', '--steps', '0'], ['bench', 'conv', '--shape', '1,2'], ['bench', 'conv', '--mode', 'sideways']]) {
+      const r = run(...args);
+      expect(r.status, args.join(' ')).not.toBe(0);
+      expect(r.stderr, args.join(' ')).not.toMatch(/\n\s+at /);
+    }
+  });
+
+  it('demo trains and exits by itself', () => {
+    const r = run('demo', '--steps', '30');
+    expect(r.status).toBe(0);
+    const losses = [...r.stdout.matchAll(/step +\d+ +loss (\d+\.\d+)/g)].map((m) => Number(m[1]));
+    expect(losses.at(-1)!).toBeLessThan(losses[0]);
+  });
+
+  it('bench conv prints the table for a custom shape and exits', () => {
+    const r = run('bench', 'conv', '--shape', '1,8,6,6,2', '--iterations', '1');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/\| custom 1,8,6,6,2: N=1 C=8 6x6 g2 +\| forward/);
+    expect(r.stdout).toContain('adapter:');
+  });
+});
