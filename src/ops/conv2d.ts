@@ -92,12 +92,12 @@ function shapeConstants(g: ConvGeometry): Record<string, number> {
   return { WG, KH: g.kH, KW: g.kW, STRIDE_H: g.stride[0], STRIDE_W: g.stride[1], DIL_H: g.dilation[0], DIL_W: g.dilation[1] };
 }
 
-/** Pixels per invocation: enough to cover short rows without waste, and a window that fits. */
+/** Pixels per invocation: the candidate that pads the row least (7 fits ResNet's 56, 28,
+ *  14 and 7), the larger on a tie, shrunk until its window fits. */
 function pixelsPerInvocation(width: number, window: (px: number) => number): number {
-  let px = 1;
-  while (px < PX_MAX && px < width) px *= 2;
-  while (px > 1 && window(px) > WIN_MAX) px /= 2;
-  return px;
+  const candidates = [8, 7, 4, 2, 1].filter((px) => px === 1 || window(px) <= WIN_MAX);
+  const padded = (px: number) => Math.ceil(width / px) * px;
+  return candidates.reduce((best, px) => (padded(px) < padded(best) ? px : best));
 }
 
 /** Weights regrouped as vec4s of 4 output channels (or input channels, transposed). */
