@@ -19,4 +19,5 @@ export { crossEntropy } from './ops/cross_entropy.js';
 export { full, zeros, ones, zerosLike, onesLike, clone } from './ops/fill.js';
 export { reshape, flatten } from './ops/shape.js';
 export { cat, narrow } from './ops/slice.js';
+export { batchNorm, type BatchNormOptions } from './ops/batchnorm.js';
 export { zeroGrad } from './ops/methods.js';

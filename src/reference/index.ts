@@ -6,3 +6,4 @@ export { matmul } from './matmul.js';
 export { crossEntropy } from './cross_entropy.js';
 export { conv2d, conv2dGradInput, conv2dGradWeight, type ConvSpec } from './conv2d.js';
 export { cat, narrow } from './slice.js';
+export { batchNorm, updatedRunningStats, type BatchNormSpec } from './batchnorm.js';

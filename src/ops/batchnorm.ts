@@ -1,0 +1,93 @@
+// Batch normalisation over NCHW (kernels/batchnorm.wgsl), like
+// torch.nn.functional.batch_norm, with an optional fused ReLU: in training, batch
+// statistics normalise and the running statistics are updated in place.
+import { record } from '../autograd.js';
+import { ArgumentError, fmtShape, ShapeError } from '../errors.js';
+import { linearGrid, Params, runtime } from '../runtime/index.js';
+import { empty, Tensor } from '../tensor.js';
+import { cat, narrow } from './slice.js';
+import { expectFinite, expectTensor } from './validate.js';
+
+const WG = 64;
+
+export interface BatchNormOptions {
+  training: boolean;
+  /** Weight of the new batch statistic in the running average (PyTorch's momentum). */
+  momentum?: number;
+  eps?: number;
+  /** Apply ReLU to the output in the same pass (and mask its gradient). */
+  relu?: boolean;
+}
+
+export function batchNorm(
+  x: Tensor,
+  runningMean: Tensor | null,
+  runningVar: Tensor | null,
+  weight: Tensor,
+  bias: Tensor,
+  { training, momentum = 0.1, eps = 1e-5, relu = false }: BatchNormOptions,
+): Tensor {
+  const op = relu ? 'batchNormRelu' : 'batchNorm';
+  expectTensor(op, 'input', x);
+  if (x.rank !== 4) throw new ShapeError(op, 'input', `must be 4-D [N, C, H, W], got ${fmtShape(x.shape)}`);
+  const [N, C, H, W] = x.shape;
+  const perChannel: [string, Tensor | null][] = [['weight', weight], ['bias', bias], ['running_mean', runningMean], ['running_var', runningVar]];
+  for (const [name, t] of perChannel) {
+    if (t === null) continue;
+    expectTensor(op, name, t);
+    if (t.rank !== 1 || t.shape[0] !== C) throw new ShapeError(op, name, `has shape ${fmtShape(t.shape)}, expected [${C}] for input ${fmtShape(x.shape)}`);
+  }
+  if (!training && (!runningMean || !runningVar)) throw new ArgumentError(op, 'running_mean', 'and running_var are required in eval mode');
+  expectFinite(op, 'eps', eps);
+  expectFinite(op, 'momentum', momentum);
+  if (training && N * H * W < 2) throw new ShapeError(op, 'input', `${fmtShape(x.shape)} has one value per channel; training needs more than one`);
+  const rt = runtime();
+  const params = () => new Params().u32(N, C, H * W).f32(eps, momentum);
+  const constants = { WG, RELU: Number(relu), TRAINING: Number(training) };
+  let stats: Tensor;
+  if (training) {
+    stats = empty([2 * C]);
+    rt.dispatch({ kernel: 'batchnorm', entry: 'stats_main', constants, buffers: [x.buffer(op, 'input'), stats.buffer(op, 'stats')], params: params(), workgroups: [C] });
+    if (runningMean && runningVar) {
+      rt.dispatch({
+        kernel: 'batchnorm',
+        entry: 'update_running',
+        constants,
+        buffers: [stats.buffer(op, 'stats'), runningMean.buffer(op, 'running_mean'), runningVar.buffer(op, 'running_var')],
+        params: params(),
+        workgroups: [Math.ceil(C / WG)],
+      });
+    }
+  } else {
+    stats = cat([runningMean!, runningVar!]);
+  }
+  const y = empty(x.shape);
+  const elementGrid = linearGrid(Math.ceil(x.size / WG));
+  rt.dispatch({
+    kernel: 'batchnorm',
+    entry: 'apply',
+    constants,
+    buffers: [x.buffer(op, 'input'), stats.buffer(op, 'stats'), weight.buffer(op, 'weight'), bias.buffer(op, 'bias'), y.buffer(op, 'out')],
+    params: params(),
+    workgroups: elementGrid,
+  });
+  return record(y, op, [x, weight, bias], (g) => {
+    const common = [x.buffer(op, 'input'), stats.buffer(op, 'stats'), weight.buffer(op, 'weight'), bias.buffer(op, 'bias'), g.buffer(op, 'grad')];
+    const sums = empty([2, C]);
+    rt.dispatch({ kernel: 'batchnorm', entry: 'backward_reduce', constants, buffers: [...common, sums.buffer(op, 'sums')], params: params(), workgroups: [C] });
+    let dx: Tensor | null = null;
+    if (x.requiresGrad) {
+      dx = empty(x.shape);
+      rt.dispatch({ kernel: 'batchnorm', entry: 'backward_apply', constants, buffers: [...common, sums.buffer(op, 'sums'), dx.buffer(op, 'grad_input')], params: params(), workgroups: elementGrid });
+    }
+    const perChannelGrad = (row: number) => {
+      const slice = narrow(sums, 0, row, 1);
+      const flat = slice.view([C]);
+      slice.dispose();
+      return flat;
+    };
+    const grads = [dx, weight.requiresGrad ? perChannelGrad(1) : null, bias.requiresGrad ? perChannelGrad(0) : null];
+    sums.dispose();
+    return grads;
+  });
+}

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { ArgumentError, batchNorm, ShapeError, tensor } from '../src/index.js';
+import { batchNorm as refBatchNorm, nd, updatedRunningStats } from '../src/reference/index.js';
+import { assertClose, expectMatches, gradcheck, randomData, randomDim, rngFor } from './helpers.js';
+
+const count = (s: number[]) => s.reduce((a, b) => a * b, 1);
+
+describe('batchNorm matches the reference', () => {
+  it('training and eval, with and without the fused ReLU, over 24 random shapes', async () => {
+    const rng = rngFor('bn');
+    for (let trial = 0; trial < 24; trial++) {
+      const shape = [randomDim(rng, 4), randomDim(rng, 6), randomDim(rng, 9), randomDim(rng, 9)];
+      if (count(shape) / shape[1] < 2) shape[0] = 2;
+      const C = shape[1];
+      const training = trial % 2 === 0;
+      const relu = trial % 4 >= 2;
+      const [xd, wd, bd, md] = [randomData(rng, count(shape), { lo: -2, hi: 3 }), randomData(rng, C), randomData(rng, C), randomData(rng, C)];
+      const vd = randomData(rng, C, { lo: 0.5, hi: 2 });
+      const rm = tensor(md, [C]);
+      const rv = tensor(vd, [C]);
+      const y = batchNorm(tensor(xd, shape), rm, rv, tensor(wd, [C]), tensor(bd, [C]), { training, relu });
+      const what = `bn ${JSON.stringify(shape)} training=${training} relu=${relu}`;
+      await expectMatches(y, refBatchNorm(nd(xd, shape), nd(md, [C]), nd(vd, [C]), nd(wd, [C]), nd(bd, [C]), { training, relu, eps: 1e-5, momentum: 0.1 }), what, { rtol: 1e-4, atol: 1e-4 });
+      const expected = training ? updatedRunningStats(nd(xd, shape), nd(md, [C]), nd(vd, [C]), 0.1) : { mean: [...md], variance: [...vd] };
+      assertClose(await rm.toArray(), expected.mean, `${what}: running_mean`, { rtol: 1e-5, atol: 1e-6 });
+      assertClose(await rv.toArray(), expected.variance, `${what}: running_var`, { rtol: 1e-5, atol: 1e-6 });
+    }
+  });
+
+  for (const [training, relu] of [[true, false], [true, true], [false, false], [false, true]]) {
+    it(`backward passes gradcheck (training=${training}, relu=${relu})`, async () => {
+      const rng = rngFor(`grad bn ${training} ${relu}`);
+      const shape = [3, 2, 3, 2];
+      const running = { mean: randomData(rng, 2), variance: randomData(rng, 2, { lo: 0.5, hi: 2 }) };
+      await gradcheck(
+        {
+          name: `bn training=${training} relu=${relu}`,
+          inputs: [{ data: randomData(rng, 36, { lo: -2, hi: 2 }), shape }, { data: randomData(rng, 2, { gap: 0.3 }), shape: [2] }, { data: randomData(rng, 2), shape: [2] }],
+          gpu: (x, w, b) => batchNorm(x, tensor(running.mean, [2]), tensor(running.variance, [2]), w, b, { training, relu }),
+          reference: (x, w, b) => refBatchNorm(x, nd(running.mean, [2]), nd(running.variance, [2]), w, b, { training, relu, eps: 1e-5, momentum: 0.1 }),
+          rtol: 5e-3,
+        },
+        rng,
+      );
+    });
+  }
+
+  it('rejects bad shapes and missing running statistics', () => {
+    const x = tensor(new Float32Array(2 * 3 * 4), [2, 3, 2, 2]);
+    const c3 = tensor([1, 1, 1]);
+    expect(() => batchNorm(x, null, null, tensor([1, 1]), c3, { training: true })).toThrow(ShapeError);
+    expect(() => batchNorm(x, null, null, tensor([1, 1]), c3, { training: true })).toThrow(/^batchNorm: argument 'weight' has shape \[2\], expected \[3\] for input \[2, 3, 2, 2\]/);
+    expect(() => batchNorm(x, null, null, c3, c3, { training: false })).toThrow(ArgumentError);
+    expect(() => batchNorm(tensor([1, 2, 3]), null, null, c3, c3, { training: true })).toThrow(/must be 4-D/);
+    expect(() => batchNorm(tensor([1, 2, 3], [1, 3, 1, 1]), null, null, c3, c3, { training: true })).toThrow(/training needs more than one/);
+  });
+});
