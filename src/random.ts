@@ -52,6 +52,16 @@ export class Generator {
     return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * this.random());
   }
 
+  /** 0..n-1 in a random order (Fisher-Yates). */
+  permutation(n: number): number[] {
+    const out = Array.from({ length: n }, (_, i) => i);
+    for (let i = n - 1; i > 0; i--) {
+      const j = this.int(i + 1);
+      [out[i], out[j]] = [out[j], out[i]];
+    }
+    return out;
+  }
+
   /** A uniform integer in [0, n). */
   int(n: number): number {
     return Math.floor(this.random() * n);

@@ -7,3 +7,4 @@ export { crossEntropy } from './cross_entropy.js';
 export { conv2d, conv2dGradInput, conv2dGradWeight, type ConvSpec } from './conv2d.js';
 export { cat, narrow } from './slice.js';
 export { batchNorm, updatedRunningStats, type BatchNormSpec } from './batchnorm.js';
+export { maxPool2d, type PoolSpec } from './pool.js';
