@@ -22,3 +22,5 @@ export { cat, narrow } from './ops/slice.js';
 export { batchNorm, type BatchNormOptions } from './ops/batchnorm.js';
 export { maxPool2d, adaptiveAvgPool2d1, type MaxPoolOptions } from './ops/pool.js';
 export { zeroGrad } from './ops/methods.js';
+export * as nn from './nn/index.js';
+export * as models from './models/index.js';

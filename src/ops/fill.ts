@@ -1,6 +1,6 @@
 // Fill and copy (kernels/fill.wgsl): zeros, ones, full, and clone.
 import { record } from '../autograd.js';
-import type { Shape } from '../errors.js';
+import { ArgumentError, type Shape } from '../errors.js';
 import { linearGrid, Params, runtime } from '../runtime/index.js';
 import { empty, Tensor } from '../tensor.js';
 import { expectFinite, expectShape, expectTensor } from './validate.js';
@@ -55,6 +55,15 @@ export function copyRows(op: string, src: Tensor, dst: Tensor, { n, rows, srcOff
     params: new Params().u32(n).f32(0).u32(rows, srcOffset, dstOffset, srcRow, dstRow),
     workgroups: linearGrid(Math.ceil((n * rows) / WG)),
   });
+}
+
+/** Overwrites target's values in place with source's (a tensor or host data of the same size). */
+export function assign(target: Tensor, source: Tensor | Float32Array): void {
+  expectTensor('assign', 'target', target);
+  const size = source instanceof Float32Array ? source.length : expectTensor('assign', 'source', source).size;
+  if (size !== target.size) throw new ArgumentError('assign', 'source', `has ${size} values, target ${target} has ${target.size}`);
+  if (source instanceof Float32Array) runtime().write(target.buffer('assign', 'target'), source);
+  else if (source.buffer('assign', 'source') !== target.buffer('assign', 'target')) copyRows('assign', source, target, { n: size, rows: 1 });
 }
 
 /** A copy with its own storage; gradients flow through unchanged. */

@@ -8,3 +8,4 @@ export { conv2d, conv2dGradInput, conv2dGradWeight, type ConvSpec } from './conv
 export { cat, narrow } from './slice.js';
 export { batchNorm, updatedRunningStats, type BatchNormSpec } from './batchnorm.js';
 export { maxPool2d, type PoolSpec } from './pool.js';
+export { resnetForward, type ReferenceResNetSpec } from './resnet.js';

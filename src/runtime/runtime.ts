@@ -113,6 +113,13 @@ export class Runtime {
     return buffer;
   }
 
+  /** Overwrites a buffer that commands may already use: recorded work on it runs first. */
+  write(buffer: GPUBuffer, data: Float32Array): void {
+    this.assertAlive();
+    this.flush();
+    this.device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+  }
+
   dispatch(d: Dispatch): void {
     this.assertAlive();
     const pipeline = this.pipeline(d.kernel, d.entry ?? 'main', d.constants ?? {});
