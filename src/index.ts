@@ -24,3 +24,4 @@ export { maxPool2d, adaptiveAvgPool2d1, type MaxPoolOptions } from './ops/pool.j
 export { zeroGrad } from './ops/methods.js';
 export * as nn from './nn/index.js';
 export * as models from './models/index.js';
+export { saveSafetensors, loadSafetensors, readSafetensors, SafetensorsError, type SaveOptions, type SafetensorsFile } from './io/safetensors.js';

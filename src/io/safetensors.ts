@@ -1,0 +1,188 @@
+// safetensors (https://github.com/huggingface/safetensors): an 8-byte little-endian header
+// length, a JSON header {name: {dtype, shape, data_offsets}, __metadata__}, then the bytes.
+// Writing streams one tensor at a time from the GPU into a temporary file that is renamed
+// into place, so a crash never leaves a half-written file under the final name. Reading
+// holds the file once; float32 data is viewed in place where aligned.
+import { open, readFile, rename, rm } from 'node:fs/promises';
+import { ResnextError } from '../errors.js';
+import type { HostTensor, StateDict } from '../nn/module.js';
+import { Tensor } from '../tensor.js';
+
+export class SafetensorsError extends ResnextError {
+  constructor(path: string, detail: string) {
+    super(`${path}: ${detail}`);
+  }
+}
+
+const BYTES: Record<string, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
+const MAX_HEADER_BYTES = 100 * 1024 * 1024;
+
+export interface SaveOptions {
+  /** Floating-point tensors are stored as F32 (default) or F16. */
+  dtype?: 'F32' | 'F16';
+  metadata?: Record<string, string>;
+}
+
+interface HeaderEntry {
+  dtype: string;
+  shape: number[];
+  data_offsets: [number, number];
+}
+
+/** Writes a state dict; bigint values become I64 scalars (num_batches_tracked). */
+export async function saveSafetensors(path: string, dict: StateDict, { dtype = 'F32', metadata }: SaveOptions = {}): Promise<void> {
+  const names = Object.keys(dict);
+  const header: Record<string, HeaderEntry | Record<string, string>> = {};
+  if (metadata) header.__metadata__ = metadata;
+  let offset = 0;
+  for (const name of names) {
+    const v = dict[name];
+    const entryDtype = typeof v === 'bigint' ? 'I64' : dtype;
+    const shape = typeof v === 'bigint' ? [] : [...v.shape];
+    const bytes = BYTES[entryDtype] * shape.reduce((a, b) => a * b, 1);
+    header[name] = { dtype: entryDtype, shape, data_offsets: [offset, offset + bytes] };
+    offset += bytes;
+  }
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - (json.length % 8)) % 8);
+  const headerBytes = Buffer.from(json, 'utf8');
+  const temporary = `${path}.tmp-${process.pid}`;
+  const file = await open(temporary, 'w');
+  try {
+    const length = Buffer.alloc(8);
+    length.writeBigUInt64LE(BigInt(headerBytes.length));
+    await file.write(length);
+    await file.write(headerBytes);
+    for (const name of names) await file.write(await encode(dict[name], dtype));
+    await file.sync();
+  } catch (error) {
+    await file.close();
+    await rm(temporary, { force: true });
+    throw error;
+  }
+  await file.close();
+  await rename(temporary, path);
+}
+
+async function encode(value: StateDict[string], dtype: 'F32' | 'F16'): Promise<Uint8Array> {
+  if (typeof value === 'bigint') return new Uint8Array(BigInt64Array.of(value).buffer);
+  const data = value instanceof Tensor ? await value.toArray() : value.data;
+  return new Uint8Array(dtype === 'F16' ? toHalf(data).buffer : data.buffer, 0, data.length * BYTES[dtype]);
+}
+
+export interface SafetensorsFile {
+  tensors: Record<string, HostTensor | bigint>;
+  metadata: Record<string, string>;
+}
+
+/** Reads every tensor as float32 (I64 scalars as bigint), with the file's metadata. */
+export async function readSafetensors(path: string): Promise<SafetensorsFile> {
+  const bytes = await readFile(path).catch((e: NodeJS.ErrnoException) => {
+    throw new SafetensorsError(path, e.code === 'EISDIR' ? 'is a directory, not a safetensors file' : `cannot be read (${e.code ?? e.message})`);
+  });
+  if (bytes.length < 8) throw new SafetensorsError(path, `is ${bytes.length} bytes long, too short for a safetensors header`);
+  const headerLength = Number(bytes.readBigUInt64LE(0));
+  if (headerLength > MAX_HEADER_BYTES || 8 + headerLength > bytes.length) {
+    throw new SafetensorsError(path, `declares a ${headerLength}-byte header but the file has ${bytes.length - 8} bytes after the length`);
+  }
+  let header: Record<string, unknown>;
+  try {
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLength)));
+  } catch (e) {
+    throw new SafetensorsError(path, `has a header that is not valid UTF-8 JSON (${(e as Error).message})`);
+  }
+  const dataStart = 8 + headerLength;
+  const dataLength = bytes.length - dataStart;
+  const tensors: Record<string, HostTensor | bigint> = {};
+  const { __metadata__: metadata = {}, ...entries } = header;
+  for (const [name, raw] of Object.entries(entries)) {
+    const { dtype, shape, data_offsets } = raw as HeaderEntry;
+    if (!(dtype in BYTES)) throw new SafetensorsError(path, `tensor '${name}' has unknown dtype ${JSON.stringify(dtype)}`);
+    if (!Array.isArray(shape) || shape.some((d) => !Number.isSafeInteger(d) || d < 0)) throw new SafetensorsError(path, `tensor '${name}' has an invalid shape ${JSON.stringify(shape)}`);
+    const [begin, end] = data_offsets ?? [];
+    const expected = BYTES[dtype] * shape.reduce((a, b) => a * b, 1);
+    if (!Number.isSafeInteger(begin) || !Number.isSafeInteger(end) || begin < 0 || end > dataLength || end - begin !== expected) {
+      throw new SafetensorsError(path, `tensor '${name}' has data_offsets ${JSON.stringify(data_offsets)} that do not hold ${expected} bytes inside the ${dataLength}-byte data section`);
+    }
+    const slice = bytes.subarray(dataStart + begin, dataStart + end);
+    tensors[name] = dtype === 'I64' && shape.length === 0 ? slice.readBigInt64LE(0) : { shape, data: decode(slice, dtype) };
+  }
+  return { tensors, metadata: metadata as Record<string, string> };
+}
+
+/** The tensors of a safetensors file, ready for Module.loadStateDict. */
+export async function loadSafetensors(path: string): Promise<Record<string, HostTensor | bigint>> {
+  return (await readSafetensors(path)).tensors;
+}
+
+function decode(bytes: Buffer, dtype: string): Float32Array {
+  const n = bytes.length / BYTES[dtype];
+  // Typed arrays need aligned offsets: view in place when possible, else copy once.
+  const aligned = (size: number) => (bytes.byteOffset % size === 0 ? bytes : Buffer.from(bytes));
+  switch (dtype) {
+    case 'F32': {
+      const b = aligned(4);
+      return new Float32Array(b.buffer, b.byteOffset, n);
+    }
+    case 'F16':
+      return fromHalf(new Uint16Array(aligned(2).buffer, aligned(2).byteOffset, n));
+    case 'BF16': {
+      const b = aligned(2);
+      const bits = new Uint16Array(b.buffer, b.byteOffset, n);
+      return new Float32Array(Uint32Array.from(bits, (h) => h << 16).buffer);
+    }
+    case 'F64':
+      return Float32Array.from(new Float64Array(aligned(8).buffer, aligned(8).byteOffset, n));
+    case 'I64':
+      return Float32Array.from(new BigInt64Array(aligned(8).buffer, aligned(8).byteOffset, n), Number);
+    case 'I32':
+      return Float32Array.from(new Int32Array(aligned(4).buffer, aligned(4).byteOffset, n));
+    case 'I16':
+      return Float32Array.from(new Int16Array(aligned(2).buffer, aligned(2).byteOffset, n));
+    case 'I8':
+      return Float32Array.from(new Int8Array(bytes.buffer, bytes.byteOffset, n));
+    default: // U8, BOOL
+      return Float32Array.from(bytes);
+  }
+}
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/** IEEE half from float32, rounding to nearest even; overflow becomes infinity. */
+export function toHalf(values: Float32Array): Uint16Array {
+  return Uint16Array.from(values, (v) => {
+    f32[0] = v;
+    const x = u32[0];
+    const sign = (x >>> 16) & 0x8000;
+    const exponent = (x >>> 23) & 0xff;
+    let mantissa = x & 0x7fffff;
+    if (exponent === 0xff) return sign | 0x7c00 | (mantissa ? 0x200 : 0);
+    const e = exponent - 127 + 15;
+    if (e >= 0x1f) return sign | 0x7c00;
+    if (e <= 0) {
+      if (e < -10) return sign;
+      mantissa |= 0x800000;
+      const shift = 14 - e;
+      const half = mantissa >>> shift;
+      const rest = mantissa & ((1 << shift) - 1);
+      const halfway = 1 << (shift - 1);
+      return sign | (half + (rest > halfway || (rest === halfway && half & 1) ? 1 : 0));
+    }
+    const rest = mantissa & 0x1fff;
+    let half = (e << 10) | (mantissa >>> 13);
+    if (rest > 0x1000 || (rest === 0x1000 && half & 1)) half++;
+    return sign | half;
+  });
+}
+
+export function fromHalf(bits: Uint16Array): Float32Array {
+  return Float32Array.from(bits, (h) => {
+    const sign = h & 0x8000 ? -1 : 1;
+    const exponent = (h >>> 10) & 0x1f;
+    const mantissa = h & 0x3ff;
+    if (exponent === 0) return sign * mantissa * 2 ** -24;
+    if (exponent === 0x1f) return mantissa ? NaN : sign * Infinity;
+    return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
+  });
+}
