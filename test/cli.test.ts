@@ -9,11 +9,11 @@ describe('resnext CLI', () => {
   it('--help lists the commands and exits 0', () => {
     const r = run('--help');
     expect(r.status).toBe(0);
-    for (const command of ['demo', 'device', 'bench']) expect(r.stdout).toContain(command);
+    for (const command of ['demo', 'device', 'bench', 'info']) expect(r.stdout).toContain(command);
   });
 
   it('unknown commands and bad values exit non-zero with one line, no stack trace', () => {
-    for (const args of [['bogus'], ['demo', '--steps', '0'], ['bench', 'conv', '--shape', '1,2'], ['bench', 'conv', '--mode', 'sideways']]) {
+    for (const args of [['bogus'], ['demo', '--steps', '0'], ['bench', 'conv', '--shape', '1,2'], ['bench', 'conv', '--mode', 'sideways'], ['info', 'resnet5'], ['info', 'resnet50', '--input', '3x0x1']]) {
       const r = run(...args);
       expect(r.status, args.join(' ')).not.toBe(0);
       expect(r.stderr, args.join(' ')).not.toMatch(/\n\s+at /);
@@ -25,6 +25,14 @@ describe('resnext CLI', () => {
     expect(r.status).toBe(0);
     const losses = [...r.stdout.matchAll(/step +\d+ +loss (\d+\.\d+)/g)].map((m) => Number(m[1]));
     expect(losses.at(-1)!).toBeLessThan(losses[0]);
+  });
+
+  it("info reproduces the paper's Table 1 line: ResNet-50 vs ResNeXt-50 (32x4d)", () => {
+    const r = run('info', 'resnet50', '--compare', 'resnext50_32x4d');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/\| total +\| +\| 25\.56M +\| 4\.09G +\| +\| 25\.03M +\| 4\.23G +\|/);
+    expect(r.stdout).toContain('resnext50_32x4d at 3x224x224: 25,028,904 parameters, 4,230,479,872 multiply-accumulates per image');
+    expect(run('info', 'nope').stderr).toContain('valid names: resnet50, resnet101, resnext50_32x4d');
   });
 
   it('bench conv prints the table for a custom shape and exits', () => {

@@ -67,6 +67,29 @@ program
     }),
   );
 
+program
+  .command('info')
+  .description('per-stage output shape, parameters and multiply-accumulates of a model')
+  .argument('<model>', 'model name (resnet50, resnext50_32x4d, resnext29_8x64d, small_resnext, ...)')
+  .option('--input <CxHxW>', "input size (default: the model's own, e.g. 3x224x224)")
+  .option('--compare <model>', 'a second model side by side (the paper\'s Table 1: resnet50 vs resnext50_32x4d)')
+  .option('--json', 'print JSON')
+  .action(async (name: string, opts: { input?: string; compare?: string; json?: boolean }) => {
+    const { MODEL_NAMES } = await import('../models/names.js');
+    for (const n of [name, opts.compare].filter((n): n is string => n !== undefined)) {
+      if (!(MODEL_NAMES as readonly string[]).includes(n)) throw new InvalidArgumentError(`unknown model '${n}'; valid names: ${MODEL_NAMES.join(', ')}`);
+    }
+    const input = opts.input?.split('x').map(Number);
+    if (input && (input.length !== 3 || input.some((d) => !Number.isSafeInteger(d) || d <= 0))) {
+      throw new InvalidArgumentError(`--input '${opts.input}' must be CxHxW with positive integers, e.g. 3x224x224`);
+    }
+    await withEngine(async () => {
+      const { modelInfo, formatInfo } = await import('../models/info.js');
+      const infos = [name, opts.compare].filter((n): n is string => n !== undefined).map((n) => modelInfo(n as never, input));
+      console.log(opts.json ? JSON.stringify(infos, null, 2) : formatInfo(infos));
+    });
+  });
+
 const bench = program.command('bench').description('measure kernel throughput on this machine\'s WebGPU adapter');
 
 bench

@@ -2,7 +2,10 @@
 // small ResNeXt for 28x28 grayscale images with its ResNet twin of matched size.
 import { ResNet, type ResNetOptions, type ResNetSpec, type StageSpec } from './resnet.js';
 
+import type { ModelName } from './names.js';
+
 export { Bottleneck, ResNet, type BlockForm, type ResNetOptions, type ResNetSpec } from './resnet.js';
+export { MODEL_NAMES, type ModelName } from './names.js';
 
 const imagenetStages = (blocks: [number, number, number, number]): StageSpec[] =>
   blocks.map((n, i) => ({ blocks: n, planes: 64 * 2 ** i, stride: i === 0 ? 1 : 2 }));
@@ -59,7 +62,7 @@ export function smallResnet(spec: SmallSpec = {}, options: ResNetOptions = {}): 
  *  per image against smallResnext's 249,322 and 32.14M (17 would give 238,780 and 28.80M). */
 export const SMALL_TWIN_WIDTH = 18;
 
-export const MODELS = {
+export const MODELS: Record<ModelName, { create: (options?: ResNetOptions) => ResNet; input: number[] }> = {
   resnet50: { create: imagenet([3, 4, 6, 3], 1, 64), input: [3, 224, 224] },
   resnet101: { create: imagenet([3, 4, 23, 3], 1, 64), input: [3, 224, 224] },
   resnext50_32x4d: { create: imagenet([3, 4, 6, 3], 32, 4), input: [3, 224, 224] },
@@ -70,10 +73,7 @@ export const MODELS = {
   resnext29_16x64d: { create: resnext29(16, 64), input: [3, 32, 32] },
   small_resnext: { create: (options?: ResNetOptions) => smallResnext({}, options), input: [1, 28, 28] },
   small_resnet: { create: (options?: ResNetOptions) => smallResnet({}, options), input: [1, 28, 28] },
-} as const;
-
-export type ModelName = keyof typeof MODELS;
-export const MODEL_NAMES = Object.keys(MODELS) as ModelName[];
+};
 
 export const resnet50 = MODELS.resnet50.create;
 export const resnet101 = MODELS.resnet101.create;

@@ -25,6 +25,8 @@ export interface PoolStats {
 export class BufferPool {
   private readonly free = new Map<number, GPUBuffer[]>();
   private pending: GPUBuffer[] = [];
+  /** Bytes released since the last submit, not yet reusable. */
+  pendingBytes = 0;
   private allocatedBytes = 0;
   private inUseBytes = 0;
   private liveBuffers = 0;
@@ -47,6 +49,7 @@ export class BufferPool {
 
   release(buffer: GPUBuffer): void {
     this.inUseBytes -= buffer.size;
+    this.pendingBytes += buffer.size;
     this.pending.push(buffer);
   }
 
@@ -59,6 +62,7 @@ export class BufferPool {
       this.freeBuffers++;
     }
     this.pending = [];
+    this.pendingBytes = 0;
   }
 
   stats(): PoolStats {
