@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { DeviceLostError, GPUFailure, KernelCompileError } from '../errors.js';
 import type { Acquired, AdapterReport } from './device.js';
 import { BufferPool, type PoolStats } from './pool.js';
+import { Profiler, PROFILE_SLOTS, type ProfileRow } from './profiler.js';
 import type { Params } from './uniforms.js';
 
 export const KERNEL_DIR = new URL('../../kernels/', import.meta.url);
@@ -60,6 +61,7 @@ export class Runtime {
   /** Set while time() records: the pass it opens writes timestamps at its start and end. */
   private timestampWrites: GPUComputePassTimestampWrites | null = null;
   private timer: { querySet: GPUQuerySet; resolved: GPUBuffer } | null = null;
+  private profiler: Profiler | null = null;
   /** Checks still running (compile info, error scopes); what they find is thrown at the next sync point. */
   private readonly checks = new Set<Promise<void>>();
   private readonly found: Error[] = [];
@@ -136,11 +138,43 @@ export class Runtime {
       this.uniformOffset += Math.ceil(size / this.uniformAlign) * this.uniformAlign;
     }
     const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    if (this.profiler) {
+      if (this.profiler.full) this.flush();
+      this.endPass();
+      const [start, end] = this.profiler.next(`${d.kernel}:${d.entry ?? 'main'}`);
+      this.timestampWrites = { querySet: this.profiler.querySet, beginningOfPassWriteIndex: start, endOfPassWriteIndex: end };
+    }
     const pass = this.computePass();
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(d.workgroups[0], d.workgroups[1] ?? 1, d.workgroups[2] ?? 1);
     this.dispatches++;
+    if (this.profiler) {
+      this.endPass();
+      this.timestampWrites = null;
+    }
+  }
+
+  /** Starts timing every dispatch on its own (needs the timestamp-query feature). */
+  startProfile(): void {
+    if (!this.device.features.has('timestamp-query')) throw new GPUFailure('profiling needs the timestamp-query feature, which this adapter lacks');
+    this.flush();
+    this.profiler = new Profiler(
+      this.device.createQuerySet({ type: 'timestamp', count: 2 * PROFILE_SLOTS }),
+      this.device.createBuffer({ size: 16 * PROFILE_SLOTS, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC }),
+    );
+  }
+
+  /** Stops profiling; GPU milliseconds per kernel entry point since startProfile(), largest first. */
+  async stopProfile(): Promise<ProfileRow[]> {
+    const profiler = this.profiler;
+    if (!profiler) return [];
+    await this.sync();
+    await Promise.all(profiler.pending);
+    this.profiler = null;
+    profiler.querySet.destroy();
+    profiler.resolved.destroy();
+    return profiler.rows();
   }
 
   /** Records a buffer-to-buffer copy in order with the dispatches around it. */
@@ -185,6 +219,7 @@ export class Runtime {
   flush(): void {
     if (!this.encoder) return;
     this.endPass();
+    const readTimes = this.resolveProfile();
     const encoder = this.encoder;
     this.encoder = null;
     this.watch(() => {
@@ -193,8 +228,29 @@ export class Runtime {
     }, 'submitting work');
     this.uniformOffset = 0;
     this.submits++;
+    readTimes?.();
     this.pool.recycle();
     this.staging.recycle();
+  }
+
+  /** Records the resolve of this submit's timestamps; returns what reads them after the submit. */
+  private resolveProfile(): (() => void) | null {
+    const profiler = this.profiler;
+    if (!profiler || profiler.labels.length === 0) return null;
+    const labels = profiler.labels.splice(0);
+    const bytes = 16 * labels.length;
+    const staging = this.staging.acquire(bytes);
+    this.encoder!.resolveQuerySet(profiler.querySet, 0, 2 * labels.length, profiler.resolved, 0);
+    this.encoder!.copyBufferToBuffer(profiler.resolved, 0, staging, 0, bytes);
+    return () => {
+      const done: Promise<void> = staging.mapAsync(GPUMapMode.READ, 0, bytes).then(() => {
+        profiler.add(labels, new BigUint64Array(staging.getMappedRange(0, bytes).slice(0)));
+        staging.unmap();
+        this.staging.release(staging);
+        profiler.pending.delete(done);
+      });
+      profiler.pending.add(done);
+    };
   }
 
   /** Copies `bytes` of a buffer back to the CPU, after all work recorded before it. */
