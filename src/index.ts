@@ -25,3 +25,4 @@ export { zeroGrad } from './ops/methods.js';
 export * as nn from './nn/index.js';
 export * as models from './models/index.js';
 export { saveSafetensors, loadSafetensors, readSafetensors, SafetensorsError, type SaveOptions, type SafetensorsFile } from './io/safetensors.js';
+export * as optim from './optim/index.js';

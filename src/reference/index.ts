@@ -9,3 +9,4 @@ export { cat, narrow } from './slice.js';
 export { batchNorm, updatedRunningStats, type BatchNormSpec } from './batchnorm.js';
 export { maxPool2d, type PoolSpec } from './pool.js';
 export { resnetForward, type ReferenceResNetSpec } from './resnet.js';
+export { sgdStep } from './sgd.js';

@@ -1,0 +1,36 @@
+// One fused SGD step per parameter tensor, in place, with PyTorch's semantics
+// (torch.optim.SGD, dampening 0):
+//   d = grad + weight_decay * param
+//   buf = momentum * buf + d          (buf = d on the first step)
+//   d = d + momentum * buf            if NESTEROV, else d = buf
+//   param -= lr * d
+
+struct Params {
+  n: u32,
+  first_step: u32,
+  lr: f32,
+  momentum: f32,
+  weight_decay: f32,
+}
+
+override WG: u32 = 256u;
+override NESTEROV: bool = false;
+override MOMENTUM: bool = true;
+
+@group(0) @binding(0) var<storage, read_write> param: array<f32>;
+@group(0) @binding(1) var<storage, read> grad: array<f32>;
+@group(0) @binding(2) var<storage, read_write> buf: array<f32>;
+@group(0) @binding(3) var<uniform> p: Params;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  if (i >= p.n) { return; }
+  var d = grad[i] + p.weight_decay * param[i];
+  if (MOMENTUM) {
+    let b = select(p.momentum * buf[i] + d, d, p.first_step == 1u);
+    buf[i] = b;
+    d = select(b, d + p.momentum * b, NESTEROV);
+  }
+  param[i] -= p.lr * d;
+}
