@@ -90,6 +90,114 @@ program
     });
   });
 
+interface TrainFlags {
+  model: string;
+  dataset: string;
+  epochs?: number;
+  batchSize?: number;
+  lr?: number;
+  momentum?: number;
+  nesterov?: boolean;
+  weightDecay?: number;
+  schedule?: string;
+  warmup?: number;
+  seed?: number;
+  quick?: boolean;
+  out: string;
+  resume?: boolean;
+  force?: boolean;
+  dataDir?: string;
+  cacheDir?: string;
+}
+
+function nonNegative(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`'${value}' is not a non-negative number.`);
+  return n;
+}
+
+function trainOptions(command: Command): Command {
+  return command
+    .option('--model <name>', 'model (small_resnext, small_resnet, resnext29_8x64d, ...)', 'small_resnext')
+    .option('--dataset <name>', 'fashion-mnist, mnist or cifar10', 'fashion-mnist')
+    .option('--epochs <n>', 'epochs', positiveInt)
+    .option('--batch-size <n>', 'images per step', positiveInt)
+    .option('--lr <rate>', 'base learning rate', positiveNumber)
+    .option('--momentum <m>', 'SGD momentum', nonNegative)
+    .option('--no-nesterov', 'plain momentum instead of Nesterov')
+    .option('--weight-decay <wd>', 'L2 weight decay', nonNegative)
+    .option('--schedule <kind>', 'step (divide by 10 at 50% and 75%), cosine or constant')
+    .option('--warmup <epochs>', 'linear warm-up epochs', nonNegative)
+    .option('--seed <n>', 'random seed', (v) => Number.parseInt(v, 10))
+    .option('--quick', 'a 3,072-image subset for 2 epochs: a couple of minutes on a CPU adapter')
+    .option('--data-dir <dir>', 'for cifar10: the directory of its binary batches')
+    .option('--cache-dir <dir>', 'where dataset caches live', '.cache');
+}
+
+async function configFrom(flags: TrainFlags, seedOffset = 0) {
+  const { DEFAULTS, QUICK, validateConfig } = await import('../train/config.js');
+  const defined = Object.fromEntries(
+    Object.entries({
+      model: flags.model,
+      dataset: flags.dataset,
+      epochs: flags.epochs,
+      batchSize: flags.batchSize,
+      lr: flags.lr,
+      momentum: flags.momentum,
+      nesterov: flags.nesterov,
+      weightDecay: flags.weightDecay,
+      schedule: flags.schedule,
+      warmupEpochs: flags.warmup,
+      seed: flags.seed,
+      dataDir: flags.dataDir,
+    }).filter(([, v]) => v !== undefined),
+  );
+  const config = { ...DEFAULTS, ...(flags.quick ? QUICK : {}), ...defined } as import('../train/config.js').TrainConfig;
+  config.seed += seedOffset;
+  return validateConfig(config);
+}
+
+trainOptions(program.command('train'))
+  .description('train a model headless on the GPU, with per-epoch evaluation, checkpoints and curves')
+  .option('--out <dir>', 'run directory (config, metrics.jsonl, error.svg, loss.svg, last.safetensors)', 'runs/train')
+  .option('--resume', 'continue the run in --out from its last checkpoint')
+  .option('--force', 'start over even if --out holds another run')
+  .action(async (flags: TrainFlags) => {
+    const config = await configFrom(flags);
+    await withEngine(async ({ runtime, describeAdapter }) => {
+      const { train } = await import('../train/trainer.js');
+      const { progressFor } = await import('../train/progress.js');
+      console.log(`adapter: ${describeAdapter(runtime().report)}`);
+      console.log(`training ${config.model} on ${config.dataset} for ${config.epochs} epochs (batch ${config.batchSize}, lr ${config.lr}, ${config.schedule}); run directory ${flags.out}`);
+      const epochs = await train(config, { outDir: flags.out, resume: flags.resume, force: flags.force, cacheDir: flags.cacheDir, log: console.log, progress: progressFor(process.stdout, config.batchSize) });
+      const last = epochs.at(-1);
+      if (last) console.log(`final test error ${(100 * last.testError).toFixed(2)}% (accuracy ${(100 - 100 * last.testError).toFixed(2)}%), ${last.imagesPerSecond.toFixed(1)} training images/s`);
+    });
+  });
+
+program
+  .command('eval')
+  .description('evaluate a training checkpoint on its dataset\'s test split: loss, top-1 error, confusion matrix')
+  .requiredOption('--checkpoint <file>', 'a last.safetensors from a run directory')
+  .option('--cache-dir <dir>', 'where dataset caches live', '.cache')
+  .action(async (opts: { checkpoint: string; cacheDir: string }) =>
+    withEngine(async () => {
+      const { readCheckpoint } = await import('../train/checkpoint.js');
+      const { createModel, evaluate } = await import('../train/trainer.js');
+      const { loadDataset } = await import('../data/datasets.js');
+      const { Generator } = await import('../random.js');
+      const ckpt = await readCheckpoint(opts.checkpoint);
+      const dataset = await loadDataset(ckpt.config.dataset, { cacheDir: opts.cacheDir, dataDir: ckpt.config.dataDir, log: console.log });
+      const model = createModel(ckpt.config, dataset, new Generator(0));
+      model.loadStateDict(ckpt.model, { strict: true });
+      const r = await evaluate(model, dataset, dataset.test);
+      console.log(`${ckpt.config.model} after epoch ${ckpt.position.epoch} on ${dataset.name} test (${dataset.test.count} images): loss ${r.loss.toFixed(4)}, top-1 error ${(100 * r.error).toFixed(2)}%`);
+      const width = Math.max(...dataset.classes.map((c) => c.length));
+      console.log(`confusion (rows: true class, columns: predicted)`);
+      r.confusion.forEach((row, i) => console.log(`${dataset.classes[i].padEnd(width)} ${row.map((v) => String(v).padStart(5)).join('')}`));
+    }),
+  );
+
 const bench = program.command('bench').description('measure kernel throughput on this machine\'s WebGPU adapter');
 
 bench

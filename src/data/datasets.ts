@@ -69,7 +69,7 @@ export async function loadDataset(name: string, options: LoadOptions = {}): Prom
 // ---- the binary cache ------------------------------------------------------------------
 
 const MAGIC = 0x53445852; // "RXDS"
-const VERSION = 1;
+const VERSION = 2;
 
 /** Layout: u32 magic, version, train count, test count, C, H, W, checksum; then train
  *  labels, test labels, train images, test images. The checksum is FNV-1a over the data. */
@@ -148,8 +148,7 @@ function packageDir(name: string): string {
 /** Reads <folder>/<class>.json files ({data: images as 784 values, 0..255 or 0..1}). */
 async function convertJsonClasses(folder: string, classes: number, split: (n: number) => readonly [number, number]): Promise<{ train: Split; test: Split }> {
   const pixels = 28 * 28;
-  const train: { images: Uint8Array[]; labels: number[] } = { images: [], labels: [] };
-  const test: { images: Uint8Array[]; labels: number[] } = { images: [], labels: [] };
+  const perClass: { train: number[][]; test: number[][] }[] = [];
   for (let c = 0; c < classes; c++) {
     const path = join(folder, `${c}.json`);
     let data: unknown;
@@ -162,15 +161,26 @@ async function convertJsonClasses(folder: string, classes: number, split: (n: nu
     // empty rows in class 0, leaving exactly 7,000 images per class).
     const rows = (Array.isArray((data as unknown[])[0]) ? (data as number[][]) : chunk(data as number[], pixels)).filter((r) => r.length === pixels);
     const scale = rows.some((r) => r.some((v) => v > 1)) ? 1 : 255;
+    const bytes = rows.map((row) => row.map((v) => Math.round(v * scale)));
     const [trainEnd, testEnd] = split(rows.length);
-    rows.slice(0, testEnd).forEach((row, i) => {
-      const target = i < trainEnd ? train : test;
-      target.images.push(Uint8Array.from(row, (v) => Math.round(v * scale)));
-      target.labels.push(c);
-    });
+    perClass.push({ train: bytes.slice(0, trainEnd), test: bytes.slice(trainEnd, testEnd) });
   }
-  const pack = (s: typeof train): Split => ({ images: concat(s.images), labels: Uint8Array.from(s.labels), count: s.labels.length });
-  return { train: pack(train), test: pack(test) };
+  // Classes interleaved (image j of class c at j * classes + c, while every class has
+  // one), so that any prefix of a split, such as the quick mode's subset, is balanced.
+  const interleave = (lists: number[][][]): Split => {
+    const images: number[][] = [];
+    const labels: number[] = [];
+    for (let j = 0; j < Math.max(...lists.map((l) => l.length)); j++) {
+      lists.forEach((list, c) => {
+        if (j < list.length) {
+          images.push(list[j]);
+          labels.push(c);
+        }
+      });
+    }
+    return { images: Uint8Array.from(images.flat()), labels: Uint8Array.from(labels), count: labels.length };
+  };
+  return { train: interleave(perClass.map((p) => p.train)), test: interleave(perClass.map((p) => p.test)) };
 }
 
 function chunk(flat: number[], size: number): number[][] {

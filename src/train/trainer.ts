@@ -1,0 +1,223 @@
+// The training loop: batches in, SGD steps on the GPU, evaluation after every epoch, a
+// metrics file, SVG curves and an atomic checkpoint per epoch; resumable, and stopped
+// with the last good checkpoint kept when the loss turns NaN.
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { noGrad } from '../autograd.js';
+import { tensor } from '../creation.js';
+import { batches } from '../data/loader.js';
+import { loadDataset, type Dataset, type Split } from '../data/datasets.js';
+import { ArgumentError, ResnextError } from '../errors.js';
+import { MODELS } from '../models/index.js';
+import type { ResNet } from '../models/resnet.js';
+import { crossEntropy } from '../ops/cross_entropy.js';
+import { learningRate, type Schedule } from '../optim/schedule.js';
+import { SGD } from '../optim/sgd.js';
+import { Generator } from '../random.js';
+import { runtime } from '../runtime/index.js';
+import { tidy, type Tensor } from '../tensor.js';
+import { readCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { validateConfig, type TrainConfig } from './config.js';
+import { lineChart } from './plot.js';
+import type { Progress } from './progress.js';
+
+export interface EpochMetrics {
+  kind: 'epoch';
+  epoch: number;
+  step: number;
+  lr: number;
+  trainLoss: number;
+  trainError: number;
+  testLoss: number;
+  testError: number;
+  imagesPerSecond: number;
+  seconds: number;
+}
+
+export interface StepMetrics {
+  kind: 'step';
+  epoch: number;
+  step: number;
+  lr: number;
+  loss: number;
+}
+
+export interface TrainOptions {
+  outDir: string;
+  /** Continue the run in outDir from its last checkpoint. */
+  resume?: boolean;
+  /** Start afresh even if outDir holds another run. */
+  force?: boolean;
+  /** Use this dataset instead of loading config.dataset (tests). */
+  dataset?: Dataset;
+  cacheDir?: string;
+  /** Stop after this many epochs of the run have completed (as if interrupted). */
+  stopAfterEpoch?: number;
+  log?: (line: string) => void;
+  progress?: Progress;
+}
+
+export class TrainingDivergedError extends ResnextError {}
+
+const CHECKPOINT = 'last.safetensors';
+const METRICS = 'metrics.jsonl';
+const STEP_LOG_EVERY = 10;
+
+export function createModel(config: TrainConfig, dataset: Dataset, generator: Generator): ResNet {
+  const { create, input } = MODELS[config.model];
+  if (input[0] !== dataset.shape[0]) {
+    throw new ArgumentError('train', 'model', `${config.model} takes ${input[0]}-channel images but ${dataset.name} has ${dataset.shape[0]}; pick a model for ${dataset.shape.join('x')} inputs`);
+  }
+  return create({ numClasses: dataset.classes.length, generator });
+}
+
+export async function train(requested: TrainConfig, options: TrainOptions): Promise<EpochMetrics[]> {
+  const { outDir, log = () => undefined } = options;
+  const checkpointPath = join(outDir, CHECKPOINT);
+  const resumed = options.resume ? await readCheckpoint(checkpointPath) : null;
+  const config = validateConfig(resumed?.config ?? requested);
+  if (!options.resume && !options.force && existsSync(join(outDir, 'config.json'))) {
+    throw new ArgumentError('train', 'out', `${outDir} already holds a run; pass --resume to continue it or --force to start over`);
+  }
+  await mkdir(outDir, { recursive: true });
+  await writeFile(join(outDir, 'config.json'), JSON.stringify(config, null, 2));
+  const dataset = options.dataset ?? (await loadDataset(config.dataset, { cacheDir: options.cacheDir, dataDir: config.dataDir, log }));
+  const generator = new Generator(config.seed);
+  const model = createModel(config, dataset, generator);
+  const optimizer = new SGD(model.parameters(), { lr: config.lr, momentum: config.momentum, nesterov: config.nesterov, weightDecay: config.weightDecay });
+  const trainCount = Math.min(config.trainLimit ?? dataset.train.count, dataset.train.count);
+  const stepsPerEpoch = Math.floor(trainCount / config.batchSize) + (trainCount % config.batchSize >= 2 ? 1 : 0);
+  const schedule: Schedule = { kind: config.schedule, baseLr: config.lr, epochs: config.epochs, stepsPerEpoch, warmupEpochs: config.warmupEpochs };
+  let history: (EpochMetrics | StepMetrics)[] = [];
+  let step = 0;
+  let startEpoch = 0;
+  if (resumed) {
+    model.loadStateDict(resumed.model, { strict: true });
+    optimizer.restore(resumed.position.step, resumed.momentum);
+    generator.setState(resumed.position.rngState);
+    ({ step, epoch: startEpoch } = resumed.position);
+    history = (await readMetrics(join(outDir, METRICS))).filter((m) => m.step <= step && m.epoch <= startEpoch);
+    log(`resuming ${outDir} after epoch ${startEpoch} (step ${step})`);
+  }
+  await writeFile(join(outDir, METRICS), history.map((m) => JSON.stringify(m)).join('\n') + (history.length ? '\n' : ''));
+  const lastEpoch = Math.min(config.epochs, options.stopAfterEpoch ?? config.epochs);
+  for (let epoch = startEpoch + 1; epoch <= lastEpoch; epoch++) {
+    const started = performance.now();
+    model.train();
+    let seen = 0;
+    let lossSum = 0;
+    let wrong = 0;
+    let pending: Promise<[Float32Array, Float32Array]> | null = null;
+    let pendingBatch: { labels: Uint8Array; size: number; step: number; lr: number } | null = null;
+    const settle = async () => {
+      if (!pending || !pendingBatch) return;
+      const [loss, logits] = await pending;
+      const b = pendingBatch;
+      if (!Number.isFinite(loss[0])) {
+        throw new TrainingDivergedError(`the loss became ${loss[0]} at step ${b.step} (epoch ${epoch}); stopped, and the last good checkpoint ${existsSync(checkpointPath) ? `(${checkpointPath})` : ''} is kept. Try a lower --lr.`);
+      }
+      seen += b.size;
+      lossSum += loss[0] * b.size;
+      wrong += countWrong(logits, b.labels, dataset.classes.length);
+      if (b.step % STEP_LOG_EVERY === 0) history.push({ kind: 'step', epoch, step: b.step, lr: b.lr, loss: loss[0] });
+      options.progress?.update(epoch, { step: b.step - (epoch - 1) * stepsPerEpoch, steps: stepsPerEpoch, loss: lossSum / seen, accuracy: 1 - wrong / seen, imagesPerSecond: seen / ((performance.now() - started) / 1000) });
+    };
+    for (const batch of batches(dataset, dataset.train, { batchSize: config.batchSize, train: true, generator, limit: config.trainLimit })) {
+      const lr = learningRate(schedule, step);
+      optimizer.lr = lr;
+      const { loss, logits } = tidy(() => {
+        const out = model.forward(tensor(batch.x, [batch.size, ...dataset.shape]));
+        const l = crossEntropy(out, batch.labels);
+        l.backward();
+        optimizer.step();
+        optimizer.zeroGrad();
+        return { loss: l, logits: out };
+      });
+      step++;
+      runtime().flush(); // the GPU runs this step while the previous one's numbers are read
+      await settle();
+      pending = Promise.all([loss.toArray(), logits.toArray()]).finally(() => [loss, logits].forEach((t) => t.dispose()));
+      pendingBatch = { labels: batch.labels, size: batch.size, step, lr };
+    }
+    await settle();
+    const seconds = (performance.now() - started) / 1000;
+    const result = await evaluate(model, dataset, dataset.test, config.testLimit);
+    const metrics: EpochMetrics = { kind: 'epoch', epoch, step, lr: optimizer.lr, trainLoss: lossSum / seen, trainError: wrong / seen, testLoss: result.loss, testError: result.error, imagesPerSecond: seen / seconds, seconds };
+    history.push(metrics);
+    await saveCheckpoint(checkpointPath, config, model, optimizer, { epoch, step, rngState: generator.getState() });
+    await writeFile(join(outDir, METRICS), history.map((m) => JSON.stringify(m)).join('\n') + '\n');
+    await writeCurves(outDir, history);
+    options.progress?.done(
+      `epoch ${epoch}/${config.epochs}: train loss ${metrics.trainLoss.toFixed(4)} error ${(100 * metrics.trainError).toFixed(2)}%, test loss ${metrics.testLoss.toFixed(4)} error ${(100 * metrics.testError).toFixed(2)}%, ${metrics.imagesPerSecond.toFixed(1)} img/s, ${seconds.toFixed(1)} s`,
+    );
+  }
+  model.dispose();
+  optimizer.buffers.forEach((b) => b?.dispose());
+  return history.filter((m): m is EpochMetrics => m.kind === 'epoch');
+}
+
+export interface Evaluation {
+  loss: number;
+  error: number;
+  /** confusion[true][predicted] */
+  confusion: number[][];
+}
+
+/** Test loss, top-1 error and confusion matrix, in eval mode without gradients. */
+export async function evaluate(model: ResNet, dataset: Dataset, split: Split, limit?: number, batchSize = 256): Promise<Evaluation> {
+  model.eval();
+  const classes = dataset.classes.length;
+  const confusion = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
+  let lossSum = 0;
+  let count = 0;
+  for (const batch of batches(dataset, split, { batchSize, train: false, generator: new Generator(0), limit })) {
+    const [loss, logits] = noGrad(() =>
+      tidy(() => {
+        const out = model.forward(tensor(batch.x, [batch.size, ...dataset.shape]));
+        return [crossEntropy(out, batch.labels), out] as Tensor[];
+      }),
+    );
+    const [l, values] = await Promise.all([loss.item(), logits.toArray()]);
+    loss.dispose();
+    logits.dispose();
+    lossSum += l * batch.size;
+    count += batch.size;
+    batch.labels.forEach((label, i) => confusion[label][argmax(values, i * classes, classes)]++);
+  }
+  const correct = confusion.reduce((n, row, i) => n + row[i], 0);
+  return { loss: lossSum / Math.max(count, 1), error: count ? 1 - correct / count : 0, confusion };
+}
+
+function argmax(values: Float32Array, offset: number, n: number): number {
+  let best = 0;
+  for (let j = 1; j < n; j++) if (values[offset + j] > values[offset + best]) best = j;
+  return best;
+}
+
+function countWrong(logits: Float32Array, labels: Uint8Array, classes: number): number {
+  let wrong = 0;
+  labels.forEach((label, i) => (wrong += argmax(logits, i * classes, classes) === label ? 0 : 1));
+  return wrong;
+}
+
+async function readMetrics(path: string): Promise<(EpochMetrics | StepMetrics)[]> {
+  if (!existsSync(path)) return [];
+  return (await readFile(path, 'utf8'))
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line));
+}
+
+async function writeCurves(outDir: string, history: (EpochMetrics | StepMetrics)[]): Promise<void> {
+  const epochs = history.filter((m): m is EpochMetrics => m.kind === 'epoch');
+  const steps = history.filter((m): m is StepMetrics => m.kind === 'step');
+  await writeFile(
+    join(outDir, 'error.svg'),
+    lineChart('top-1 error', 'epoch', 'error (%)', [
+      { label: 'train', points: epochs.map((m) => [m.epoch, 100 * m.trainError]), color: '#1f77b4', dashed: true },
+      { label: 'test', points: epochs.map((m) => [m.epoch, 100 * m.testError]), color: '#1f77b4' },
+    ]),
+  );
+  await writeFile(join(outDir, 'loss.svg'), lineChart('training loss', 'step', 'loss', [{ label: 'train loss', points: steps.map((m) => [m.step, m.loss]), color: '#d62728' }]));
+}
