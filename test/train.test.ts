@@ -1,0 +1,77 @@
+import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ArgumentError, Generator, nn } from '../src/index.js';
+import type { Dataset, Split } from '../src/data/datasets.js';
+import { readCheckpoint } from '../src/train/checkpoint.js';
+import { DEFAULTS, validateConfig, type TrainConfig } from '../src/train/config.js';
+import { createModel, train, TrainingDivergedError } from '../src/train/trainer.js';
+
+/** Two classes of 1x8x8 images a small network tells apart: bright left half or bright right half. */
+function tinyDataset(): Dataset {
+  const rng = new Generator(7);
+  const split = (count: number): Split => {
+    const images = new Uint8Array(count * 64);
+    const labels = new Uint8Array(count);
+    for (let i = 0; i < count; i++) {
+      labels[i] = i % 2;
+      for (let p = 0; p < 64; p++) images[i * 64 + p] = Math.min(255, (p % 8 < 4) === (labels[i] === 0) ? 150 + rng.int(100) : rng.int(100));
+    }
+    return { images, labels, count };
+  };
+  return { name: 'fashion-mnist', shape: [1, 8, 8], classes: ['left', 'right'], train: split(48), test: split(16), mean: [0.4], std: [0.3], augment: { pad: 1, flip: false } };
+}
+
+const tinyConfig: TrainConfig = { ...DEFAULTS, epochs: 2, batchSize: 16, lr: 0.02, warmupEpochs: 0, schedule: 'step' };
+const runDir = () => mkdtempSync(join(tmpdir(), 'run-'));
+const lines = (dir: string) => readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+
+describe('training', () => {
+  it('writes the run directory, and stopping after epoch 1 then resuming gives the same losses as running straight through', async () => {
+    const straight = runDir();
+    const a = await train(tinyConfig, { outDir: straight, dataset: tinyDataset() });
+    for (const f of ['config.json', 'metrics.jsonl', 'error.svg', 'loss.svg', 'last.safetensors']) expect(existsSync(join(straight, f)), f).toBe(true);
+    expect(readFileSync(join(straight, 'error.svg'), 'utf8')).toMatch(/^<svg[^>]*>[\s\S]*<path d="M/);
+
+    const interrupted = runDir();
+    await train(tinyConfig, { outDir: interrupted, dataset: tinyDataset(), stopAfterEpoch: 1 });
+    expect((await readCheckpoint(join(interrupted, 'last.safetensors'))).position.epoch).toBe(1);
+    const b = await train(tinyConfig, { outDir: interrupted, dataset: tinyDataset(), resume: true });
+    expect(b.map((m) => [m.trainLoss, m.testLoss, m.testError])).toEqual(a.map((m) => [m.trainLoss, m.testLoss, m.testError]));
+    expect(lines(interrupted).map((m) => [m.kind, m.step, m.loss ?? m.trainLoss])).toEqual(lines(straight).map((m) => [m.kind, m.step, m.loss ?? m.trainLoss]));
+    expect(a[1].trainLoss).toBeLessThan(a[0].trainLoss);
+  }, 300_000);
+
+  it('refuses a run directory that holds another run, unless forced', async () => {
+    const dir = runDir();
+    await train({ ...tinyConfig, epochs: 1 }, { outDir: dir, dataset: tinyDataset() });
+    await expect(train({ ...tinyConfig, epochs: 1 }, { outDir: dir, dataset: tinyDataset() })).rejects.toThrow(/already holds a run; pass --resume to continue it or --force/);
+    await expect(train({ ...tinyConfig, epochs: 1 }, { outDir: dir, dataset: tinyDataset(), force: true })).resolves.toHaveLength(1);
+  }, 300_000);
+
+  it('stops when the loss turns NaN, naming the step and keeping the last good checkpoint', async () => {
+    const dir = runDir();
+    await train({ ...tinyConfig, epochs: 1 }, { outDir: dir, dataset: tinyDataset() });
+    const before = readFileSync(join(dir, 'last.safetensors'));
+    await expect(train({ ...tinyConfig, epochs: 2, lr: 1e30, schedule: 'constant' }, { outDir: dir, dataset: tinyDataset(), force: true })).rejects.toThrow(TrainingDivergedError);
+    await expect(train({ ...tinyConfig, epochs: 2, lr: 1e30, schedule: 'constant' }, { outDir: dir, dataset: tinyDataset(), force: true })).rejects.toThrow(/loss became (NaN|Infinity|-Infinity) at step \d+ \(epoch 1\)/);
+    expect(readFileSync(join(dir, 'last.safetensors')).equals(before)).toBe(true);
+  }, 300_000);
+
+  it('bad configuration: unknown names list the valid ones, non-positive learning rates are refused', () => {
+    expect(() => validateConfig({ ...DEFAULTS, model: 'resnet5' as never })).toThrow(/'resnet5' is not a model; valid names: resnet50, /);
+    expect(() => validateConfig({ ...DEFAULTS, dataset: 'imagenet' as never })).toThrow(/valid names: fashion-mnist, mnist, cifar10/);
+    for (const lr of [0, -0.1, NaN]) expect(() => validateConfig({ ...DEFAULTS, lr })).toThrow(ArgumentError);
+    expect(() => createModel({ ...DEFAULTS, model: 'resnext29_8x64d' }, tinyDataset(), new Generator(0))).toThrow(/takes 3-channel images but fashion-mnist has 1/);
+  });
+
+  it('a checkpoint from another model is refused, naming the keys and shapes that differ', async () => {
+    const dir = runDir();
+    await train({ ...tinyConfig, epochs: 1 }, { outDir: dir, dataset: tinyDataset() });
+    const ckpt = await readCheckpoint(join(dir, 'last.safetensors'));
+    const other = createModel({ ...DEFAULTS, model: 'small_resnet' }, tinyDataset(), new Generator(0));
+    expect(() => other.loadStateDict(ckpt.model)).toThrow(nn.StateDictError);
+    expect(() => other.loadStateDict(ckpt.model)).toThrow(/shape mismatches: layer1\.0\.conv1\.weight: checkpoint \[32, 32, 1, 1\], model \[18, 32, 1, 1\]/);
+  }, 300_000);
+});
