@@ -60,22 +60,27 @@ fn workgroup_sum(lid: u32, value: f32) -> f32 {
   return total;
 }
 
-// Index of element i (0 <= i < N * HW) of channel c.
-fn element(c: u32, i: u32, C: u32, HW: u32) -> u32 {
-  return ((i / HW) * C + c) * HW + i % HW;
-}
+// The per-channel passes walk each image's plane of channel c; the per-element passes
+// run one workgroup row per (c, n) plane (gid.y = c, gid.z = n), so that every
+// per-channel value they read is the same for the whole workgroup: uniform loads.
 
 @compute @workgroup_size(WG)
 fn stats_main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
   let c = wid.x;
   let count = p.N * p.HW;
   var s = 0.0;
-  for (var i = lid; i < count; i += WG) { s += x[element(c, i, p.C, p.HW)]; }
+  for (var n = 0u; n < p.N; n++) {
+    let plane = (n * p.C + c) * p.HW;
+    for (var i = lid; i < p.HW; i += WG) { s += x[plane + i]; }
+  }
   let mean = workgroup_sum(lid, s) / f32(count);
   var q = 0.0;
-  for (var i = lid; i < count; i += WG) {
-    let d = x[element(c, i, p.C, p.HW)] - mean;
-    q += d * d;
+  for (var n = 0u; n < p.N; n++) {
+    let plane = (n * p.C + c) * p.HW;
+    for (var i = lid; i < p.HW; i += WG) {
+      let d = x[plane + i] - mean;
+      q += d * d;
+    }
   }
   let variance = workgroup_sum(lid, q) / f32(count);
   if (lid == 0u) {
@@ -99,11 +104,12 @@ fn normalized(c: u32, value: f32, C: u32, eps: f32) -> f32 {
 }
 
 @compute @workgroup_size(WG)
-fn apply(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * nwg.x * WG;
-  if (i >= ap.N * ap.C * ap.HW) { return; }
-  let c = (i / ap.HW) % ap.C;
-  var v = normalized(c, x[i], ap.C, ap.eps) * weight[c] + bias[c];
+fn apply(@builtin(global_invocation_id) gid: vec3<u32>) {
+  if (gid.x >= ap.HW) { return; }
+  let c = gid.y;
+  let i = (gid.z * ap.C + c) * ap.HW + gid.x;
+  let scale = inverseSqrt(stats[ap.C + c] + ap.eps) * weight[c];
+  var v = (x[i] - stats[c]) * scale + bias[c];
   if (RELU) { v = max(v, 0.0); }
   y[i] = v;
 }
@@ -117,15 +123,16 @@ fn gated_grad(i: u32, c: u32, xhat: f32) -> f32 {
 @compute @workgroup_size(WG)
 fn backward_reduce(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
   let c = wid.x;
-  let count = bp.N * bp.HW;
   var sg = 0.0;
   var sgx = 0.0;
-  for (var i = lid; i < count; i += WG) {
-    let e = element(c, i, bp.C, bp.HW);
-    let xhat = normalized(c, x[e], bp.C, bp.eps);
-    let g = gated_grad(e, c, xhat);
-    sg += g;
-    sgx += g * xhat;
+  for (var n = 0u; n < bp.N; n++) {
+    let plane = (n * bp.C + c) * bp.HW;
+    for (var i = lid; i < bp.HW; i += WG) {
+      let xhat = normalized(c, x[plane + i], bp.C, bp.eps);
+      let g = gated_grad(plane + i, c, xhat);
+      sg += g;
+      sgx += g * xhat;
+    }
   }
   let total_g = workgroup_sum(lid, sg);
   let total_gx = workgroup_sum(lid, sgx);
@@ -136,10 +143,10 @@ fn backward_reduce(@builtin(local_invocation_index) lid: u32, @builtin(workgroup
 }
 
 @compute @workgroup_size(WG)
-fn backward_apply(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * nwg.x * WG;
-  if (i >= dp.N * dp.C * dp.HW) { return; }
-  let c = (i / dp.HW) % dp.C;
+fn backward_apply(@builtin(global_invocation_id) gid: vec3<u32>) {
+  if (gid.x >= dp.HW) { return; }
+  let c = gid.y;
+  let i = (gid.z * dp.C + c) * dp.HW + gid.x;
   let xhat = normalized(c, x[i], dp.C, dp.eps);
   let g = gated_grad(i, c, xhat);
   let scale = weight[c] * inverseSqrt(stats[dp.C + c] + dp.eps);

@@ -68,8 +68,9 @@ export interface GradientKernels {
 
 /**
  * Accumulates d(root)/d(leaf), weighted by `gradient` (ones by default), into leaf.grad
- * for every leaf that requires grad. Every gradient held here owns its storage alone (pass-through
- * gradients are cloned), which is what makes in-place accumulation safe.
+ * for every leaf that requires grad. Every gradient held here owns its storage alone (a
+ * gradient passed to two inputs is cloned for one of them), which is what makes in-place
+ * accumulation safe.
  */
 export function runBackward(root: Tensor, gradient: Tensor | undefined, kernels: GradientKernels, { retainGraph = false }: BackwardOptions = {}): void {
   if (!root.requiresGrad) {
@@ -101,17 +102,19 @@ export function runBackward(root: Tensor, gradient: Tensor | undefined, kernels:
       inputs.forEach((input, i) => {
         const gi = inputGrads[i];
         if (!gi || !input.requiresGrad) return;
+        // A gradient used again later, or one that is already owned, is cloned; the
+        // upstream gradient itself is handed over once instead of being disposed.
         const usedAgain = inputGrads.some((other, j) => j > i && other === gi && inputs[j].requiresGrad);
-        const own = gi === g || usedAgain ? kernels.clone(gi) : gi;
+        const own = usedAgain || consumed.has(gi) ? kernels.clone(gi) : gi;
         consumed.add(own);
         const existing = grads.get(input);
         if (!existing) return grads.set(input, own);
         kernels.accumulate(existing, own);
         own.dispose();
       });
-      for (const gi of inputGrads) if (gi && gi !== g && !consumed.has(gi)) gi.dispose();
+      for (const gi of inputGrads) if (gi && !consumed.has(gi)) gi.dispose();
       if (!retainGraph) t.gradFn.backward = freed;
-      g.dispose();
+      if (!consumed.has(g)) g.dispose();
     }
   });
 }

@@ -3,7 +3,7 @@
 // statistics normalise and the running statistics are updated in place.
 import { record } from '../autograd.js';
 import { ArgumentError, fmtShape, ShapeError } from '../errors.js';
-import { linearGrid, Params, runtime } from '../runtime/index.js';
+import { Params, runtime } from '../runtime/index.js';
 import { empty, Tensor } from '../tensor.js';
 import { cat, narrow } from './slice.js';
 import { expectFinite, expectTensor } from './validate.js';
@@ -62,7 +62,7 @@ export function batchNorm(
     stats = cat([runningMean!, runningVar!]);
   }
   const y = empty(x.shape);
-  const elementGrid = linearGrid(Math.ceil(x.size / WG));
+  const elementGrid = [Math.ceil((H * W) / WG), C, N] as const;
   rt.dispatch({
     kernel: 'batchnorm',
     entry: 'apply',
