@@ -1,5 +1,8 @@
 // The CLI as a user runs it: a separate process that must exit by itself.
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const BIN = new URL('../bin/resnext.js', import.meta.url).pathname;
@@ -9,15 +12,23 @@ describe('resnext CLI', () => {
   it('--help lists the commands and exits 0', () => {
     const r = run('--help');
     expect(r.status).toBe(0);
-    for (const command of ['demo', 'device', 'bench', 'info']) expect(r.stdout).toContain(command);
+    for (const command of ['demo', 'device', 'bench', 'info', 'train', 'eval', 'compare']) expect(r.stdout).toContain(command);
   });
 
   it('unknown commands and bad values exit non-zero with one line, no stack trace', () => {
-    for (const args of [['bogus'], ['demo', '--steps', '0'], ['bench', 'conv', '--shape', '1,2'], ['bench', 'conv', '--mode', 'sideways'], ['info', 'resnet5'], ['info', 'resnet50', '--input', '3x0x1']]) {
+    for (const args of [['bogus'], ['demo', '--steps', '0'], ['bench', 'conv', '--shape', '1,2'], ['bench', 'conv', '--mode', 'sideways'], ['info', 'resnet5'], ['info', 'resnet50', '--input', '3x0x1'], ['train', '--lr', '-1'], ['train', '--lr', 'abc'], ['train', '--model', 'resnet5', '--out', '/tmp/never-made'], ['train', '--dataset', 'imagenet', '--out', '/tmp/never-made'], ['eval'], ['compare', '--models', 'small_resnext,nope']]) {
       const r = run(...args);
       expect(r.status, args.join(' ')).not.toBe(0);
       expect(r.stderr, args.join(' ')).not.toMatch(/\n\s+at /);
     }
+  });
+
+  it('train refuses a run directory that holds another run and names the way out', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cli-run-'));
+    writeFileSync(join(dir, 'config.json'), '{}');
+    const r = run('train', '--out', dir, '--epochs', '1');
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/already holds a run; pass --resume to continue it or --force to start over/);
   });
 
   it('demo trains and exits by itself', () => {

@@ -1,4 +1,5 @@
 // The `resnext` command line. Commands load the engine lazily, so --help needs no GPU.
+import { join } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 
 process.env.XDG_RUNTIME_DIR ??= '/tmp';
@@ -153,6 +154,8 @@ async function configFrom(flags: TrainFlags, seedOffset = 0) {
     }).filter(([, v]) => v !== undefined),
   );
   const config = { ...DEFAULTS, ...(flags.quick ? QUICK : {}), ...defined } as import('../train/config.js').TrainConfig;
+  // The default warm-up shortens for runs too short to have it.
+  if (flags.warmup === undefined) config.warmupEpochs = Math.min(config.warmupEpochs, config.epochs - 1);
   config.seed += seedOffset;
   return validateConfig(config);
 }
@@ -172,6 +175,25 @@ trainOptions(program.command('train'))
       const epochs = await train(config, { outDir: flags.out, resume: flags.resume, force: flags.force, cacheDir: flags.cacheDir, log: console.log, progress: progressFor(process.stdout, config.batchSize) });
       const last = epochs.at(-1);
       if (last) console.log(`final test error ${(100 * last.testError).toFixed(2)}% (accuracy ${(100 - 100 * last.testError).toFixed(2)}%), ${last.imagesPerSecond.toFixed(1)} training images/s`);
+    });
+  });
+
+trainOptions(program.command('compare'))
+  .description("train a ResNeXt and its ResNet twin under one recipe; one figure of both error curves and a table (the paper's comparison)")
+  .option('--models <a,b>', 'the models to compare', 'small_resnext,small_resnet')
+  .option('--seeds <k>', 'repeat with k seeds; report mean and spread', positiveInt, 1)
+  .option('--out <dir>', 'directory for the runs, compare.svg, compare.md and compare.json', 'runs/compare')
+  .action(async (flags: TrainFlags & { models: string; seeds: number }) => {
+    const config = await configFrom(flags);
+    const { MODEL_NAMES } = await import('../models/names.js');
+    const names = flags.models.split(',');
+    for (const n of names) if (!(MODEL_NAMES as readonly string[]).includes(n)) throw new InvalidArgumentError(`unknown model '${n}'; valid names: ${MODEL_NAMES.join(', ')}`);
+    await withEngine(async () => {
+      const { compare } = await import('../train/compare.js');
+      const { progressFor } = await import('../train/progress.js');
+      const { table } = await compare(names as never, config, { outDir: flags.out, seeds: flags.seeds, cacheDir: flags.cacheDir, log: console.log, progress: progressFor(process.stdout, config.batchSize) });
+      console.log(table);
+      console.log(`figure: ${join(flags.out, 'compare.svg')}`);
     });
   });
 

@@ -71,8 +71,8 @@ export const MODELS: Record<ModelName, { create: (options?: ResNetOptions) => Re
   resnext101_64x4d: { create: imagenet([3, 4, 23, 3], 64, 4), input: [3, 224, 224] },
   resnext29_8x64d: { create: resnext29(8, 64), input: [3, 32, 32] },
   resnext29_16x64d: { create: resnext29(16, 64), input: [3, 32, 32] },
-  small_resnext: { create: (options?: ResNetOptions) => smallResnext({}, options), input: [1, 28, 28] },
-  small_resnet: { create: (options?: ResNetOptions) => smallResnet({}, options), input: [1, 28, 28] },
+  small_resnext: { create: ({ numClasses, ...options }: ResNetOptions = {}) => smallResnext({ numClasses }, options), input: [1, 28, 28] },
+  small_resnet: { create: ({ numClasses, ...options }: ResNetOptions = {}) => smallResnet({ numClasses }, options), input: [1, 28, 28] },
 };
 
 export const resnet50 = MODELS.resnet50.create;

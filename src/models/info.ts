@@ -10,8 +10,8 @@ export interface ModelInfo {
   macs: number;
 }
 
-export function modelInfo(name: ModelName, input: number[] = MODELS[name].input): ModelInfo {
-  const model = skipInit(() => MODELS[name].create());
+export function modelInfo(name: ModelName, input: number[] = MODELS[name].input, numClasses?: number): ModelInfo {
+  const model = skipInit(() => MODELS[name].create({ numClasses }));
   const stages = model.profile([1, ...input]);
   model.dispose();
   return { model: name, input, stages, params: stages.reduce((n, s) => n + s.params, 0), macs: stages.reduce((n, s) => n + s.macs, 0) };

@@ -1,7 +1,7 @@
 // The layers a ResNet needs, named and initialised like torch.nn's.
 import { ArgumentError } from '../errors.js';
 import { batchNorm } from '../ops/batchnorm.js';
-import { conv2d, convGeometry, type Conv2dOptions, type Pair } from '../ops/conv2d.js';
+import { conv2d, convGeometry, pair, type Conv2dOptions, type Pair } from '../ops/conv2d.js';
 import { relu } from '../ops/elementwise.js';
 import { empty } from '../tensor.js';
 import { linear } from '../ops/matmul.js';
@@ -132,9 +132,9 @@ export class MaxPool2d extends Module {
   }
 
   shapeAndMacs([N, C, H, W]: number[]): ShapeAndMacs {
-    const k = typeof this.kernelSize === 'number' ? [this.kernelSize, this.kernelSize] : this.kernelSize;
-    const s = this.options.stride === undefined ? k : typeof this.options.stride === 'number' ? [this.options.stride, this.options.stride] : this.options.stride;
-    const p = this.options.padding === undefined ? [0, 0] : typeof this.options.padding === 'number' ? [this.options.padding, this.options.padding] : this.options.padding;
+    const k = pair('MaxPool2d', 'kernelSize', this.kernelSize, 1, 1);
+    const s = pair('MaxPool2d', 'stride', this.options.stride, k, 1);
+    const p = pair('MaxPool2d', 'padding', this.options.padding, 0, 0);
     return { shape: [N, C, Math.floor((H + 2 * p[0] - k[0]) / s[0]) + 1, Math.floor((W + 2 * p[1] - k[1]) / s[1]) + 1], macs: 0 };
   }
 }

@@ -38,8 +38,9 @@ const WG = 64;
 /** Largest grad-weight partial-sum buffer, in floats, before chunks are merged. */
 const MAX_PARTIAL_FLOATS = 4 << 20;
 
-function pair(op: string, name: string, value: Pair | undefined, fallback: number, min: number): [number, number] {
-  const [a, b] = typeof value === 'number' ? [value, value] : (value ?? [fallback, fallback]);
+/** A number or pair argument as a pair, checked to be integers >= min. */
+export function pair(op: string, name: string, value: Pair | undefined, fallback: Pair, min: number): [number, number] {
+  const [a, b] = typeof value === 'number' ? [value, value] : (value ?? (typeof fallback === 'number' ? [fallback, fallback] : fallback));
   if (![a, b].every((v) => Number.isSafeInteger(v) && v >= min)) {
     throw new ArgumentError(op, name, `must be an integer >= ${min} or a pair of them, got ${JSON.stringify(value)}`);
   }

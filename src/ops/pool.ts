@@ -6,7 +6,7 @@ import { linearGrid, Params, runtime } from '../runtime/index.js';
 import { empty, type Tensor } from '../tensor.js';
 import { mean } from './reduce.js';
 import { reshape } from './shape.js';
-import type { Pair } from './conv2d.js';
+import { pair, type Pair } from './conv2d.js';
 import { expectTensor } from './validate.js';
 
 const WG = 64;
@@ -16,22 +16,14 @@ export interface MaxPoolOptions {
   padding?: Pair;
 }
 
-function pair(name: string, value: Pair | undefined, fallback: readonly [number, number], min: number): [number, number] {
-  const [a, b] = typeof value === 'number' ? [value, value] : (value ?? fallback);
-  if (![a, b].every((v) => Number.isSafeInteger(v) && v >= min)) {
-    throw new ArgumentError('maxPool2d', name, `must be an integer >= ${min} or a pair of them, got ${JSON.stringify(value)}`);
-  }
-  return [a, b];
-}
-
 /** max_pool2d(x, kernelSize, { stride = kernelSize, padding = 0 }) over [N, C, H, W]. */
 export function maxPool2d(x: Tensor, kernelSize: Pair, options: MaxPoolOptions = {}): Tensor {
   const op = 'maxPool2d';
   expectTensor(op, 'input', x);
   if (x.rank !== 4) throw new ShapeError(op, 'input', `must be 4-D [N, C, H, W], got ${fmtShape(x.shape)}`);
-  const k = pair('kernelSize', kernelSize, [1, 1], 1);
-  const stride = pair('stride', options.stride, k, 1);
-  const padding = pair('padding', options.padding, [0, 0], 0);
+  const k = pair(op, 'kernelSize', kernelSize, 1, 1);
+  const stride = pair(op, 'stride', options.stride, k, 1);
+  const padding = pair(op, 'padding', options.padding, 0, 0);
   if (padding[0] * 2 > k[0] || padding[1] * 2 > k[1]) {
     throw new ArgumentError(op, 'padding', `${padding.join('x')} must be at most half the kernel ${k.join('x')} (as in PyTorch)`);
   }

@@ -48,11 +48,12 @@ export function validateConfig(c: TrainConfig): TrainConfig {
     ['batchSize', Number.isSafeInteger(c.batchSize) && c.batchSize > 1],
     ['momentum', c.momentum >= 0 && c.momentum < 1],
     ['weightDecay', c.weightDecay >= 0],
-    ['warmupEpochs', c.warmupEpochs >= 0 && c.warmupEpochs < c.epochs],
+    ['warmupEpochs', c.warmupEpochs >= 0],
   ];
   for (const [name, ok] of positive) {
     if (!ok || !Number.isFinite(c[name] as number)) throw new ArgumentError('train', name, `has the invalid value ${String(c[name])}`);
   }
+  if (c.warmupEpochs >= c.epochs) throw new ArgumentError('train', 'warmupEpochs', `(${c.warmupEpochs}) must be fewer than the epochs (${c.epochs})`);
   if (!['step', 'cosine', 'constant'].includes(c.schedule)) throw new ArgumentError('train', 'schedule', `'${c.schedule}' is not step, cosine or constant`);
   return c;
 }
