@@ -43,7 +43,8 @@ export function batchNorm(
   if (training && N * H * W < 2) throw new ShapeError(op, 'input', `${fmtShape(x.shape)} has one value per channel; training needs more than one`);
   const rt = runtime();
   const params = () => new Params().u32(N, C, H * W).f32(eps, momentum);
-  const constants = { WG, RELU: Number(relu), TRAINING: Number(training) };
+  const VEC = (H * W) % 4 === 0 ? 4 : 1;
+  const constants = { WG, RELU: Number(relu), TRAINING: Number(training), VEC };
   let stats: Tensor;
   if (training) {
     stats = empty([2 * C]);
@@ -62,7 +63,7 @@ export function batchNorm(
     stats = cat([runningMean!, runningVar!]);
   }
   const y = empty(x.shape);
-  const elementGrid = [Math.ceil((H * W) / WG), C, N] as const;
+  const elementGrid = [Math.ceil((H * W) / VEC / WG), C, N] as const;
   rt.dispatch({
     kernel: 'batchnorm',
     entry: 'apply',
