@@ -16,6 +16,8 @@ export interface TrainConfig {
   schedule: ScheduleKind;
   warmupEpochs: number;
   seed: number;
+  /** Start each block's last BatchNorm at zero, so that every block starts as the identity. */
+  zeroInitResidual: boolean;
   /** Train on the first `trainLimit` training images only (the quick mode's subset). */
   trainLimit?: number;
   testLimit?: number;
@@ -34,6 +36,7 @@ export const DEFAULTS: TrainConfig = {
   schedule: 'cosine',
   warmupEpochs: 1,
   seed: 0,
+  zeroInitResidual: false,
 };
 
 /** --quick: a subset and a few epochs, a couple of minutes on a CPU adapter. */

@@ -69,7 +69,7 @@ export function createModel(config: TrainConfig, dataset: Dataset, generator: Ge
   if (input[0] !== dataset.shape[0]) {
     throw new ArgumentError('train', 'model', `${config.model} takes ${input[0]}-channel images but ${dataset.name} has ${dataset.shape[0]}; pick a model for ${dataset.shape.join('x')} inputs`);
   }
-  return create({ numClasses: dataset.classes.length, generator });
+  return create({ numClasses: dataset.classes.length, generator, zeroInitResidual: config.zeroInitResidual });
 }
 
 export async function train(requested: TrainConfig, options: TrainOptions): Promise<EpochMetrics[]> {
