@@ -31,7 +31,7 @@ export function geometryOf(s: ConvShape): ConvGeometry {
 export const forwardFlops = (g: ConvGeometry) => 2 * g.N * g.C_out * g.H_out * g.W_out * (g.C_in / g.groups) * g.kH * g.kW;
 const bytes = (...counts: number[]) => 4 * counts.reduce((a, b) => a + b, 0);
 
-function naiveForward(x: Tensor, w: Tensor, g: ConvGeometry): Tensor {
+export function naiveForward(x: Tensor, w: Tensor, g: ConvGeometry): Tensor {
   const y = empty([g.N, g.C_out, g.H_out, g.W_out]);
   runtime().dispatch({
     kernel: 'conv2d_naive',

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { benchConv, forwardFlops, geometryOf, parseShape } from '../bench/conv.js';
+import { benchConv, forwardFlops, geometryOf, naiveForward, parseShape } from '../bench/conv.js';
+import { tensor } from '../src/index.js';
+import { conv2d as refConv, nd } from '../src/reference/index.js';
+import { assertClose, randomData, rngFor } from './helpers.js';
 
 describe('bench conv', () => {
   it('parses custom shapes and rejects malformed ones with a one-line message', () => {
@@ -13,6 +16,19 @@ describe('bench conv', () => {
 
   it('counts FLOPs as 2*N*C_out*H_out*W_out*(C_in/groups)*kH*kW', () => {
     expect(forwardFlops(geometryOf(parseShape('8,128,56,56,32')))).toBe(2 * 8 * 128 * 56 * 56 * 4 * 9);
+  });
+
+  it('the naive baseline (kernels/conv2d_naive.wgsl) computes the same convolution', async () => {
+    const rng = rngFor('naive');
+    for (const text of ['2,8,7,9,4', '1,6,5,5,1,5,2', '3,12,6,6,12,3,1']) {
+      const s = parseShape(text);
+      const g = geometryOf(s);
+      const xd = randomData(rng, s.N * s.C * s.H * s.W);
+      const wd = randomData(rng, s.C * (s.C / s.groups) * s.k * s.k);
+      const y = naiveForward(tensor(xd, [s.N, s.C, s.H, s.W]), tensor(wd, [s.C, s.C / s.groups, s.k, s.k]), g);
+      const spec = { stride: g.stride, padding: g.padding, dilation: g.dilation, groups: g.groups };
+      assertClose(await y.toArray(), refConv(nd(xd, [s.N, s.C, s.H, s.W]), nd(wd, [s.C, s.C / s.groups, s.k, s.k]), null, spec).data, `naive ${text}`, { rtol: 1e-5, atol: 1e-5 });
+    }
   });
 
   it('times our kernels and the naive baseline on a small shape', async () => {
