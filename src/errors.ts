@@ -54,6 +54,9 @@ export class DeviceLostError extends ResnextError {
   }
 }
 
+/** A tensor larger than the adapter can bind: raised before anything is allocated. */
+export class TensorTooLargeError extends ResnextError {}
+
 /** A WGSL kernel failed to compile: the message carries file:line:column. */
 export class KernelCompileError extends ResnextError {}
 

@@ -1,7 +1,7 @@
 // Float32 tensors on the GPU: contiguous storage, shape, autograd fields, and the memory
 // rules. JavaScript has no reference counting, so GPU memory is returned three ways:
 // dispose(), the end of a tidy() scope, or (as a safety net) garbage collection.
-import { DisposedTensorError, fmtShape, ShapeError, type Shape } from './errors.js';
+import { DisposedTensorError, fmtShape, ShapeError, TensorTooLargeError, type Shape } from './errors.js';
 import { runtime, type Runtime } from './runtime/index.js';
 
 /** One GPU buffer, shared by a tensor and its views (reshape, detach). */
@@ -170,14 +170,28 @@ function collectTensors(value: unknown, into: Set<Tensor>): void {
   }
 }
 
+/** Throws before any allocation if a tensor of `shape` cannot be bound by this adapter. */
+function checkSize(rt: Runtime, shape: Shape): void {
+  const bytes = numel(shape) * 4;
+  const limit = rt.device.limits.maxStorageBufferBindingSize;
+  if (bytes > limit) {
+    const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
+    throw new TensorTooLargeError(
+      `a tensor of shape ${fmtShape(shape)} needs ${mib(bytes)}, more than this adapter binds in one buffer (maxStorageBufferBindingSize ${mib(limit)}); use a smaller batch or input`,
+    );
+  }
+}
+
 /** Allocates an uninitialised tensor (for op outputs). */
 export function empty(shape: Shape): Tensor {
   const rt = runtime();
+  checkSize(rt, shape);
   return new Tensor(new Storage(rt, rt.pool.acquire(Math.max(4, numel(shape) * 4))), shape);
 }
 
 /** A tensor holding a copy of `data`. */
 export function fromData(data: Float32Array, shape: Shape, requiresGrad = false): Tensor {
   const rt = runtime();
+  checkSize(rt, shape);
   return new Tensor(new Storage(rt, rt.upload(data)), shape, requiresGrad);
 }

@@ -1,6 +1,6 @@
 // Bad input raises a typed error naming the op, the argument and the shapes, before any GPU work.
 import { describe, expect, it } from 'vitest';
-import { add, ArgumentError, crossEntropy, div, expand, linear, matmul, mean, mul, reshape, runtime, ShapeError, sum, tensor, type Tensor } from '../src/index.js';
+import { add, ArgumentError, crossEntropy, div, expand, linear, matmul, mean, mul, reshape, runtime, ShapeError, sum, tensor, TensorTooLargeError, zeros, type Tensor } from '../src/index.js';
 
 function expectRejected(call: () => unknown, type: typeof ShapeError | typeof ArgumentError, ...fragments: (string | RegExp)[]): void {
   const before = runtime().stats().dispatches;
@@ -42,6 +42,17 @@ describe('bad input', () => {
     expectRejected(() => mean(a, [0, -2]), ArgumentError, 'repeats an axis');
     expectRejected(() => crossEntropy(a, [0, 3]), ArgumentError, /^crossEntropy: argument 'target' \[1\] = 3 is not a class index in \[0, 3\)/);
     expectRejected(() => crossEntropy(a, [0]), ShapeError, 'has 1 labels but input [2, 3] has 2 rows');
+  });
+
+  it('a tensor larger than the adapter can bind fails before allocation, naming the limit', () => {
+    const small = zeros([1]);
+    const before = runtime().stats().allocatedBytes;
+    const limit = runtime().device.limits.maxStorageBufferBindingSize;
+    const rows = Math.ceil(limit / 4 / 1024) + 1;
+    expect(() => zeros([rows, 1024])).toThrow(TensorTooLargeError);
+    expect(() => zeros([rows, 1024])).toThrow(/maxStorageBufferBindingSize/);
+    expect(() => expand(small, [rows, 1024])).toThrow(TensorTooLargeError);
+    expect(runtime().stats().allocatedBytes).toBe(before);
   });
 
   it('non-tensors where a tensor belongs', () => {

@@ -32,10 +32,14 @@ export class BufferPool {
   private liveBuffers = 0;
   private freeBuffers = 0;
 
-  constructor(private readonly create: (size: number) => GPUBuffer) {}
+  constructor(
+    private readonly create: (size: number) => GPUBuffer,
+    /** No buffer is made larger than this, even where its bucket would be. */
+    private readonly largest = Infinity,
+  ) {}
 
   acquire(bytes: number): GPUBuffer {
-    const size = bucketSize(bytes);
+    const size = Math.max(bytes, Math.min(bucketSize(bytes), this.largest));
     const reused = this.free.get(size)?.pop();
     if (reused) this.freeBuffers--;
     const buffer = reused ?? this.create(size);

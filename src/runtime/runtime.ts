@@ -75,7 +75,7 @@ export class Runtime {
     this.report = report;
     this.uniformAlign = device.limits.minUniformBufferOffsetAlignment;
     const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
-    this.pool = new BufferPool((size) => this.createBuffer(size, usage, 'tensor'));
+    this.pool = new BufferPool((size) => this.createBuffer(size, usage, 'tensor'), device.limits.maxStorageBufferBindingSize);
     this.staging = new BufferPool((size) => this.createBuffer(size, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, 'staging'));
     this.uniformBuffer = device.createBuffer({
       size: UNIFORM_ARENA_BYTES,
