@@ -1,6 +1,6 @@
 // The CLI as a user runs it: a separate process that must exit by itself.
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -30,6 +30,21 @@ describe('resnext CLI', () => {
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/already holds a run; pass --resume to continue it or --force to start over/);
   });
+
+  it('Ctrl-C during training finishes the step, writes a checkpoint and exits 130', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cli-sigint-'));
+    const child = spawn(process.execPath, [BIN, 'train', '--quick', '--batch-size', '8', '--out', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (/epoch 1 \d+\//.test(out)) child.kill('SIGINT');
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(130);
+    expect(out).toMatch(/stopped at step \d+ \(epoch 1, \d+ steps in\); checkpoint written/);
+    expect(out).toContain('--resume');
+    expect(readFileSync(join(dir, 'last.safetensors')).length).toBeGreaterThan(100_000);
+  }, 300_000);
 
   it('demo trains and exits by itself', () => {
     const r = run('demo', '--steps', '30');

@@ -172,7 +172,27 @@ trainOptions(program.command('train'))
       const { progressFor } = await import('../train/progress.js');
       console.log(`adapter: ${describeAdapter(runtime().report)}`);
       console.log(`training ${config.model} on ${config.dataset} for ${config.epochs} epochs (batch ${config.batchSize}, lr ${config.lr}, ${config.schedule}); run directory ${flags.out}`);
-      const epochs = await train(config, { outDir: flags.out, resume: flags.resume, force: flags.force, cacheDir: flags.cacheDir, log: console.log, progress: progressFor(process.stdout, config.batchSize) });
+      // Ctrl-C: finish the step, write a checkpoint, exit 130; a second Ctrl-C exits at once.
+      let stopRequested = false;
+      process.once('SIGINT', () => {
+        stopRequested = true;
+        console.error('\nstopping after this step (Ctrl-C again to quit at once)...');
+        process.once('SIGINT', () => process.exit(130));
+      });
+      const { epochs, interrupted } = await train(config, {
+        outDir: flags.out,
+        resume: flags.resume,
+        force: flags.force,
+        cacheDir: flags.cacheDir,
+        log: console.log,
+        progress: progressFor(process.stdout, config.batchSize),
+        shouldStop: () => stopRequested,
+      });
+      if (interrupted) {
+        console.log(`interrupted; continue with: resnext train --out ${flags.out} --resume`);
+        process.exitCode = 130;
+        return;
+      }
       const last = epochs.at(-1);
       if (last) console.log(`final test error ${(100 * last.testError).toFixed(2)}% (accuracy ${(100 - 100 * last.testError).toFixed(2)}%), ${last.imagesPerSecond.toFixed(1)} training images/s`);
     });

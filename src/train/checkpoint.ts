@@ -13,7 +13,10 @@ export interface RunPosition {
   epoch: number;
   /** Optimiser steps taken. */
   step: number;
+  /** The generator's state at the start of the next (or the interrupted) epoch. */
   rngState: number[];
+  /** Steps already taken in an interrupted epoch, and its running sums; absent at an epoch's end. */
+  partial?: { steps: number; seen: number; lossSum: number; wrong: number };
 }
 
 export async function saveCheckpoint(path: string, config: TrainConfig, model: Module, optimizer: SGD, position: RunPosition): Promise<void> {

@@ -40,7 +40,7 @@ export async function compare(
     const runs: EpochMetrics[][] = [];
     for (let s = 0; s < seeds; s++) {
       log(`${model}, seed ${recipe.seed + s} (${s + 1}/${seeds})`);
-      runs.push(await train({ ...recipe, model, seed: recipe.seed + s }, { outDir: join(outDir, `${model}-seed${recipe.seed + s}`), force: true, dataset, progress }));
+      runs.push((await train({ ...recipe, model, seed: recipe.seed + s }, { outDir: join(outDir, `${model}-seed${recipe.seed + s}`), force: true, dataset, progress })).epochs);
     }
     curves.set(model, runs);
     rows.push({

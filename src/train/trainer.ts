@@ -17,7 +17,7 @@ import { SGD } from '../optim/sgd.js';
 import { Generator } from '../random.js';
 import { runtime } from '../runtime/index.js';
 import { tidy, type Tensor } from '../tensor.js';
-import { readCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { readCheckpoint, saveCheckpoint, type RunPosition } from './checkpoint.js';
 import { validateConfig, type TrainConfig } from './config.js';
 import { lineChart } from './plot.js';
 import type { Progress } from './progress.js';
@@ -54,11 +54,20 @@ export interface TrainOptions {
   cacheDir?: string;
   /** Stop after this many epochs of the run have completed (as if interrupted). */
   stopAfterEpoch?: number;
+  /** Asked after every step (e.g. set by SIGINT): when it says yes, the run saves a
+   *  checkpoint where it is and returns, and `--resume` continues from that step. */
+  shouldStop?: () => boolean;
   log?: (line: string) => void;
   progress?: Progress;
 }
 
 export class TrainingDivergedError extends ResnextError {}
+
+export interface TrainResult {
+  epochs: EpochMetrics[];
+  /** True when shouldStop ended the run early (a checkpoint was written first). */
+  interrupted: boolean;
+}
 
 const CHECKPOINT = 'last.safetensors';
 const METRICS = 'metrics.jsonl';
@@ -72,7 +81,7 @@ export function createModel(config: TrainConfig, dataset: Dataset, generator: Ge
   return create({ numClasses: dataset.classes.length, generator, zeroInitResidual: config.zeroInitResidual });
 }
 
-export async function train(requested: TrainConfig, options: TrainOptions): Promise<EpochMetrics[]> {
+export async function train(requested: TrainConfig, options: TrainOptions): Promise<TrainResult> {
   const { outDir, log = () => undefined } = options;
   const checkpointPath = join(outDir, CHECKPOINT);
   const resumed = options.resume ? await readCheckpoint(checkpointPath) : null;
@@ -92,22 +101,26 @@ export async function train(requested: TrainConfig, options: TrainOptions): Prom
   let history: (EpochMetrics | StepMetrics)[] = [];
   let step = 0;
   let startEpoch = 0;
+  let partial: NonNullable<RunPosition['partial']> | undefined;
   if (resumed) {
     model.loadStateDict(resumed.model, { strict: true });
     optimizer.restore(resumed.position.step, resumed.momentum);
     generator.setState(resumed.position.rngState);
-    ({ step, epoch: startEpoch } = resumed.position);
-    history = (await readMetrics(join(outDir, METRICS))).filter((m) => m.step <= step && m.epoch <= startEpoch);
-    log(`resuming ${outDir} after epoch ${startEpoch} (step ${step})`);
+    ({ step, epoch: startEpoch, partial } = resumed.position);
+    history = (await readMetrics(join(outDir, METRICS))).filter((m) => m.step <= step && (m.kind === 'step' || m.epoch <= startEpoch));
+    log(`resuming ${outDir} at step ${step} (epoch ${startEpoch + 1}${partial ? `, ${partial.steps} steps in` : ''})`);
   }
   await writeFile(join(outDir, METRICS), history.map((m) => JSON.stringify(m)).join('\n') + (history.length ? '\n' : ''));
   const lastEpoch = Math.min(config.epochs, options.stopAfterEpoch ?? config.epochs);
+  let interrupted = false;
   for (let epoch = startEpoch + 1; epoch <= lastEpoch; epoch++) {
     const started = performance.now();
+    const epochStart = generator.getState();
     model.train();
-    let seen = 0;
-    let lossSum = 0;
-    let wrong = 0;
+    let { seen, lossSum, wrong } = partial ?? { seen: 0, lossSum: 0, wrong: 0 };
+    let imagesTimed = 0; // images/s counts only what this process trained
+    let skip = partial?.steps ?? 0;
+    partial = undefined;
     let pending: Promise<[Float32Array, Float32Array]> | null = null;
     let pendingBatch: { labels: Uint8Array; size: number; step: number; lr: number } | null = null;
     const settle = async () => {
@@ -118,12 +131,18 @@ export async function train(requested: TrainConfig, options: TrainOptions): Prom
         throw new TrainingDivergedError(`the loss became ${loss[0]} at step ${b.step} (epoch ${epoch}); stopped, and the last good checkpoint ${existsSync(checkpointPath) ? `(${checkpointPath})` : ''} is kept. Try a lower --lr.`);
       }
       seen += b.size;
+      imagesTimed += b.size;
       lossSum += loss[0] * b.size;
       wrong += countWrong(logits, b.labels, dataset.classes.length);
       if (b.step % STEP_LOG_EVERY === 0) history.push({ kind: 'step', epoch, step: b.step, lr: b.lr, loss: loss[0] });
-      options.progress?.update(epoch, { step: b.step - (epoch - 1) * stepsPerEpoch, steps: stepsPerEpoch, loss: lossSum / seen, accuracy: 1 - wrong / seen, imagesPerSecond: seen / ((performance.now() - started) / 1000) });
+      options.progress?.update(epoch, { step: b.step - (epoch - 1) * stepsPerEpoch, steps: stepsPerEpoch, loss: lossSum / seen, accuracy: 1 - wrong / seen, imagesPerSecond: imagesTimed / ((performance.now() - started) / 1000) });
     };
     for (const batch of batches(dataset, dataset.train, { batchSize: config.batchSize, train: true, generator, limit: config.trainLimit })) {
+      // Resuming inside an epoch: replay its batches (the same random draws) up to where it stopped.
+      if (skip > 0) {
+        skip--;
+        continue;
+      }
       const lr = learningRate(schedule, step);
       optimizer.lr = lr;
       const { loss, logits } = tidy(() => {
@@ -139,11 +158,21 @@ export async function train(requested: TrainConfig, options: TrainOptions): Prom
       await settle();
       pending = Promise.all([loss.toArray(), logits.toArray()]).finally(() => [loss, logits].forEach((t) => t.dispose()));
       pendingBatch = { labels: batch.labels, size: batch.size, step, lr };
+      if (options.shouldStop?.()) {
+        await settle();
+        const steps = step - (epoch - 1) * stepsPerEpoch;
+        await saveCheckpoint(checkpointPath, config, model, optimizer, { epoch: epoch - 1, step, rngState: epochStart, partial: { steps, seen, lossSum, wrong } });
+        await writeFile(join(outDir, METRICS), history.map((m) => JSON.stringify(m)).join('\n') + '\n');
+        log(`stopped at step ${step} (epoch ${epoch}, ${steps} steps in); checkpoint written to ${checkpointPath}`);
+        interrupted = true;
+        break;
+      }
     }
+    if (interrupted) break;
     await settle();
     const seconds = (performance.now() - started) / 1000;
     const result = await evaluate(model, dataset, dataset.test, config.testLimit);
-    const metrics: EpochMetrics = { kind: 'epoch', epoch, step, lr: optimizer.lr, trainLoss: lossSum / seen, trainError: wrong / seen, testLoss: result.loss, testError: result.error, imagesPerSecond: seen / seconds, seconds };
+    const metrics: EpochMetrics = { kind: 'epoch', epoch, step, lr: optimizer.lr, trainLoss: lossSum / seen, trainError: wrong / seen, testLoss: result.loss, testError: result.error, imagesPerSecond: imagesTimed / seconds, seconds };
     history.push(metrics);
     await saveCheckpoint(checkpointPath, config, model, optimizer, { epoch, step, rngState: generator.getState() });
     await writeFile(join(outDir, METRICS), history.map((m) => JSON.stringify(m)).join('\n') + '\n');
@@ -154,7 +183,7 @@ export async function train(requested: TrainConfig, options: TrainOptions): Prom
   }
   model.dispose();
   optimizer.buffers.forEach((b) => b?.dispose());
-  return history.filter((m): m is EpochMetrics => m.kind === 'epoch');
+  return { epochs: history.filter((m): m is EpochMetrics => m.kind === 'epoch'), interrupted };
 }
 
 export interface Evaluation {
