@@ -1,7 +1,7 @@
 // `resnext bench conv`: grouped-convolution throughput on the WebGPU adapter, ours against
 // a naive kernel (one invocation per output element) kept here as the baseline.
 import { randn, runtime, tidy, type Tensor } from '../src/index.js';
-import { linearGrid } from '../src/runtime/index.js';
+import { linearGrid, type ProfileRow } from '../src/runtime/index.js';
 import { convForward, convGeometry, convGradInput, convGradWeight, convParams, type ConvGeometry } from '../src/ops/conv2d.js';
 import { empty } from '../src/tensor.js';
 import type { ConvShape } from './shapes.js';
@@ -92,6 +92,20 @@ export async function benchConv(shapes: ConvShape[], options: BenchOptions): Pro
     [x, w, dy].forEach((t) => t.dispose());
   }
   return results;
+}
+
+/** GPU time per kernel entry for one forward and one backward of a shape. */
+export async function profileConv(s: ConvShape): Promise<ProfileRow[]> {
+  const g = geometryOf(s);
+  const [x, w, dy] = [randn([g.N, g.C_in, g.H, g.W]), randn([g.C_out, g.C_in / g.groups, g.kH, g.kW]), randn([g.N, g.C_out, g.H_out, g.W_out])];
+  const once = () => tidy(() => [convForward(x, w, null, g), convGradInput(dy, w, g), convGradWeight(x, dy, w.shape, g)]).forEach((t) => t.dispose());
+  once(); // compiles the pipelines
+  await runtime().sync();
+  runtime().startProfile();
+  once();
+  const rows = await runtime().stopProfile();
+  [x, w, dy].forEach((t) => t.dispose());
+  return rows;
 }
 
 export const TABLE_HEADER = ['shape (3x3 unless noted)', 'mode', 'median ms', 'min ms', 'GFLOP/s', 'GB/s', 'vs naive', 'bwd/fwd'];

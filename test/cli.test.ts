@@ -61,6 +61,12 @@ describe('resnext CLI', () => {
     expect(run('info', 'nope').stderr).toContain('valid names: resnet50, resnet101, resnext50_32x4d');
   });
 
+  it('bench conv --profile prints GPU time per kernel entry', () => {
+    const r = run('bench', 'conv', '--shape', '1,8,6,6,2', '--profile');
+    expect(r.status).toBe(0);
+    for (const entry of ['conv2d:forward', 'conv2d:grad_input', 'conv2d:grad_weight', 'conv2d:pack_weights']) expect(r.stdout).toContain(entry);
+  });
+
   it('bench conv prints the table for a custom shape and exits', () => {
     const r = run('bench', 'conv', '--shape', '1,8,6,6,2', '--iterations', '1');
     expect(r.status).toBe(0);

@@ -165,8 +165,21 @@ trainOptions(program.command('train'))
   .option('--out <dir>', 'run directory (config, metrics.jsonl, error.svg, loss.svg, last.safetensors)', 'runs/train')
   .option('--resume', 'continue the run in --out from its last checkpoint')
   .option('--force', 'start over even if --out holds another run')
-  .action(async (flags: TrainFlags) => {
+  .option('--profile', 'print GPU time per kernel for one training step of this configuration, and exit')
+  .action(async (flags: TrainFlags & { profile?: boolean }) => {
     const config = await configFrom(flags);
+    if (flags.profile) {
+      await withEngine(async () => {
+        const { profileStep, formatProfile } = await import('../train/profile.js');
+        const { MODELS } = await import('../models/index.js');
+        const { loadDataset } = await import('../data/datasets.js');
+        const dataset = await loadDataset(config.dataset, { cacheDir: flags.cacheDir, dataDir: config.dataDir, log: console.log });
+        const model = MODELS[config.model].create({ numClasses: dataset.classes.length });
+        const rows = await profileStep(model, dataset.shape, config.batchSize, dataset.classes.length);
+        console.log(formatProfile(rows, `${config.model} on ${dataset.name}, batch ${config.batchSize}, one training step`));
+      });
+      return;
+    }
     await withEngine(async ({ runtime, describeAdapter }) => {
       const { train } = await import('../train/trainer.js');
       const { progressFor } = await import('../train/progress.js');
@@ -251,7 +264,8 @@ bench
   .option('--iterations <n>', 'timed runs per kernel', positiveInt, 5)
   .option('--no-baseline', 'skip the naive baseline kernel')
   .option('--json <file>', 'also write the results as JSON')
-  .action(async (opts: { shape: string[]; mode: string; warmup: number; iterations: number; baseline: boolean; json?: string }) => {
+  .option('--profile', 'instead: GPU time per kernel entry for one forward and backward of each shape')
+  .action(async (opts: { shape: string[]; mode: string; warmup: number; iterations: number; baseline: boolean; json?: string; profile?: boolean }) => {
     const { DEFAULT_SHAPES, parseShape } = await import('../../bench/shapes.js');
     const modes = { forward: ['forward'], backward: ['backward'], both: ['forward', 'backward'] }[opts.mode] as ('forward' | 'backward')[] | undefined;
     if (!modes) throw new InvalidArgumentError(`--mode '${opts.mode}' must be forward, backward or both`);
@@ -260,6 +274,14 @@ bench
       shapes = opts.shape.length ? opts.shape.map(parseShape) : DEFAULT_SHAPES;
     } catch (e) {
       throw new InvalidArgumentError((e as Error).message);
+    }
+    if (opts.profile) {
+      await withEngine(async () => {
+        const { profileConv } = await import('../../bench/conv.js');
+        const { formatProfile } = await import('../train/profile.js');
+        for (const s of shapes) console.log(`${formatProfile(await profileConv(s), s.label)}\n`);
+      });
+      return;
     }
     await withEngine(async ({ runtime, describeAdapter }) => {
       const { benchConv, formatTable, TABLE_HEADER, tableRow } = await import('../../bench/conv.js');
