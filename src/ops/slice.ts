@@ -18,6 +18,7 @@ export function cat(tensors: readonly Tensor[], axis = 0): Tensor {
   if (!Array.isArray(tensors) || tensors.length === 0) throw new ArgumentError('cat', 'tensors', 'must be a non-empty array of tensors');
   tensors.forEach((t, i) => expectTensor('cat', `tensors[${i}]`, t));
   const first = tensors[0];
+  if (first.rank === 0) throw new ShapeError('cat', 'tensors[0]', 'is 0-d; there is no axis to join along');
   const [a] = normalizeAxes('cat', axis, first.rank);
   tensors.forEach((t, i) => {
     if (t.rank !== first.rank || t.shape.some((d: number, k: number) => k !== a && d !== first.shape[k])) {
@@ -52,6 +53,7 @@ function sliceCopy(x: Tensor, axis: number, start: number, length: number): Tens
 /** Like torch.narrow: the `length` entries of `axis` from `start` (a copy). */
 export function narrow(x: Tensor, axis: number, start: number, length: number): Tensor {
   expectTensor('narrow', 'input', x);
+  if (x.rank === 0) throw new ShapeError('narrow', 'input', 'is 0-d; there is no axis to narrow');
   const [a] = normalizeAxes('narrow', axis, x.rank);
   if (!Number.isInteger(start) || !Number.isInteger(length) || start < 0 || length < 0 || start + length > x.shape[a]) {
     throw new ArgumentError('narrow', 'start/length', `${start}/${length} do not fit axis ${a} of size ${x.shape[a]} (input ${fmtShape(x.shape)})`);

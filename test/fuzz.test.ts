@@ -1,0 +1,139 @@
+// Property-based fuzzing of the public ops: random shapes and arguments, valid and not.
+// Every call either matches the CPU reference or throws one of the project's typed errors
+// naming the op; no WebGPU error surfaces afterwards, and valid input never gives NaN.
+// FUZZ_RUNS=n raises the budget (default 25 cases per property).
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { add, conv2d, div, matmul, mean, mul, narrow, reshape, ResnextError, runtime, sub, sum, tensor } from '../src/index.js';
+import { conv2d as refConv, elementwise, matmul as refMatmul, narrow as refNarrow, nd, reduce, type NDArray } from '../src/reference/index.js';
+import { assertClose } from './helpers.js';
+
+const RUNS = Number(process.env.FUZZ_RUNS ?? 25);
+const SEED = Number(process.env.TEST_SEED ?? 1234);
+const settings = { numRuns: RUNS, seed: SEED, endOnFailure: true };
+
+const dim = fc.integer({ min: 0, max: 5 });
+const shape = (maxRank = 4) => fc.array(dim, { minLength: 0, maxLength: maxRank });
+const count = (s: number[]) => s.reduce((a, b) => a * b, 1);
+const values = (s: number[]) => Float32Array.from({ length: count(s) }, (_, i) => Math.sin(i * 1.7 + s.length) * 2);
+
+/** Runs `call`; passes if it matches `reference` or throws a ResnextError naming `op`, and nothing goes wrong on the GPU afterwards. */
+async function expectMatchOrTypedError(op: string, call: () => { toArray(): Promise<Float32Array>; shape: readonly number[] }, reference: () => NDArray | null): Promise<void> {
+  let expected: NDArray | null = null;
+  try {
+    expected = reference();
+  } catch {
+    expected = null; // the reference refuses: the op must refuse too
+  }
+  let out: ReturnType<typeof call> | null = null;
+  try {
+    out = call();
+  } catch (error) {
+    expect(error, `${op} threw an untyped error`).toBeInstanceOf(ResnextError);
+    expect((error as Error).message).toContain(op);
+    await runtime().sync();
+    return;
+  }
+  expect(expected, `${op} accepted arguments the reference rejects`).not.toBeNull();
+  expect([...out.shape]).toEqual(expected!.shape);
+  const got = await out.toArray();
+  expect(got.every((v) => !Number.isNaN(v)), `${op} gave NaN for valid input`).toBe(true);
+  const scale = Math.max(1, ...Array.from(expected!.data, Math.abs));
+  assertClose(got, expected!.data, op, { rtol: 1e-4, atol: 1e-4 * scale });
+  await runtime().sync();
+}
+
+describe('fuzz: every op matches the reference or throws a typed error', () => {
+  it('binary ops with any two shapes, broadcastable or not', async () => {
+    const ops = [['add', add, 'add'], ['sub', sub, 'sub'], ['mul', mul, 'mul'], ['div', div, 'div']] as const;
+    await fc.assert(
+      fc.asyncProperty(shape(), shape(), fc.constantFrom(...ops), async (sa, sb, [name, op, refOp]) => {
+        const [a, b] = [values(sa), values(sb).map((v) => (refOp === 'div' ? v + 3 : v))];
+        await expectMatchOrTypedError(name, () => op(tensor(a, sa), tensor(b, sb)), () => elementwise.binary(refOp, nd(a, sa), nd(b, sb)));
+      }),
+      settings,
+    );
+  });
+
+  it('scalar operands, finite or not', async () => {
+    await fc.assert(
+      fc.asyncProperty(shape(3), fc.oneof(fc.double({ min: -10, max: 10, noNaN: true }), fc.constantFrom(NaN, Infinity, -Infinity)), async (s, k) => {
+        const a = values(s);
+        await expectMatchOrTypedError('mul', () => mul(tensor(a, s), k), () => (Number.isFinite(k) ? elementwise.unary('identity', nd(a, s), k) : null));
+      }),
+      settings,
+    );
+  });
+
+  it('sum and mean over any axes, valid or not', async () => {
+    await fc.assert(
+      fc.asyncProperty(shape(4), fc.array(fc.integer({ min: -5, max: 5 }), { maxLength: 3 }), fc.boolean(), async (s, axes, isMean) => {
+        const a = values(s);
+        const normalized = axes.map((x) => (x < 0 ? x + s.length : x));
+        // An empty axis list reduces nothing (NumPy's axis=()).
+        const valid = normalized.every((x) => x >= 0 && x < Math.max(s.length, 1)) && new Set(normalized).size === axes.length;
+        const reference = () => {
+          if (!valid) return null;
+          const n = count(normalized.map((x) => s[x]));
+          const r = reduce.sum(nd(a, s), normalized, isMean ? 1 / n : 1);
+          if (isMean && n === 0) return null; // a mean of nothing is NaN, as in PyTorch
+          return { data: r.data, shape: s.filter((_, i) => !normalized.includes(i)) };
+        };
+        if (valid && isMean && count(normalized.map((x) => s[x])) === 0) return;
+        await expectMatchOrTypedError(isMean ? 'mean' : 'sum', () => (isMean ? mean : sum)(tensor(a, s), axes), reference);
+      }),
+      settings,
+    );
+  });
+
+  it('matmul of any two shapes', async () => {
+    await fc.assert(
+      fc.asyncProperty(shape(3), shape(3), async (sa, sb) => {
+        const [a, b] = [values(sa), values(sb)];
+        const ok = sa.length === 2 && sb.length === 2 && sa[1] === sb[0];
+        await expectMatchOrTypedError('matmul', () => matmul(tensor(a, sa), tensor(b, sb)), () => (ok ? refMatmul(nd(a, sa), nd(b, sb)) : null));
+      }),
+      settings,
+    );
+  });
+
+  it('reshape and narrow with any arguments', async () => {
+    await fc.assert(
+      fc.asyncProperty(shape(3), shape(3), fc.integer({ min: -1, max: 3 }), fc.integer({ min: -1, max: 4 }), fc.integer({ min: -1, max: 4 }), async (s, target, axis, start, length) => {
+        const a = values(s);
+        await expectMatchOrTypedError('reshape', () => reshape(tensor(a, s), target), () => (count(target) === count(s) ? nd(a, target) : null));
+        const d = axis < 0 ? axis + s.length : axis; // negative axes count from the end
+        const ok = s.length > 0 && d >= 0 && d < s.length && start >= 0 && length >= 0 && start + length <= s[d];
+        await expectMatchOrTypedError('narrow', () => narrow(tensor(a, s), axis, start, length), () => (ok ? refNarrow(nd(a, s), d, start, length) : null));
+      }),
+      settings,
+    );
+  });
+
+  it('conv2d with any geometry, groups, stride and padding', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          n: fc.integer({ min: 0, max: 2 }),
+          groups: fc.integer({ min: 0, max: 4 }),
+          cin: fc.integer({ min: 1, max: 8 }),
+          cout: fc.integer({ min: 1, max: 8 }),
+          h: fc.integer({ min: 1, max: 7 }),
+          w: fc.integer({ min: 1, max: 7 }),
+          k: fc.constantFrom(1, 3),
+          stride: fc.integer({ min: 0, max: 2 }),
+          padding: fc.integer({ min: -1, max: 2 }),
+        }),
+        async ({ n, groups, cin, cout, h, w, k, stride, padding }) => {
+          const xs = [n, cin, h, w];
+          const ws = [cout, groups > 0 && cin % groups === 0 ? cin / groups : cin, k, k];
+          const [x, wt] = [values(xs), values(ws)];
+          const spec = { stride: [stride, stride] as [number, number], padding: [padding, padding] as [number, number], dilation: [1, 1] as [number, number], groups };
+          const ok = n > 0 && groups > 0 && cin % groups === 0 && cout % groups === 0 && stride > 0 && padding >= 0 && k <= h + 2 * padding && k <= w + 2 * padding;
+          await expectMatchOrTypedError('conv2d', () => conv2d(tensor(x, xs), tensor(wt, ws), null, { stride, padding, groups }), () => (ok ? refConv(nd(x, xs), nd(wt, ws), null, spec) : null));
+        },
+      ),
+      settings,
+    );
+  });
+});
