@@ -89,8 +89,12 @@ export async function train(requested: TrainConfig, options: TrainOptions): Prom
   if (!options.resume && !options.force && existsSync(join(outDir, 'config.json'))) {
     throw new ArgumentError('train', 'out', `${outDir} already holds a run; pass --resume to continue it or --force to start over`);
   }
-  await mkdir(outDir, { recursive: true });
-  await writeFile(join(outDir, 'config.json'), JSON.stringify(config, null, 2));
+  try {
+    await mkdir(outDir, { recursive: true });
+    await writeFile(join(outDir, 'config.json'), JSON.stringify(config, null, 2));
+  } catch (e) {
+    throw new ResnextError(`cannot write the run directory ${outDir}: ${(e as Error).message}`);
+  }
   const dataset = options.dataset ?? (await loadDataset(config.dataset, { cacheDir: options.cacheDir, dataDir: config.dataDir, log }));
   const generator = new Generator(config.seed);
   const model = createModel(config, dataset, generator);
