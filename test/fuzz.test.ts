@@ -4,8 +4,20 @@
 // FUZZ_RUNS=n raises the budget (default 25 cases per property).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { add, conv2d, div, matmul, mean, mul, narrow, reshape, ResnextError, runtime, sub, sum, tensor } from '../src/index.js';
-import { conv2d as refConv, elementwise, matmul as refMatmul, narrow as refNarrow, nd, reduce, type NDArray } from '../src/reference/index.js';
+import { add, batchNorm, cat, conv2d, crossEntropy, div, exp, expand, linear, log, matmul, maxPool2d, mean, mul, narrow, relu, reshape, ResnextError, runtime, sqrt, sub, sum, tensor } from '../src/index.js';
+import {
+  batchNorm as refBatchNorm,
+  cat as refCat,
+  conv2d as refConv,
+  crossEntropy as refCrossEntropy,
+  elementwise,
+  matmul as refMatmul,
+  maxPool2d as refMaxPool,
+  narrow as refNarrow,
+  nd,
+  reduce,
+  type NDArray,
+} from '../src/reference/index.js';
 import { assertClose } from './helpers.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 25);
@@ -44,6 +56,63 @@ async function expectMatchOrTypedError(op: string, call: () => { toArray(): Prom
 }
 
 describe('fuzz: every op matches the reference or throws a typed error', () => {
+  it('unary ops and expand on any shape', async () => {
+    const ops = [['relu', relu, 'relu'], ['exp', exp, 'exp'], ['log', log, 'log'], ['sqrt', sqrt, 'sqrt']] as const;
+    await fc.assert(
+      fc.asyncProperty(shape(), fc.constantFrom(...ops), shape(4), async (s, [name, op, refOp], target) => {
+        const a = values(s).map((v) => (refOp === 'log' || refOp === 'sqrt' ? Math.abs(v) + 0.5 : v));
+        await expectMatchOrTypedError(name, () => op(tensor(a, s)), () => elementwise.unary(refOp, nd(a, s)));
+        const fits = target.length >= s.length && s.every((d, i) => d === 1 || d === target[target.length - s.length + i]);
+        await expectMatchOrTypedError('expand', () => expand(tensor(a, s), target), () => (fits ? elementwise.broadcastTo(nd(a, s), target) : null));
+      }),
+      settings,
+    );
+  });
+
+  it('cat of any tensors along any axis', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(shape(3), { minLength: 1, maxLength: 3 }), fc.integer({ min: -3, max: 3 }), async (shapes, axis) => {
+        const parts = shapes.map((s) => ({ s, a: values(s) }));
+        const rank = shapes[0].length;
+        const d = axis < 0 ? axis + rank : axis;
+        const ok = rank > 0 && d >= 0 && d < rank && shapes.every((s) => s.length === rank && s.every((v, i) => i === d || v === shapes[0][i]));
+        await expectMatchOrTypedError('cat', () => cat(parts.map((p) => tensor(p.a, p.s)), axis), () => (ok ? refCat(parts.map((p) => nd(p.a, p.s)), d) : null));
+      }),
+      settings,
+    );
+  });
+
+  it('linear, crossEntropy, maxPool2d and batchNorm with any shapes and arguments', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({ n: fc.integer({ min: 0, max: 3 }), fin: fc.integer({ min: 1, max: 4 }), fout: fc.integer({ min: 1, max: 4 }), wrongIn: fc.boolean(), labels: fc.array(fc.integer({ min: -1, max: 4 }), { maxLength: 4 }) }),
+        fc.record({ c: fc.integer({ min: 1, max: 3 }), h: fc.integer({ min: 1, max: 6 }), k: fc.integer({ min: 0, max: 3 }), stride: fc.integer({ min: 0, max: 2 }), padding: fc.integer({ min: 0, max: 2 }), training: fc.boolean() }),
+        async (l, p) => {
+          const xs = [l.n, l.fin];
+          const ws = [l.fout, l.wrongIn ? l.fin + 1 : l.fin];
+          const [x, w, b] = [values(xs), values(ws), values([l.fout])];
+          await expectMatchOrTypedError('linear', () => linear(tensor(x, xs), tensor(w, ws), tensor(b, [l.fout])), () =>
+            l.wrongIn ? null : elementwise.binary('add', refMatmul(nd(x, xs), nd(w, ws), false, true), nd(b, [l.fout])),
+          );
+          const logits = values([l.labels.length, l.fout]);
+          const labelsOk = l.labels.length > 0 && l.labels.every((t) => t >= 0 && t < l.fout);
+          await expectMatchOrTypedError('crossEntropy', () => crossEntropy(tensor(logits, [l.labels.length, l.fout]), l.labels), () => (labelsOk ? refCrossEntropy(nd(logits, [l.labels.length, l.fout]), l.labels) : null));
+          const ps = [2, p.c, p.h, p.h];
+          const img = values(ps);
+          const poolOk = p.k > 0 && p.stride > 0 && 2 * p.padding <= p.k && p.h + 2 * p.padding >= p.k;
+          const spec = { kernel: [p.k, p.k] as [number, number], stride: [p.stride, p.stride] as [number, number], padding: [p.padding, p.padding] as [number, number] };
+          await expectMatchOrTypedError('maxPool2d', () => maxPool2d(tensor(img, ps), p.k, { stride: p.stride, padding: p.padding }), () => (poolOk ? refMaxPool(nd(img, ps), spec) : null));
+          const ones = new Float32Array(p.c).fill(1);
+          const zeros = new Float32Array(p.c);
+          await expectMatchOrTypedError('batchNorm', () => batchNorm(tensor(img, ps), tensor(zeros, [p.c]), tensor(ones, [p.c]), tensor(ones, [p.c]), tensor(zeros, [p.c]), { training: p.training }), () =>
+            refBatchNorm(nd(img, ps), nd(zeros, [p.c]), nd(ones, [p.c]), nd(ones, [p.c]), nd(zeros, [p.c]), { training: p.training, eps: 1e-5, relu: false, momentum: 0.1 }),
+          );
+        },
+      ),
+      settings,
+    );
+  });
+
   it('binary ops with any two shapes, broadcastable or not', async () => {
     const ops = [['add', add, 'add'], ['sub', sub, 'sub'], ['mul', mul, 'mul'], ['div', div, 'div']] as const;
     await fc.assert(
@@ -69,9 +138,10 @@ describe('fuzz: every op matches the reference or throws a typed error', () => {
     await fc.assert(
       fc.asyncProperty(shape(4), fc.array(fc.integer({ min: -5, max: 5 }), { maxLength: 3 }), fc.boolean(), async (s, axes, isMean) => {
         const a = values(s);
-        const normalized = axes.map((x) => (x < 0 ? x + s.length : x));
+        // A 0-d tensor takes axis 0 or -1, and reduces nothing.
+        const normalized = s.length === 0 ? (axes.every((x) => x === 0 || x === -1) && axes.length < 2 ? [] : [99]) : axes.map((x) => (x < 0 ? x + s.length : x));
         // An empty axis list reduces nothing (NumPy's axis=()).
-        const valid = normalized.every((x) => x >= 0 && x < Math.max(s.length, 1)) && new Set(normalized).size === axes.length;
+        const valid = normalized.every((x) => x >= 0 && x < s.length) && new Set(normalized).size === normalized.length;
         const reference = () => {
           if (!valid) return null;
           const n = count(normalized.map((x) => s[x]));
@@ -123,14 +193,16 @@ describe('fuzz: every op matches the reference or throws a typed error', () => {
           k: fc.constantFrom(1, 3),
           stride: fc.integer({ min: 0, max: 2 }),
           padding: fc.integer({ min: -1, max: 2 }),
+          dilation: fc.constantFrom(0, 1, 2),
         }),
-        async ({ n, groups, cin, cout, h, w, k, stride, padding }) => {
+        async ({ n, groups, cin, cout, h, w, k, stride, padding, dilation }) => {
           const xs = [n, cin, h, w];
           const ws = [cout, groups > 0 && cin % groups === 0 ? cin / groups : cin, k, k];
           const [x, wt] = [values(xs), values(ws)];
-          const spec = { stride: [stride, stride] as [number, number], padding: [padding, padding] as [number, number], dilation: [1, 1] as [number, number], groups };
-          const ok = n > 0 && groups > 0 && cin % groups === 0 && cout % groups === 0 && stride > 0 && padding >= 0 && k <= h + 2 * padding && k <= w + 2 * padding;
-          await expectMatchOrTypedError('conv2d', () => conv2d(tensor(x, xs), tensor(wt, ws), null, { stride, padding, groups }), () => (ok ? refConv(nd(x, xs), nd(wt, ws), null, spec) : null));
+          const spec = { stride: [stride, stride] as [number, number], padding: [padding, padding] as [number, number], dilation: [dilation, dilation] as [number, number], groups };
+          const span = dilation * (k - 1) + 1;
+          const ok = n > 0 && groups > 0 && cin % groups === 0 && cout % groups === 0 && stride > 0 && padding >= 0 && dilation > 0 && span <= h + 2 * padding && span <= w + 2 * padding;
+          await expectMatchOrTypedError('conv2d', () => conv2d(tensor(x, xs), tensor(wt, ws), null, { stride, padding, groups, dilation }), () => (ok ? refConv(nd(x, xs), nd(wt, ws), null, spec) : null));
         },
       ),
       settings,

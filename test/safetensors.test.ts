@@ -62,6 +62,16 @@ describe('safetensors', () => {
     expect(t.n).toBe(42n);
   });
 
+  it('a failed write leaves no temporary file and the previous file untouched', async () => {
+    const target = join(dir, 'occupied');
+    const { mkdirSync, writeFileSync: write } = await import('node:fs');
+    mkdirSync(target);
+    write(join(target, 'keep'), 'x'); // a non-empty directory cannot be renamed over
+    await expect(saveSafetensors(target, { a: tensor([1]) })).rejects.toThrow(/cannot be written/);
+    expect(readdirSync(dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
+    expect(readdirSync(target)).toEqual(['keep']);
+  });
+
   it('half conversion rounds to nearest even and keeps specials', () => {
     expect(Array.from(fromHalf(toHalf(Float32Array.of(1 + 2 ** -11, 1 + 3 * 2 ** -11, 70000, -Infinity, 2 ** -24))))).toEqual([1, 1 + 2 ** -9, Infinity, -Infinity, 2 ** -24]);
     expect(Number.isNaN(fromHalf(toHalf(Float32Array.of(NaN)))[0])).toBe(true);
@@ -71,6 +81,13 @@ describe('safetensors', () => {
     const bad = (name: string, header: object, data = new Uint8Array(8)) => {
       const path = join(dir, name);
       writeRaw(path, header, data);
+      return path;
+    };
+    const rawHeader = (name: string, json: Buffer) => {
+      const path = join(dir, name);
+      const length = Buffer.alloc(8);
+      length.writeBigUInt64LE(BigInt(json.length));
+      writeFileSync(path, Buffer.concat([length, json, Buffer.alloc(8)]));
       return path;
     };
     const truncated = join(dir, 'truncated.safetensors');
@@ -85,6 +102,8 @@ describe('safetensors', () => {
       [bad('offsets.safetensors', { a: { dtype: 'F32', shape: [4], data_offsets: [0, 16] } }), /data_offsets \[0,16\] that do not hold 16 bytes inside the 8-byte data section/],
       [bad('dtype.safetensors', { a: { dtype: 'Q4', shape: [1], data_offsets: [0, 1] } }), /unknown dtype "Q4"/],
       [dir, /is a directory/],
+      [rawHeader('duplicate.safetensors', Buffer.from('{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}')), /names a tensor more than once/],
+      [rawHeader('latin1.safetensors', Buffer.from([0x7b, 0x22, 0xe9, 0x22, 0x3a, 0x31, 0x7d])), /not valid UTF-8 JSON/],
     ];
     for (const [path, message] of cases) {
       await expect(loadSafetensors(path)).rejects.toThrow(SafetensorsError);

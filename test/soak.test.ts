@@ -37,6 +37,7 @@ async function run(steps: number, seed: number) {
 describe('soak', () => {
   it(`${STEPS} training steps: GPU memory, buffers and pipelines flat after warm-up`, async () => {
     const { losses, samples } = await run(STEPS, 1);
+    if (process.env.SOAK_STEPS) console.table(samples);
     expect(losses.every(Number.isFinite)).toBe(true);
     const settled = samples.slice(1);
     for (const key of ['inUse', 'allocated', 'buffers', 'pipelines'] as const) {

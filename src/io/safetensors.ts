@@ -61,7 +61,10 @@ export async function saveSafetensors(path: string, dict: StateDict, { dtype = '
     throw error;
   }
   await file.close();
-  await rename(temporary, path);
+  await rename(temporary, path).catch(async (error) => {
+    await rm(temporary, { force: true });
+    throw new SafetensorsError(path, `cannot be written: ${(error as Error).message}`);
+  });
 }
 
 async function encode(value: StateDict[string], dtype: 'F32' | 'F16'): Promise<Uint8Array> {
@@ -86,8 +89,10 @@ export async function readSafetensors(path: string): Promise<SafetensorsFile> {
     throw new SafetensorsError(path, `declares a ${headerLength}-byte header but the file has ${bytes.length - 8} bytes after the length`);
   }
   let header: Record<string, unknown>;
+  let text: string;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLength)));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLength));
+    header = JSON.parse(text);
   } catch (e) {
     throw new SafetensorsError(path, `has a header that is not valid UTF-8 JSON (${(e as Error).message})`);
   }
@@ -95,6 +100,10 @@ export async function readSafetensors(path: string): Promise<SafetensorsFile> {
   const dataLength = bytes.length - dataStart;
   const tensors: Record<string, HostTensor | bigint> = {};
   const { __metadata__: metadata = {}, ...entries } = header;
+  // JSON.parse keeps the last of repeated keys silently; every entry has one data_offsets.
+  if ((text.match(/"data_offsets"/g) ?? []).length !== Object.keys(entries).length) {
+    throw new SafetensorsError(path, 'has a header that names a tensor more than once');
+  }
   for (const [name, raw] of Object.entries(entries)) {
     const { dtype, shape, data_offsets } = raw as HeaderEntry;
     if (!(dtype in BYTES)) throw new SafetensorsError(path, `tensor '${name}' has unknown dtype ${JSON.stringify(dtype)}`);

@@ -66,11 +66,12 @@ export function normalizeAxes(op: string, axes: number | readonly number[] | und
   if (axes === undefined) return [...Array(rank).keys()];
   const list = typeof axes === 'number' ? [axes] : [...axes];
   const out = list.map((a) => {
-    if (!Number.isInteger(a) || a < -rank || a >= Math.max(rank, 1)) {
+    if (!Number.isInteger(a) || a < -Math.max(rank, 1) || a >= Math.max(rank, 1)) {
       throw new ArgumentError(op, 'axis', `${a} is out of range for a tensor of rank ${rank}`);
     }
     return a < 0 ? a + rank : a;
   });
   if (new Set(out).size !== out.length) throw new ArgumentError(op, 'axis', `repeats an axis: ${JSON.stringify(list)}`);
-  return out.sort((x, y) => x - y);
+  // A 0-d tensor accepts axis 0 (or -1) as PyTorch does, and has nothing to reduce.
+  return rank === 0 ? [] : out.sort((x, y) => x - y);
 }
