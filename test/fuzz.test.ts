@@ -4,7 +4,7 @@
 // FUZZ_RUNS=n raises the budget (default 25 cases per property).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { add, batchNorm, cat, conv2d, crossEntropy, div, exp, expand, linear, log, matmul, maxPool2d, mean, mul, narrow, relu, reshape, ResnextError, runtime, sqrt, sub, sum, tensor } from '../src/index.js';
+import { adaptiveAvgPool2d1, add, batchNorm, cat, clone, conv2d, crossEntropy, div, exp, expand, flatten, full, linear, log, matmul, maxPool2d, mean, mul, narrow, neg, relu, reshape, ResnextError, runtime, sqrt, sub, sum, tensor } from '../src/index.js';
 import {
   batchNorm as refBatchNorm,
   cat as refCat,
@@ -64,6 +64,12 @@ describe('fuzz: every op matches the reference or throws a typed error', () => {
         await expectMatchOrTypedError(name, () => op(tensor(a, s)), () => elementwise.unary(refOp, nd(a, s)));
         const fits = target.length >= s.length && s.every((d, i) => d === 1 || d === target[target.length - s.length + i]);
         await expectMatchOrTypedError('expand', () => expand(tensor(a, s), target), () => (fits ? elementwise.broadcastTo(nd(a, s), target) : null));
+        await expectMatchOrTypedError('neg', () => neg(tensor(a, s)), () => elementwise.unary('identity', nd(a, s), -1));
+        await expectMatchOrTypedError('clone', () => clone(tensor(a, s)), () => nd(a, s));
+        await expectMatchOrTypedError('flatten', () => flatten(tensor(a, s)), () => (s.length >= 2 ? nd(a, [s[0], s.slice(1).reduce((x, y) => x * y, 1)]) : null));
+        await expectMatchOrTypedError('full', () => full(s, 2.5), () => nd(new Float32Array(count(s)).fill(2.5), s));
+        const pooled = s.length === 4 ? { data: reduce.sum(nd(a, s), [2, 3], 1 / (s[2] * s[3])).data, shape: [s[0], s[1], 1, 1] } : null;
+        if (s.length !== 4 || s[2] * s[3] > 0) await expectMatchOrTypedError('adaptiveAvgPool2d', () => adaptiveAvgPool2d1(tensor(a, s)), () => pooled);
       }),
       settings,
     );

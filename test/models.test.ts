@@ -59,9 +59,12 @@ describe('state dicts', () => {
     expect(keys.length).toBe(320);
   });
 
-  it('strict loading lists every missing key, unexpected key and shape mismatch in one error', () => {
+  it('strict loading lists every missing key, unexpected key and shape mismatch in one error, and loads nothing', async () => {
     const model = models.smallResnext({ blocksPerStage: [1, 1, 1] });
     const dict: Record<string, Tensor | bigint> = { ...model.stateDict() };
+    const fcBefore = model.stateDict()['fc.weight'] as Tensor;
+    const fcValues = await fcBefore.toArray();
+    dict['fc.weight'] = tensor(new Float32Array(fcBefore.size).fill(7), [...fcBefore.shape]); // valid, but must not be applied
     delete dict['fc.bias'];
     dict['fc.extra'] = tensor([1]);
     dict['conv1.weight'] = tensor(new Float32Array(9), [1, 1, 3, 3]);
@@ -73,6 +76,7 @@ describe('state dicts', () => {
     }
     expect(error).toBeInstanceOf(StateDictError);
     expect((error as Error).message).toMatch(/missing keys: fc\.bias\. unexpected keys: fc\.extra\. shape mismatches: conv1\.weight: checkpoint \[1, 1, 3, 3\], model \[32, 1, 3, 3\]/);
+    expect(await fcBefore.toArray(), 'a refused state dict left no partial state').toEqual(fcValues);
     delete dict['conv1.weight'];
     expect(() => model.loadStateDict(dict, { strict: false })).not.toThrow();
   });

@@ -26,5 +26,5 @@ export function flatten(x: Tensor, startDim = 1): Tensor {
   if (!Number.isInteger(startDim) || startDim < 0 || startDim >= Math.max(1, x.rank)) {
     throw new ArgumentError('flatten', 'startDim', `${startDim} is out of range for shape ${fmtShape(x.shape)}`);
   }
-  return reshape(x, [...x.shape.slice(0, startDim), -1]);
+  return reshape(x, [...x.shape.slice(0, startDim), x.shape.slice(startDim).reduce((a, b) => a * b, 1)]);
 }

@@ -69,7 +69,7 @@ export function normalizeAxes(op: string, axes: number | readonly number[] | und
     if (!Number.isInteger(a) || a < -Math.max(rank, 1) || a >= Math.max(rank, 1)) {
       throw new ArgumentError(op, 'axis', `${a} is out of range for a tensor of rank ${rank}`);
     }
-    return a < 0 ? a + rank : a;
+    return a < 0 ? a + Math.max(rank, 1) : a;
   });
   if (new Set(out).size !== out.length) throw new ArgumentError(op, 'axis', `repeats an axis: ${JSON.stringify(list)}`);
   // A 0-d tensor accepts axis 0 (or -1) as PyTorch does, and has nothing to reduce.
