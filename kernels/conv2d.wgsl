@@ -37,6 +37,11 @@ override DIL_H: u32 = 1u;
 override DIL_W: u32 = 1u;
 // Pixels per invocation along a row, at most PX_MAX.
 override PX: u32 = 8u;
+// forward (grad_input): rows of x (dy) are whole vec4s, stride 1 and PX % 4 == 0, so the
+// row window is read as a few vec4s (a vec4 load costs about 1.3 scalar loads on CPU
+// adapters); PAD_W then fixes where the window starts within its first vec4.
+override ALIGNED: bool = false;
+override PAD_W: u32 = 0u;
 const PX_MAX = 8u;
 const WIN_MAX = 24u;
 // The input columns one row of taps reads for PX pixels: windowed when it fits.
@@ -47,17 +52,18 @@ override GRAD_WIN: u32 = PX + (KW - 1u) * DIL_W;
 @group(0) @binding(0) var<storage, read> w_src: array<f32>;
 @group(0) @binding(1) var<storage, read_write> w_packed: array<vec4<f32>>;
 @group(0) @binding(2) var<uniform> pp: Params;
-// forward: x (0), packed weights (1), bias (2), y (3), params (4)
-@group(0) @binding(0) var<storage, read> x: array<f32>;
+// forward: x as vec4s (0), packed weights (1), bias (2), y (3), params (4)
+@group(0) @binding(0) var<storage, read> xv4: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> wp: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 @group(0) @binding(4) var<uniform> p: Params;
-// grad_input: dy (0), transposed packed weights (1), dx (2), params (3)
-@group(0) @binding(0) var<storage, read> dy: array<f32>;
+// grad_input: dy as vec4s (0), transposed packed weights (1), dx (2), params (3)
+@group(0) @binding(0) var<storage, read> dyv4: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> dx: array<f32>;
 @group(0) @binding(3) var<uniform> pi: Params;
 // grad_weight: x (0), dy (1), partial (2), params (3)
+@group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> dy_w: array<f32>;
 @group(0) @binding(2) var<storage, read_write> partial: array<f32>;
 
@@ -93,7 +99,14 @@ fn pack_weights(@builtin(global_invocation_id) gid: vec3<u32>) {
 
 // x[row + col], or 0 outside [0, width).
 fn x_at(row: u32, col: i32, width: u32) -> f32 {
-  return select(0.0, x[row + u32(clamp(col, 0, i32(width) - 1))], col >= 0 && col < i32(width));
+  let i = row + u32(clamp(col, 0, i32(width) - 1));
+  return select(0.0, xv4[i / 4u][i % 4u], col >= 0 && col < i32(width));
+}
+
+// The vec4 of row `row` (a multiple of 4) holding columns [4 * chunk, 4 * chunk + 4), or 0s outside the row.
+fn x_chunk(row: u32, chunk: i32, width: u32) -> vec4<f32> {
+  let chunks = i32(width / 4u);
+  return select(vec4<f32>(), xv4[row / 4u + u32(clamp(chunk, 0, chunks - 1))], chunk >= 0 && chunk < chunks);
 }
 
 @compute @workgroup_size(WG)
@@ -120,7 +133,14 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>) {
       if (ih < 0 || ih >= i32(p.H)) { continue; }
       let row = plane + u32(ih) * p.W;
       var win: array<f32, WIN_MAX>;
-      if (FORWARD_WIN <= WIN_MAX) {
+      if (ALIGNED) {
+        // iw0 = ow0 - PAD_W with ow0 a multiple of 4: the window starts LEAD columns into a chunk.
+        let lead = (4u - PAD_W % 4u) % 4u;
+        let first_chunk = (iw0 - i32(lead)) / 4;
+        var chunks: array<vec4<f32>, 8>;
+        for (var v = 0u; v < (lead + FORWARD_WIN + 3u) / 4u; v++) { chunks[v] = x_chunk(row, first_chunk + i32(v), p.W); }
+        for (var t = 0u; t < FORWARD_WIN; t++) { win[t] = chunks[(lead + t) / 4u][(lead + t) % 4u]; }
+      } else if (FORWARD_WIN <= WIN_MAX) {
         for (var t = 0u; t < FORWARD_WIN; t++) { win[t] = x_at(row, iw0 + i32(t), p.W); }
       }
       for (var kw = 0u; kw < KW; kw++) {
@@ -148,7 +168,14 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>) {
 
 // dy[row + col], or 0 where col is outside [0, width).
 fn dy_at(row: u32, col: i32, width: u32) -> f32 {
-  return select(0.0, dy[row + u32(clamp(col, 0, i32(width) - 1))], col >= 0 && col < i32(width));
+  let i = row + u32(clamp(col, 0, i32(width) - 1));
+  return select(0.0, dyv4[i / 4u][i % 4u], col >= 0 && col < i32(width));
+}
+
+// The vec4 of dy's row `row` (a multiple of 4) holding columns [4 * chunk, 4 * chunk + 4), or 0s outside.
+fn dy_chunk(row: u32, chunk: i32, width: u32) -> vec4<f32> {
+  let chunks = i32(width / 4u);
+  return select(vec4<f32>(), dyv4[row / 4u + u32(clamp(chunk, 0, chunks - 1))], chunk >= 0 && chunk < chunks);
 }
 
 @compute @workgroup_size(WG)
@@ -180,7 +207,13 @@ fn grad_input(@builtin(global_invocation_id) gid: vec3<u32>) {
       if (oh >= pi.H_out) { continue; }
       let row = plane + oh * pi.W_out;
       var win: array<f32, WIN_MAX>;
-      if (windowed) {
+      if (ALIGNED && windowed) {
+        let lead = u32(((i32(PAD_W) - i32((KW - 1u) * DIL_W)) % 4 + 4) % 4);
+        let first_chunk = (win0 - i32(lead)) / 4;
+        var chunks: array<vec4<f32>, 8>;
+        for (var v = 0u; v < (lead + GRAD_WIN + 3u) / 4u; v++) { chunks[v] = dy_chunk(row, first_chunk + i32(v), pi.W_out); }
+        for (var t = 0u; t < GRAD_WIN; t++) { win[t] = chunks[(lead + t) / 4u][(lead + t) % 4u]; }
+      } else if (windowed) {
         for (var t = 0u; t < GRAD_WIN; t++) { win[t] = dy_at(row, win0 + i32(t), pi.W_out); }
       }
       for (var kw = 0u; kw < KW; kw++) {

@@ -15,11 +15,14 @@ describe('conv2d matches the CPU reference', () => {
     expect([...seen].sort()).toEqual([...KINDS, 'batch 1', 'output of size 1'].sort());
   }, 600_000); // a cold Mesa shader cache compiles ~130 specialised pipelines here
 
-  it('a shape with 7x9 input, stride 2 and groups 4, and the ResNeXt block shape 4 groups of 4', async () => {
+  it('a shape with 7x9 input, stride 2 and groups 4, the ResNeXt block shape 4 groups of 4, and vec4-aligned rows', async () => {
     const rng = rngFor('conv2d fixed');
     for (const c of [
       { xShape: [2, 8, 7, 9], wShape: [12, 2, 3, 3], spec: { stride: [2, 2], padding: [1, 1], dilation: [1, 1], groups: 4 } as ConvSpec },
       { xShape: [2, 16, 9, 9], wShape: [16, 4, 3, 3], spec: { stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 4 } as ConvSpec },
+      // Rows that are whole vec4s: the forward's aligned window path, with padding 1 and 2.
+      { xShape: [2, 8, 5, 16], wShape: [8, 2, 3, 3], spec: { stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 4 } as ConvSpec },
+      { xShape: [1, 4, 6, 12], wShape: [4, 4, 5, 5], spec: { stride: [1, 1], padding: [2, 2], dilation: [1, 1], groups: 1 } as ConvSpec },
     ]) {
       const xd = randomData(rng, count(c.xShape));
       const wd = randomData(rng, count(c.wShape));

@@ -101,6 +101,13 @@ function pixelsPerInvocation(width: number, window: (px: number) => number): num
   return candidates.reduce((best, px) => (padded(px) < padded(best) ? px : best));
 }
 
+/** forward and grad_input read their row windows as vec4s when the rows they read (x's,
+ *  of `width`, or dy's) are whole vec4s (see ALIGNED in the kernel). */
+function alignedWindow(g: ConvGeometry, width: number, px: number): { ALIGNED: number; PAD_W: number } {
+  const aligned = width % 4 === 0 && g.stride[1] === 1 && px % 4 === 0;
+  return { ALIGNED: Number(aligned), PAD_W: aligned ? g.padding[1] : 0 };
+}
+
 /** Weights regrouped as vec4s of 4 output channels (or input channels, transposed). */
 function packWeights(weight: Tensor, g: ConvGeometry, transpose: boolean, op: string): Tensor {
   const [cig, cog] = [g.C_in / g.groups, g.C_out / g.groups];
@@ -125,7 +132,7 @@ export function convForward(x: Tensor, weight: Tensor, bias: Tensor | null, g: C
   runtime().dispatch({
     kernel: 'conv2d',
     entry: 'forward',
-    constants: { ...shapeConstants(g), PX, HAS_BIAS: Number(bias !== null) },
+    constants: { ...shapeConstants(g), PX, HAS_BIAS: Number(bias !== null), ...alignedWindow(g, g.W, PX) },
     buffers: [x.buffer(op, 'input'), packed.buffer(op, 'weight'), (bias ?? packed).buffer(op, 'bias'), y.buffer(op, 'out')],
     params: convParams(g),
     workgroups: [Math.ceil((Math.ceil(g.W_out / PX) * g.H_out * g.N) / WG), g.groups * blocks(g.C_out / g.groups)],
@@ -142,7 +149,7 @@ export function convGradInput(dy: Tensor, weight: Tensor, g: ConvGeometry): Tens
   runtime().dispatch({
     kernel: 'conv2d',
     entry: 'grad_input',
-    constants: { ...shapeConstants(g), PX },
+    constants: { ...shapeConstants(g), PX, ...alignedWindow(g, g.W_out, PX) },
     buffers: [dy.buffer(op, 'grad'), packed.buffer(op, 'weight'), dx.buffer(op, 'grad_input')],
     params: convParams(g),
     workgroups: [Math.ceil((Math.ceil(g.W / PX) * g.H * g.N) / WG), g.groups * blocks(g.C_in / g.groups)],
