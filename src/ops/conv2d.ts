@@ -84,8 +84,7 @@ export function convParams(g: ConvGeometry, rowsPerChunk = 0): Params {
 }
 
 const blocks = (n: number) => Math.ceil(n / 4);
-/** Must match PX_MAX and WIN_MAX in kernels/conv2d.wgsl. */
-const PX_MAX = 8;
+/** Must match WIN_MAX in kernels/conv2d.wgsl (pixels per invocation are at most its PX_MAX, 8). */
 const WIN_MAX = 24;
 
 /** The kernel's shape constants: loops over taps unroll, one pipeline per geometry. */
