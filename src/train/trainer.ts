@@ -131,8 +131,11 @@ export async function train(requested: TrainConfig, options: TrainOptions): Prom
       if (!pending || !pendingBatch) return;
       const [loss, logits] = await pending;
       const b = pendingBatch;
+      pending = null;
+      pendingBatch = null;
       if (!Number.isFinite(loss[0])) {
-        throw new TrainingDivergedError(`the loss became ${loss[0]} at step ${b.step} (epoch ${epoch}); stopped, and the last good checkpoint ${existsSync(checkpointPath) ? `(${checkpointPath})` : ''} is kept. Try a lower --lr.`);
+        const kept = existsSync(checkpointPath) ? `the last good checkpoint (${checkpointPath}) is kept` : 'no checkpoint had been written yet';
+        throw new TrainingDivergedError(`the loss became ${loss[0]} at step ${b.step} (epoch ${epoch}); stopped, and ${kept}. Try a lower --lr.`);
       }
       seen += b.size;
       imagesTimed += b.size;
