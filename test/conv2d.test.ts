@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ArgumentError, conv2d, runtime, ShapeError, tensor } from '../src/index.js';
+import { ArgumentError, conv2d, randn, runtime, ShapeError, tensor } from '../src/index.js';
 import { conv2d as refConv, nd, type ConvSpec } from '../src/reference/index.js';
 import { abs, checkCase, count, KINDS, randomCase } from './conv-cases.js';
 import { assertClose, gradcheck, randomData, rngFor } from './helpers.js';
@@ -31,6 +31,19 @@ describe('conv2d matches the CPU reference', () => {
       const w64 = nd(wd, c.wShape);
       assertClose(await y.toArray(), refConv(x64, w64, null, c.spec).data, JSON.stringify(c), { rtol: 1e-5, scale: refConv(abs(x64), abs(w64), null, c.spec).data });
     }
+  });
+});
+
+describe('the API as the README shows it', () => {
+  it('tensor, randn, conv2d, mul, sum, backward, grad.toArray', async () => {
+    const x = tensor(new Float32Array(2 * 8 * 5 * 5).fill(0.5), [2, 8, 5, 5], { requiresGrad: true });
+    const w = randn([8, 2, 3, 3], { std: 0.1, requiresGrad: true });
+    const y = conv2d(x, w, null, { stride: 1, padding: 1, groups: 4 });
+    const gy = randn([...y.shape]);
+    y.mul(gy).sum().backward();
+    const gx: Float32Array = await x.grad!.toArray();
+    expect(gx.length).toBe(2 * 8 * 5 * 5);
+    expect(gx.some((v) => v !== 0)).toBe(true);
   });
 });
 
