@@ -26,8 +26,10 @@ override WG: u32 = 256u;
 @group(0) @binding(1) var<storage, read_write> unary_out: array<f32>;
 @group(0) @binding(2) var<uniform> unary_p: Params;
 
-@group(0) @binding(0) var<storage, read_write> sum_into: array<f32>;
-@group(0) @binding(1) var<storage, read> source: array<f32>;
+// accumulate works on whole vec4s (buffers are multiples of 16 bytes; lanes past the end
+// of the tensor are never read as data).
+@group(0) @binding(0) var<storage, read_write> sum_into: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> source: array<vec4<f32>>;
 
 fn linear_index(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
   return gid.x + gid.y * nwg.x * WG;
@@ -86,6 +88,6 @@ fn binary(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
 @compute @workgroup_size(WG)
 fn accumulate(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = linear_index(gid, nwg);
-  if (i >= unary_p.n) { return; }
+  if (i * 4u >= unary_p.n) { return; }
   sum_into[i] += source[i];
 }

@@ -17,15 +17,17 @@ override WG: u32 = 256u;
 override NESTEROV: bool = false;
 override MOMENTUM: bool = true;
 
-@group(0) @binding(0) var<storage, read_write> param: array<f32>;
-@group(0) @binding(1) var<storage, read> grad: array<f32>;
-@group(0) @binding(2) var<storage, read_write> buf: array<f32>;
+// Four elements per invocation: tensors' buffers are whole vec4s (the pool's sizes are
+// multiples of 16 bytes), and the lanes past the tensor's end are never read as data.
+@group(0) @binding(0) var<storage, read_write> param: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> grad: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> buf: array<vec4<f32>>;
 @group(0) @binding(3) var<uniform> p: Params;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * WG;
-  if (i >= p.n) { return; }
+  if (i * 4u >= p.n) { return; }
   var d = grad[i] + p.weight_decay * param[i];
   if (MOMENTUM) {
     let b = select(p.momentum * buf[i] + d, d, p.first_step == 1u);

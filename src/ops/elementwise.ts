@@ -158,7 +158,7 @@ export function accumulateInto(target: Tensor, source: Tensor): void {
     constants: { WG },
     buffers: [target.buffer('accumulate', 'target'), source.buffer('accumulate', 'source')],
     params: params(target.size, target.shape),
-    workgroups: linearGrid(Math.ceil(target.size / WG)),
+    workgroups: linearGrid(Math.ceil(target.size / 4 / WG)),
   });
 }
 

@@ -54,7 +54,7 @@ export class SGD {
         constants: { WG, NESTEROV: Number(this.nesterov), MOMENTUM: Number(this.momentum > 0) },
         buffers: [p.buffer('SGD', 'param'), p.grad.buffer('SGD', 'grad'), buf.buffer('SGD', 'momentum_buffer')],
         params: new Params().u32(p.size, Number(fresh)).f32(this.lr, this.momentum, this.weightDecay),
-        workgroups: linearGrid(Math.ceil(p.size / WG)),
+        workgroups: linearGrid(Math.ceil(p.size / 4 / WG)),
       });
     });
     this.steps++;
