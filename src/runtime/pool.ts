@@ -38,8 +38,10 @@ export class BufferPool {
     private readonly largest = Infinity,
   ) {}
 
+  /** Buffers are whole vec4s (sizes are multiples of 16 bytes), which kernels that work
+   *  four elements at a time rely on. */
   acquire(bytes: number): GPUBuffer {
-    const size = Math.max(bytes, Math.min(bucketSize(bytes), this.largest));
+    const size = Math.ceil(Math.max(bytes, Math.min(bucketSize(bytes), this.largest)) / 16) * 16;
     const reused = this.free.get(size)?.pop();
     if (reused) this.freeBuffers--;
     const buffer = reused ?? this.create(size);
