@@ -62,6 +62,8 @@ describe('killed with SIGKILL', () => {
     }
     const finish = spawnSync(process.execPath, ['--import', 'tsx', script, dir, 'resume'], { encoding: 'utf8', env: { ...process.env, STOP_AFTER: String(epochs + 2) } });
     expect(finish.status, finish.stderr).toBe(0);
+    const { readdirSync } = await import('node:fs');
+    expect(readdirSync(dir).filter((f) => f.includes('.tmp-')), 'temporary files of killed writes are cleaned up').toEqual([]);
     expect((await readCheckpoint(join(dir, 'last.safetensors'))).position.epoch).toBe(epochs + 2);
   }, 300_000);
 });

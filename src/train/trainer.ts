@@ -2,7 +2,7 @@
 // metrics file, SVG curves and an atomic checkpoint per epoch; resumable, and stopped
 // with the last good checkpoint kept when the loss turns NaN.
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { noGrad } from '../autograd.js';
 import { tensor } from '../creation.js';
@@ -92,6 +92,8 @@ export async function train(requested: TrainConfig, options: TrainOptions): Prom
   try {
     await mkdir(outDir, { recursive: true });
     await writeFile(join(outDir, 'config.json'), JSON.stringify(config, null, 2));
+    // A process killed while writing a checkpoint leaves its temporary file behind.
+    for (const f of await readdir(outDir)) if (f.startsWith(`${CHECKPOINT}.tmp-`)) await rm(join(outDir, f), { force: true });
   } catch (e) {
     throw new ResnextError(`cannot write the run directory ${outDir}: ${(e as Error).message}`);
   }
