@@ -52,14 +52,14 @@ override GRAD_WIN: u32 = PX + (KW - 1u) * DIL_W;
 @group(0) @binding(0) var<storage, read> w_src: array<f32>;
 @group(0) @binding(1) var<storage, read_write> w_packed: array<vec4<f32>>;
 @group(0) @binding(2) var<uniform> pp: Params;
-// forward: x as vec4s (0), packed weights (1), bias (2), y (3), params (4)
-@group(0) @binding(0) var<storage, read> xv4: array<vec4<f32>>;
+// forward: x (0), packed weights (1), bias (2), y (3), params (4)
+// grad_input: dy (0), transposed packed weights (1), dx (2), params (3)
+// Both read the rows of their input at binding 0 as vec4s, through in_at and in_chunk.
+@group(0) @binding(0) var<storage, read> input4: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> wp: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 @group(0) @binding(4) var<uniform> p: Params;
-// grad_input: dy as vec4s (0), transposed packed weights (1), dx (2), params (3)
-@group(0) @binding(0) var<storage, read> dyv4: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> dx: array<f32>;
 @group(0) @binding(3) var<uniform> pi: Params;
 // grad_weight: x (0), dy (1), partial (2), params (3)
@@ -97,16 +97,16 @@ fn pack_weights(@builtin(global_invocation_id) gid: vec3<u32>) {
   w_packed[gid.x] = v;
 }
 
-// x[row + col], or 0 outside [0, width).
-fn x_at(row: u32, col: i32, width: u32) -> f32 {
+// The input (x or dy) at row offset `row`, column `col`; 0 outside [0, width).
+fn in_at(row: u32, col: i32, width: u32) -> f32 {
   let i = row + u32(clamp(col, 0, i32(width) - 1));
-  return select(0.0, xv4[i / 4u][i % 4u], col >= 0 && col < i32(width));
+  return select(0.0, input4[i / 4u][i % 4u], col >= 0 && col < i32(width));
 }
 
-// The vec4 of row `row` (a multiple of 4) holding columns [4 * chunk, 4 * chunk + 4), or 0s outside the row.
-fn x_chunk(row: u32, chunk: i32, width: u32) -> vec4<f32> {
+// The vec4 of the input's row `row` (a multiple of 4) holding columns [4 * chunk, 4 * chunk + 4), or 0s outside the row.
+fn in_chunk(row: u32, chunk: i32, width: u32) -> vec4<f32> {
   let chunks = i32(width / 4u);
-  return select(vec4<f32>(), xv4[row / 4u + u32(clamp(chunk, 0, chunks - 1))], chunk >= 0 && chunk < chunks);
+  return select(vec4<f32>(), input4[row / 4u + u32(clamp(chunk, 0, chunks - 1))], chunk >= 0 && chunk < chunks);
 }
 
 @compute @workgroup_size(WG)
@@ -138,17 +138,17 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>) {
         let lead = (4u - PAD_W % 4u) % 4u;
         let first_chunk = (iw0 - i32(lead)) / 4;
         var chunks: array<vec4<f32>, 8>;
-        for (var v = 0u; v < (lead + FORWARD_WIN + 3u) / 4u; v++) { chunks[v] = x_chunk(row, first_chunk + i32(v), p.W); }
+        for (var v = 0u; v < (lead + FORWARD_WIN + 3u) / 4u; v++) { chunks[v] = in_chunk(row, first_chunk + i32(v), p.W); }
         for (var t = 0u; t < FORWARD_WIN; t++) { win[t] = chunks[(lead + t) / 4u][(lead + t) % 4u]; }
       } else if (FORWARD_WIN <= WIN_MAX) {
-        for (var t = 0u; t < FORWARD_WIN; t++) { win[t] = x_at(row, iw0 + i32(t), p.W); }
+        for (var t = 0u; t < FORWARD_WIN; t++) { win[t] = in_at(row, iw0 + i32(t), p.W); }
       }
       for (var kw = 0u; kw < KW; kw++) {
         let wv = wp[w_block + (ci * KH + kh) * KW + kw];
         for (var j = 0u; j < PX; j++) {
           let t = j * STRIDE_W + kw * DIL_W;
           var xv: f32;
-          if (FORWARD_WIN <= WIN_MAX) { xv = win[t]; } else { xv = x_at(row, iw0 + i32(t), p.W); }
+          if (FORWARD_WIN <= WIN_MAX) { xv = win[t]; } else { xv = in_at(row, iw0 + i32(t), p.W); }
           acc[j] += xv * wv;
         }
       }
@@ -164,18 +164,6 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>) {
       if (ow0 + j < p.W_out) { y[out_row + ow0 + j] = acc[j][c] + b; }
     }
   }
-}
-
-// dy[row + col], or 0 where col is outside [0, width).
-fn dy_at(row: u32, col: i32, width: u32) -> f32 {
-  let i = row + u32(clamp(col, 0, i32(width) - 1));
-  return select(0.0, dyv4[i / 4u][i % 4u], col >= 0 && col < i32(width));
-}
-
-// The vec4 of dy's row `row` (a multiple of 4) holding columns [4 * chunk, 4 * chunk + 4), or 0s outside.
-fn dy_chunk(row: u32, chunk: i32, width: u32) -> vec4<f32> {
-  let chunks = i32(width / 4u);
-  return select(vec4<f32>(), dyv4[row / 4u + u32(clamp(chunk, 0, chunks - 1))], chunk >= 0 && chunk < chunks);
 }
 
 @compute @workgroup_size(WG)
@@ -211,10 +199,10 @@ fn grad_input(@builtin(global_invocation_id) gid: vec3<u32>) {
         let lead = u32(((i32(PAD_W) - i32((KW - 1u) * DIL_W)) % 4 + 4) % 4);
         let first_chunk = (win0 - i32(lead)) / 4;
         var chunks: array<vec4<f32>, 8>;
-        for (var v = 0u; v < (lead + GRAD_WIN + 3u) / 4u; v++) { chunks[v] = dy_chunk(row, first_chunk + i32(v), pi.W_out); }
+        for (var v = 0u; v < (lead + GRAD_WIN + 3u) / 4u; v++) { chunks[v] = in_chunk(row, first_chunk + i32(v), pi.W_out); }
         for (var t = 0u; t < GRAD_WIN; t++) { win[t] = chunks[(lead + t) / 4u][(lead + t) % 4u]; }
       } else if (windowed) {
-        for (var t = 0u; t < GRAD_WIN; t++) { win[t] = dy_at(row, win0 + i32(t), pi.W_out); }
+        for (var t = 0u; t < GRAD_WIN; t++) { win[t] = in_at(row, win0 + i32(t), pi.W_out); }
       }
       for (var kw = 0u; kw < KW; kw++) {
         let wv = wp[w_block + (col * KH + kh) * KW + kw];
@@ -225,7 +213,7 @@ fn grad_input(@builtin(global_invocation_id) gid: vec3<u32>) {
           } else {
             let ow_num = base + i32(j) - i32(kw * DIL_W);
             let ok = ow_num >= 0 && ow_num % i32(STRIDE_W) == 0;
-            v = select(0.0, dy_at(row, ow_num / i32(STRIDE_W), pi.W_out), ok);
+            v = select(0.0, in_at(row, ow_num / i32(STRIDE_W), pi.W_out), ok);
           }
           acc[j] += v * wv;
         }
