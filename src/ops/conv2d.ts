@@ -123,10 +123,56 @@ function packWeights(weight: Tensor, g: ConvGeometry, transpose: boolean, op: st
   return packed;
 }
 
+export type ConvKernel = 'auto' | 'portable';
+let kernelChoice: ConvKernel = process.env.RESNEXT_CONV_KERNEL === 'portable' ? 'portable' : 'auto';
+/** 'portable' keeps conv2d on kernels/conv2d.wgsl even where the subgroup kernel applies
+ *  (tests and benches compare the two); RESNEXT_CONV_KERNEL=portable sets it at start. */
+export function setConvKernel(choice: ConvKernel): void {
+  kernelChoice = choice;
+}
+
+/** Override constants for kernels/conv2d_subgroup.wgsl, or null where it does not apply:
+ *  it needs a fixed subgroup size, a stride-1 undilated convolution whose output has the
+ *  input's size, planes of whole vec4s, and a window its three vec4s cover. */
+function subgroupConstants(g: ConvGeometry, channelsOut: number): Record<string, number> | null {
+  const SG = runtime().report.subgroupSize;
+  if (kernelChoice === 'portable' || SG === null || WG % SG !== 0 || g.kH > 3 || SG * 2 < g.kH * g.kW) return null;
+  const same = g.stride.every((s) => s === 1) && g.dilation.every((d) => d === 1) && g.H_out === g.H && g.W_out === g.W;
+  if (!same || (g.H * g.W) % 4 !== 0 || g.padding[1] > 4 || g.kW - 1 - g.padding[1] > 1) return null;
+  // 1x1 kernels do few FMAs per input load: give each invocation more output channels.
+  const pointwise = g.kH * g.kW === 1;
+  const CB = Math.max(1, Math.min(pointwise ? 4 : 2, Math.floor(channelsOut / 4)));
+  const CI_STEP = pointwise ? SG : 1;
+  return { WG, SG, WIDTH: g.W, KH: g.kH, KW: g.kW, PAD_H: g.padding[0], PAD_W: g.padding[1], CB, CI_STEP };
+}
+
+/** Runs kernels/conv2d_subgroup.wgsl over `input` (x, or dy for grad-input) into `out`. */
+function subgroupConv(input: Tensor, packed: Tensor, bias: Tensor | null, out: Tensor, g: ConvGeometry, constants: Record<string, number>, flip: boolean, op: string): void {
+  const [cIn, cOut] = flip ? [g.C_out, g.C_in] : [g.C_in, g.C_out];
+  const chunks = (g.H * g.W) / 4;
+  const padded = Math.ceil(chunks / constants.SG) * constants.SG;
+  const supers = Math.ceil(blocks(cOut / g.groups) / constants.CB);
+  const params = convParams({ ...g, C_in: cIn, C_out: cOut });
+  runtime().dispatch({
+    kernel: 'conv2d_subgroup',
+    entry: 'forward',
+    constants: { ...constants, HAS_BIAS: Number(bias !== null), FLIP: Number(flip) },
+    buffers: [input.buffer(op, 'input'), packed.buffer(op, 'weight'), (bias ?? packed).buffer(op, 'bias'), out.buffer(op, 'out')],
+    params,
+    workgroups: [Math.ceil((g.N * padded) / WG), g.groups * supers],
+  });
+}
+
 /** Forward kernel only: y = conv(x, w) + bias, no graph. */
 export function convForward(x: Tensor, weight: Tensor, bias: Tensor | null, g: ConvGeometry, op = 'conv2d'): Tensor {
   const y = empty([g.N, g.C_out, g.H_out, g.W_out]);
   const packed = packWeights(weight, g, false, op);
+  const sg = subgroupConstants(g, g.C_out / g.groups);
+  if (sg) {
+    subgroupConv(x, packed, bias, y, g, sg, false, op);
+    packed.dispose();
+    return y;
+  }
   const PX = pixelsPerInvocation(g.W_out, (px) => (px - 1) * g.stride[1] + (g.kW - 1) * g.dilation[1] + 1);
   runtime().dispatch({
     kernel: 'conv2d',
@@ -144,6 +190,12 @@ export function convGradInput(dy: Tensor, weight: Tensor, g: ConvGeometry): Tens
   const op = 'conv2d backward';
   const dx = empty([g.N, g.C_in, g.H, g.W]);
   const packed = packWeights(weight, g, true, op);
+  const sg = subgroupConstants(g, g.C_in / g.groups);
+  if (sg) {
+    subgroupConv(dy, packed, null, dx, g, sg, true, op);
+    packed.dispose();
+    return dx;
+  }
   const PX = pixelsPerInvocation(g.W, (px) => (g.stride[1] === 1 ? px + (g.kW - 1) * g.dilation[1] : 0));
   runtime().dispatch({
     kernel: 'conv2d',
@@ -168,8 +220,18 @@ function chunking(g: ConvGeometry, workgroupsPerChunk: number, weightSize: numbe
 
 export function convGradWeight(x: Tensor, dy: Tensor, weightShape: Shape, g: ConvGeometry): Tensor {
   const cols = (g.C_in / g.groups) * g.kH * g.kW;
-  const items = blocks(cols) * blocks(g.C_out / g.groups) * g.groups;
   const weightSize = g.C_out * cols;
+  const sg = subgroupConstants(g, g.C_out / g.groups);
+  const partial = sg && g.N * weightSize <= MAX_PARTIAL_FLOATS ? subgroupGradWeight(x, dy, g, sg, weightSize) : portableGradWeight(x, dy, g, cols, weightSize);
+  const summed = reduceKernel('conv2d backward', partial, [0], 1);
+  partial.dispose();
+  const dw = summed.view(weightShape);
+  summed.dispose();
+  return dw;
+}
+
+function portableGradWeight(x: Tensor, dy: Tensor, g: ConvGeometry, cols: number, weightSize: number): Tensor {
+  const items = blocks(cols) * blocks(g.C_out / g.groups) * g.groups;
   const { chunks, rowsPerChunk } = chunking(g, Math.ceil(items / WG), weightSize);
   const partial = empty([chunks, weightSize]);
   runtime().dispatch({
@@ -180,11 +242,33 @@ export function convGradWeight(x: Tensor, dy: Tensor, weightShape: Shape, g: Con
     params: convParams(g, rowsPerChunk),
     workgroups: [Math.ceil(items / WG), 1, chunks],
   });
-  const summed = reduceKernel('conv2d backward', partial, [0], 1);
-  partial.dispose();
-  const dw = summed.view(weightShape);
-  summed.dispose();
-  return dw;
+  return partial;
+}
+
+/** Steps of SG vec4s each subgroup covers in grad_weight: enough per subgroup to amortise
+ *  its final reduction, and few enough subgroups that the partial sums stay bounded. */
+const GRAD_WEIGHT_STEPS = 8;
+
+function subgroupGradWeight(x: Tensor, dy: Tensor, g: ConvGeometry, sg: Record<string, number>, weightSize: number): Tensor {
+  const op = 'conv2d backward';
+  const totalSteps = Math.ceil((g.H * g.W) / 4 / sg.SG);
+  const parts = Math.max(1, Math.min(Math.ceil(totalSteps / GRAD_WEIGHT_STEPS), Math.floor(MAX_PARTIAL_FLOATS / (g.N * weightSize))));
+  const steps = Math.ceil(totalSteps / parts);
+  const realParts = Math.ceil(totalSteps / steps);
+  const [cig, cog] = [g.C_in / g.groups, g.C_out / g.groups];
+  const COB = cog >= 8 ? 2 : 1;
+  const CI_TILE = Math.min(cig, g.kH * g.kW === 1 ? 4 : 2);
+  const tiles = g.groups * Math.ceil(cog / (4 * COB)) * Math.ceil(cig / CI_TILE);
+  const partial = empty([g.N * realParts, weightSize]);
+  runtime().dispatch({
+    kernel: 'conv2d_subgroup',
+    entry: 'grad_weight',
+    constants: { WG, SG: sg.SG, WIDTH: sg.WIDTH, KH: sg.KH, KW: sg.KW, PAD_H: sg.PAD_H, PAD_W: sg.PAD_W, COB, CI_TILE },
+    buffers: [x.buffer(op, 'input'), dy.buffer(op, 'grad'), partial.buffer(op, 'partial')],
+    params: convParams(g, steps),
+    workgroups: [Math.ceil((g.N * realParts * sg.SG) / WG), tiles],
+  });
+  return partial;
 }
 
 /**

@@ -15,6 +15,9 @@ export interface AdapterReport {
   /** True for CPU/software adapters such as Mesa's lavapipe: their timings are not GPU timings. */
   software: boolean;
   features: string[];
+  /** The subgroup size when the device has subgroups and the adapter fixes their size
+   *  (lavapipe: its SIMD width); kernels that plan their work around it need it fixed. */
+  subgroupSize: number | null;
   maxStorageBufferBindingSize: number;
   maxBufferSize: number;
 }
@@ -59,10 +62,16 @@ export async function acquireDevice(gpu: GPU = create([])): Promise<Acquired> {
     backend: BACKEND_BY_PLATFORM[process.platform] ?? process.platform,
     software: (info as { isFallbackAdapter?: boolean }).isFallbackAdapter === true || /llvmpipe|lavapipe|swiftshader|software/i.test(`${info.vendor} ${info.architecture} ${info.description}`),
     features: [...device.features].sort(),
+    subgroupSize: fixedSubgroupSize(device, info),
     maxStorageBufferBindingSize: device.limits.maxStorageBufferBindingSize,
     maxBufferSize: device.limits.maxBufferSize,
   };
   return { gpu, adapter, device, report };
+}
+
+function fixedSubgroupSize(device: GPUDevice, info: GPUAdapterInfo): number | null {
+  const { subgroupMinSize: min, subgroupMaxSize: max } = info as { subgroupMinSize?: number; subgroupMaxSize?: number };
+  return device.features.has('subgroups') && min !== undefined && min === max && min >= 4 ? min : null;
 }
 
 export function describeAdapter(r: AdapterReport): string {
