@@ -54,6 +54,29 @@ export function randomCase(rng: Generator, index: number): Case {
   return { kind, xShape: [N, groups * cig, H, W], wShape: [groups * cog, cig, kH, kW], spec: { stride, padding, dilation, groups }, bias: rng.random() < 0.5 };
 }
 
+// 'Same' convolutions (stride 1, output the size of the input), which the subgroup kernels
+// take: planes of whole vec4s with rows of whole vec4s (16), of half a vec4 (14, 10, 6) and
+// narrower than one (2), planes that are not whole vec4s (7x7, 5x3); planes that fill the
+// subgroup's lanes or leave some idle; 1x1 and 3x3; output channels per group below, at
+// and above 4 and 8 (one or two blocks per invocation, a partial block); input channels
+// per group of 1, odd, and more than a grad-weight tile.
+export const SAME_CASES: Case[] = [
+  { kind: 'cardinality', xShape: [2, 8, 4, 16], wShape: [8, 4, 3, 3], spec: same(3, 2), bias: true },
+  { kind: 'odd channels', xShape: [3, 6, 2, 14], wShape: [10, 3, 3, 3], spec: same(3, 2), bias: false },
+  { kind: 'two blocks', xShape: [1, 16, 6, 10], wShape: [32, 8, 3, 3], spec: same(3, 2), bias: true },
+  { kind: 'narrow rows', xShape: [2, 5, 6, 2], wShape: [12, 5, 3, 3], spec: same(3, 1), bias: false },
+  { kind: 'depthwise', xShape: [1, 3, 8, 6], wShape: [3, 1, 3, 3], spec: same(3, 3), bias: true },
+  { kind: 'pointwise', xShape: [2, 12, 3, 4], wShape: [20, 12, 1, 1], spec: same(1, 1), bias: true },
+  { kind: 'pointwise grouped', xShape: [3, 36, 2, 6], wShape: [20, 9, 1, 1], spec: same(1, 4), bias: false },
+  { kind: 'unaligned planes', xShape: [2, 16, 7, 7], wShape: [16, 4, 3, 3], spec: same(3, 4), bias: true },
+  { kind: 'unaligned pointwise', xShape: [3, 8, 5, 3], wShape: [12, 8, 1, 1], spec: same(1, 1), bias: false },
+];
+
+function same(k: number, groups: number): ConvSpec {
+  const pad = (k - 1) / 2;
+  return { stride: [1, 1], padding: [pad, pad], dilation: [1, 1], groups };
+}
+
 export const describeCase = (c: Case) =>
   `${c.kind} x=${JSON.stringify(c.xShape)} w=${JSON.stringify(c.wShape)} stride=${c.spec.stride} pad=${c.spec.padding} dil=${c.spec.dilation} groups=${c.spec.groups} bias=${c.bias}`;
 export const abs = (a: NDArray): NDArray => ({ data: a.data.map(Math.abs), shape: a.shape });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ArgumentError, conv2d, randn, runtime, ShapeError, tensor } from '../src/index.js';
 import { setConvKernel } from '../src/ops/conv2d.js';
 import { conv2d as refConv, nd, type ConvSpec } from '../src/reference/index.js';
-import { abs, checkCase, count, describeCase, KINDS, randomCase, type Case } from './conv-cases.js';
+import { abs, checkCase, count, describeCase, KINDS, randomCase, SAME_CASES } from './conv-cases.js';
 import { assertClose, gradcheck, randomData, rngFor } from './helpers.js';
 
 describe('conv2d matches the CPU reference', () => {
@@ -36,24 +36,10 @@ describe('conv2d matches the CPU reference', () => {
 });
 
 describe('the subgroup kernels (kernels/conv2d_subgroup.wgsl) match the reference and the portable kernels', () => {
-  // 'Same' convolutions (stride 1, output the size of the input) with planes of whole
-  // vec4s: rows of whole vec4s (16), of half a vec4 (14, 10, 6), narrower than a vec4 (2);
-  // planes that fill the subgroup's lanes or leave some idle; 1x1 and 3x3; output channels
-  // per group below, at and above 4 and 8 (one or two blocks per invocation, a partial
-  // block); input channels per group of 1, odd, and more than a grad-weight tile.
-  const cases: Case[] = [
-    { kind: 'cardinality', xShape: [2, 8, 4, 16], wShape: [8, 4, 3, 3], spec: same(3, 2), bias: true },
-    { kind: 'odd channels', xShape: [3, 6, 2, 14], wShape: [10, 3, 3, 3], spec: same(3, 2), bias: false },
-    { kind: 'two blocks', xShape: [1, 16, 6, 10], wShape: [32, 8, 3, 3], spec: same(3, 2), bias: true },
-    { kind: 'narrow rows', xShape: [2, 5, 6, 2], wShape: [12, 5, 3, 3], spec: same(3, 1), bias: false },
-    { kind: 'depthwise', xShape: [1, 3, 8, 6], wShape: [3, 1, 3, 3], spec: same(3, 3), bias: true },
-    { kind: 'pointwise', xShape: [2, 12, 3, 4], wShape: [20, 12, 1, 1], spec: same(1, 1), bias: true },
-    { kind: 'pointwise grouped', xShape: [3, 36, 2, 6], wShape: [20, 9, 1, 1], spec: same(1, 4), bias: false },
-  ];
   const SG = runtime().report.subgroupSize;
   it.skipIf(SG === null)(`on this adapter (subgroup size ${SG}), forward, grad-input and grad-weight run on them`, async () => {
     const rng = rngFor('conv2d subgroup');
-    for (const [i, c] of cases.entries()) {
+    for (const [i, c] of SAME_CASES.entries()) {
       runtime().startProfile();
       await checkCase(c, rng, `subgroup case ${i}`);
       const ran = (await runtime().stopProfile()).map((r) => r.kernel);
@@ -65,7 +51,7 @@ describe('the subgroup kernels (kernels/conv2d_subgroup.wgsl) match the referenc
     const rng = rngFor('conv2d portable');
     setConvKernel('portable');
     try {
-      for (const [i, c] of cases.entries()) {
+      for (const [i, c] of SAME_CASES.entries()) {
         runtime().startProfile();
         await checkCase(c, rng, `portable case ${i}`);
         expect((await runtime().stopProfile()).some((r) => r.kernel.startsWith('conv2d_subgroup')), describeCase(c)).toBe(false);
@@ -76,10 +62,6 @@ describe('the subgroup kernels (kernels/conv2d_subgroup.wgsl) match the referenc
   });
 });
 
-function same(k: number, groups: number): ConvSpec {
-  const pad = (k - 1) / 2;
-  return { stride: [1, 1], padding: [pad, pad], dilation: [1, 1], groups };
-}
 
 describe('the API as the README shows it', () => {
   it('tensor, randn, conv2d, mul, sum, backward, grad.toArray', async () => {

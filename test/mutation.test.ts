@@ -6,7 +6,7 @@ import { record } from '../src/autograd.js';
 import { relu, runtime, sub, tensor } from '../src/index.js';
 import { mm } from '../src/ops/matmul.js';
 import { elementwise, matmul as refMatmul, nd } from '../src/reference/index.js';
-import { checkCase, randomCase } from './conv-cases.js';
+import { checkCase, randomCase, SAME_CASES } from './conv-cases.js';
 import { expectMatches, gradcheck, randomData, rngFor } from './helpers.js';
 
 function mutate(kernel: string, from: string, to: string): void {
@@ -66,17 +66,34 @@ describe('a wrong convolution kernel is caught by the conv2d checks', () => {
   ];
   for (const [name, from, to, stage] of mutants) {
     it(name, { timeout: 300_000 }, async () => {
-      mutate('conv2d', from, to);
       const rng = rngFor(`mutant conv ${name}`);
-      let caught: unknown = null;
-      try {
-        for (let i = 0; i < 40 && !caught; i++) await checkCase(randomCase(rng, i), rng, `mutant case ${i}`);
-      } catch (error) {
-        caught = error;
-      } finally {
-        runtime().setKernelSource('conv2d', null);
-      }
-      expect(String(caught)).toContain(stage);
+      await expectCaught('conv2d', from, to, stage, (i) => (i < 40 ? checkCase(randomCase(rng, i), rng, `mutant case ${i}`) : null));
+    });
+  }
+  const subgroupMutants: [string, string, string, string][] = [
+    ['forward whose edge lanes never load their outer neighbour', 'if (lane == 0u && m < i32(PAD_W))', 'if (false)', 'forward'],
+    ['an unaligned window read one pixel late', 'v[j] = x1[base + u32(clamp(q + j,', 'v[j] = x1[base + u32(clamp(q + j + 1,', 'forward'],
+    ['grad-input that does not mirror the taps', 'select(t, taps - 1u - t, FLIP)', 't', 'grad-input'],
+    ['grad-weight that keeps lane 0 sum only', 'let total = subgroupAdd(gacc[', 'let total = (gacc[', 'grad-weight'],
+  ];
+  for (const [name, from, to, stage] of subgroupMutants) {
+    it.skipIf(runtime().report.subgroupSize === null)(`subgroup kernel: ${name}`, { timeout: 300_000 }, async () => {
+      const rng = rngFor(`mutant subgroup conv ${name}`);
+      await expectCaught('conv2d_subgroup', from, to, stage, (i) => (i < SAME_CASES.length ? checkCase(SAME_CASES[i], rng, `mutant same case ${i}`) : null));
     });
   }
 });
+
+/** Runs checks (until `check` returns null) with a mutated kernel; one must fail at `stage`. */
+async function expectCaught(kernel: string, from: string, to: string, stage: string, check: (i: number) => Promise<unknown> | null): Promise<void> {
+  mutate(kernel, from, to);
+  let caught: unknown = null;
+  try {
+    for (let i = 0, run = check(0); run && !caught; run = check(++i)) await run;
+  } catch (error) {
+    caught = error;
+  } finally {
+    runtime().setKernelSource(kernel, null);
+  }
+  expect(String(caught)).toContain(stage);
+}

@@ -132,33 +132,33 @@ export function setConvKernel(choice: ConvKernel): void {
 }
 
 /** Override constants for kernels/conv2d_subgroup.wgsl, or null where it does not apply:
- *  it needs a fixed subgroup size, a stride-1 undilated convolution whose output has the
- *  input's size, planes of whole vec4s, and a window its three vec4s cover. */
+ *  it needs a fixed subgroup size and a stride-1 undilated convolution whose output has
+ *  the input's size, with a kernel of at most 3x3. */
 function subgroupConstants(g: ConvGeometry, channelsOut: number): Record<string, number> | null {
   const SG = runtime().report.subgroupSize;
-  if (kernelChoice === 'portable' || SG === null || WG % SG !== 0 || g.kH > 3 || SG * 2 < g.kH * g.kW) return null;
+  if (kernelChoice === 'portable' || SG === null || WG % SG !== 0 || SG * 2 < Math.min(9, g.kH * g.kW)) return null;
   const same = g.stride.every((s) => s === 1) && g.dilation.every((d) => d === 1) && g.H_out === g.H && g.W_out === g.W;
-  if (!same || (g.H * g.W) % 4 !== 0 || g.padding[1] > 4 || g.kW - 1 - g.padding[1] > 1) return null;
+  if (!same || g.kH > 3 || g.kW > 3) return null;
   // 1x1 kernels do few FMAs per input load: give each invocation more output channels.
   const pointwise = g.kH * g.kW === 1;
   const CB = Math.max(1, Math.min(pointwise ? 4 : 2, Math.floor(channelsOut / 4)));
   const CI_STEP = pointwise ? SG : 1;
-  return { WG, SG, WIDTH: g.W, KH: g.kH, KW: g.kW, PAD_H: g.padding[0], PAD_W: g.padding[1], CB, CI_STEP };
+  const ALIGNED = Number((g.H * g.W) % 4 === 0);
+  return { WG, SG, WIDTH: g.W, ALIGNED, KH: g.kH, KW: g.kW, PAD_H: g.padding[0], PAD_W: g.padding[1], CB, CI_STEP };
 }
 
-/** Runs kernels/conv2d_subgroup.wgsl over `input` (x, or dy for grad-input) into `out`. */
+/** Runs kernels/conv2d_subgroup.wgsl's forward over `input` (x, or dy for grad-input) into `out`. */
 function subgroupConv(input: Tensor, packed: Tensor, bias: Tensor | null, out: Tensor, g: ConvGeometry, constants: Record<string, number>, flip: boolean, op: string): void {
   const [cIn, cOut] = flip ? [g.C_out, g.C_in] : [g.C_in, g.C_out];
-  const chunks = (g.H * g.W) / 4;
-  const padded = Math.ceil(chunks / constants.SG) * constants.SG;
+  const padded = Math.ceil(Math.ceil((g.H * g.W) / 4) / constants.SG) * constants.SG;
   const supers = Math.ceil(blocks(cOut / g.groups) / constants.CB);
-  const params = convParams({ ...g, C_in: cIn, C_out: cOut });
+  const x = input.buffer(op, 'input');
   runtime().dispatch({
     kernel: 'conv2d_subgroup',
     entry: 'forward',
     constants: { ...constants, HAS_BIAS: Number(bias !== null), FLIP: Number(flip) },
-    buffers: [input.buffer(op, 'input'), packed.buffer(op, 'weight'), (bias ?? packed).buffer(op, 'bias'), out.buffer(op, 'out')],
-    params,
+    buffers: [x, packed.buffer(op, 'weight'), (bias ?? packed).buffer(op, 'bias'), out.buffer(op, 'out'), x],
+    params: convParams({ ...g, C_in: cIn, C_out: cOut }),
     workgroups: [Math.ceil((g.N * padded) / WG), g.groups * supers],
   });
 }
@@ -251,22 +251,23 @@ const GRAD_WEIGHT_STEPS = 8;
 
 function subgroupGradWeight(x: Tensor, dy: Tensor, g: ConvGeometry, sg: Record<string, number>, weightSize: number): Tensor {
   const op = 'conv2d backward';
-  const totalSteps = Math.ceil((g.H * g.W) / 4 / sg.SG);
+  const totalSteps = Math.ceil(Math.ceil((g.H * g.W) / 4) / sg.SG);
   const parts = Math.max(1, Math.min(Math.ceil(totalSteps / GRAD_WEIGHT_STEPS), Math.floor(MAX_PARTIAL_FLOATS / (g.N * weightSize))));
   const steps = Math.ceil(totalSteps / parts);
-  const realParts = Math.ceil(totalSteps / steps);
+  const usedParts = Math.ceil(totalSteps / steps);
   const [cig, cog] = [g.C_in / g.groups, g.C_out / g.groups];
   const COB = cog >= 8 ? 2 : 1;
   const CI_TILE = Math.min(cig, g.kH * g.kW === 1 ? 4 : 2);
   const tiles = g.groups * Math.ceil(cog / (4 * COB)) * Math.ceil(cig / CI_TILE);
-  const partial = empty([g.N * realParts, weightSize]);
+  const partial = empty([g.N * usedParts, weightSize]);
+  const [xb, dyb] = [x.buffer(op, 'input'), dy.buffer(op, 'grad')];
   runtime().dispatch({
     kernel: 'conv2d_subgroup',
     entry: 'grad_weight',
-    constants: { WG, SG: sg.SG, WIDTH: sg.WIDTH, KH: sg.KH, KW: sg.KW, PAD_H: sg.PAD_H, PAD_W: sg.PAD_W, COB, CI_TILE },
-    buffers: [x.buffer(op, 'input'), dy.buffer(op, 'grad'), partial.buffer(op, 'partial')],
+    constants: { ...sg, COB, CI_TILE },
+    buffers: [xb, dyb, partial.buffer(op, 'partial'), dyb, xb],
     params: convParams(g, steps),
-    workgroups: [Math.ceil((g.N * realParts * sg.SG) / WG), tiles],
+    workgroups: [Math.ceil((g.N * usedParts * sg.SG) / WG), tiles],
   });
   return partial;
 }
