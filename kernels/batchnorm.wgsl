@@ -23,6 +23,9 @@ override TRAINING: bool = true;
 // Elements per invocation and loop step: 4 when a plane is a whole number of vec4s (a vec4
 // load costs about as much as 1.3 scalar loads on CPU adapters), else 1.
 override VEC: u32 = 1u;
+// Chunks of VEC elements per invocation in apply and backward_apply: the per-channel
+// values each invocation loads (each as costly as a chunk on CPU adapters) are shared.
+override CHUNKS: u32 = 8u;
 
 // stats: x (0), stats (1) = [mean | var], params (2)
 @group(0) @binding(1) var<storage, read_write> stats_out: array<f32>;
@@ -121,33 +124,41 @@ fn grad_vec(i: u32) -> vec4<f32> {
 
 @compute @workgroup_size(WG)
 fn apply(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let first = gid.x * VEC;
-  if (first >= ap.HW) { return; }
   let c = gid.y;
-  let i = (gid.z * ap.C + c) * ap.HW + first;
   let scale = inverseSqrt(stats[ap.C + c] + ap.eps) * weight[c];
-  var v = (x_vec(i) - stats[c]) * scale + bias[c];
-  if (RELU) { v = max(v, vec4<f32>()); }
-  if (VEC == 4u) { y[i / 4u] = v; } else { y[i / 4u][i % 4u] = v.x; }
+  let mean = stats[c];
+  let b = bias[c];
+  let plane = (gid.z * ap.C + c) * ap.HW;
+  for (var k = 0u; k < CHUNKS; k++) {
+    let first = (gid.x * CHUNKS + k) * VEC;
+    if (first >= ap.HW) { return; }
+    let i = plane + first;
+    var v = (x_vec(i) - mean) * scale + b;
+    if (RELU) { v = max(v, vec4<f32>()); }
+    if (VEC == 4u) { y[i / 4u] = v; } else { y[i / 4u][i % 4u] = v.x; }
+  }
 }
 
-// The upstream gradient, zero where the fused ReLU clipped.
-fn gated(g: vec4<f32>, xhat: vec4<f32>, c: u32) -> vec4<f32> {
+// The upstream gradient, zero where the fused ReLU clipped (y = xhat * w + b <= 0).
+fn gated(g: vec4<f32>, xhat: vec4<f32>, w: f32, b: f32) -> vec4<f32> {
   if (!RELU) { return g; }
-  return select(g, vec4<f32>(), xhat * weight[c] + bias[c] <= vec4<f32>());
+  return select(g, vec4<f32>(), xhat * w + b <= vec4<f32>());
 }
 
 @compute @workgroup_size(WG)
 fn backward_reduce(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
   let c = wid.x;
   let inv = inverseSqrt(stats[bp.C + c] + bp.eps);
+  let mean = stats[c];
+  let w = weight[c];
+  let b = bias[c];
   var sg = vec4<f32>();
   var sgx = vec4<f32>();
   for (var n = 0u; n < bp.N; n++) {
     let plane = (n * bp.C + c) * bp.HW;
     for (var i = lid * VEC; i < bp.HW; i += WG * VEC) {
-      let xhat = (x_vec(plane + i) - stats[c]) * inv;
-      let g = gated(grad_vec(plane + i), xhat, c);
+      let xhat = (x_vec(plane + i) - mean) * inv;
+      let g = gated(grad_vec(plane + i), xhat, w, b);
       sg += g;
       sgx += g * xhat;
     }
@@ -162,18 +173,24 @@ fn backward_reduce(@builtin(local_invocation_index) lid: u32, @builtin(workgroup
 
 @compute @workgroup_size(WG)
 fn backward_apply(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let first = gid.x * VEC;
-  if (first >= dp.HW) { return; }
   let c = gid.y;
-  let i = (gid.z * dp.C + c) * dp.HW + first;
   let inv = inverseSqrt(stats[dp.C + c] + dp.eps);
-  let xhat = (x_vec(i) - stats[c]) * inv;
-  let g = gated(grad_vec(i), xhat, c);
-  let scale = weight[c] * inv;
-  var d = scale * g;
-  if (TRAINING) {
-    let count = f32(dp.N * dp.HW);
-    d = scale * (g - (sums[c] + xhat * sums[dp.C + c]) / count);
+  let mean = stats[c];
+  let w = weight[c];
+  let b = bias[c];
+  let scale = w * inv;
+  let count = f32(dp.N * dp.HW);
+  let sum_g = sums[c];
+  let sum_gx = sums[dp.C + c];
+  let plane = (gid.z * dp.C + c) * dp.HW;
+  for (var k = 0u; k < CHUNKS; k++) {
+    let first = (gid.x * CHUNKS + k) * VEC;
+    if (first >= dp.HW) { return; }
+    let i = plane + first;
+    let xhat = (x_vec(i) - mean) * inv;
+    let g = gated(grad_vec(i), xhat, w, b);
+    var d = scale * g;
+    if (TRAINING) { d = scale * (g - (sum_g + xhat * sum_gx) / count); }
+    if (VEC == 4u) { dx[i / 4u] = d; } else { dx[i / 4u][i % 4u] = d.x; }
   }
-  if (VEC == 4u) { dx[i / 4u] = d; } else { dx[i / 4u][i % 4u] = d.x; }
 }

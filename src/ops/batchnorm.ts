@@ -9,6 +9,8 @@ import { cat, narrow } from './slice.js';
 import { expectFinite, expectTensor } from './validate.js';
 
 const WG = 64;
+/** Must match CHUNKS in kernels/batchnorm.wgsl: chunks of VEC elements per invocation. */
+const CHUNKS = 8;
 
 export interface BatchNormOptions {
   training: boolean;
@@ -63,7 +65,7 @@ export function batchNorm(
     stats = cat([runningMean!, runningVar!]);
   }
   const y = empty(x.shape);
-  const elementGrid = [Math.ceil((H * W) / VEC / WG), C, N] as const;
+  const elementGrid = [Math.ceil((H * W) / VEC / CHUNKS / WG), C, N] as const;
   rt.dispatch({
     kernel: 'batchnorm',
     entry: 'apply',
