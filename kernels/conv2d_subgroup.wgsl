@@ -57,9 +57,9 @@ override CI_TILE: u32 = 1u;
 const CB_MAX = 4u;
 // Weight vec4s per lane to cover a row-by-row 3x3 kernel's taps over 8 lanes.
 const WREGS_MAX = 2u;
-const COB_MAX = 2u;
-const CI_TILE_MAX = 4u;
-const TAPS_MAX = 9u;
+// grad_weight's sums per lane: 4 * COB * CI_TILE * KH * KW of them, at most GACC_MAX.
+const COB_MAX = 4u;
+const GACC_MAX = 288u;
 
 // Both entry points read x at bindings 0 and 4 (the same buffer, as vec4s and as scalars)
 // and the params at 5.
@@ -201,7 +201,7 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(subgroup_invo
 }
 
 // grad_weight state: the tile's sums, and dy at this lane's pixels per output channel.
-var<private> gacc: array<f32, 4 * COB_MAX * CI_TILE_MAX * TAPS_MAX>;
+var<private> gacc: array<f32, GACC_MAX>;
 var<private> dyv: array<vec4<f32>, 4 * COB_MAX>;
 
 fn grad_row(kh: u32, base: u32, i: u32) {
@@ -209,7 +209,7 @@ fn grad_row(kh: u32, base: u32, i: u32) {
   for (var kw = 0u; kw < KW; kw++) {
     var xs: vec4<f32>;
     for (var j = 0u; j < 4u; j++) { xs[j] = tap_value(win, kh, kw, j); }
-    for (var c = 0u; c < 4u * COB; c++) { gacc[(c * CI_TILE_MAX + i) * TAPS_MAX + kh * KW + kw] += dot(dyv[c], xs); }
+    for (var c = 0u; c < 4u * COB; c++) { gacc[(c * CI_TILE + i) * KH * KW + kh * KW + kw] += dot(dyv[c], xs); }
   }
 }
 
@@ -258,7 +258,7 @@ fn grad_weight(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(subgroup_
   for (var c = 0u; c < 4u * COB; c++) {
     for (var i = 0u; i < CI_TILE; i++) {
       for (var t = 0u; t < taps; t++) {
-        let total = subgroupAdd(gacc[(c * CI_TILE_MAX + i) * TAPS_MAX + t]);
+        let total = subgroupAdd(gacc[(c * CI_TILE + i) * taps + t]);
         if (lane == 0u && n_raw < p.N && co0 + c < cog && ci0 + i < cig) {
           partial[out_base + ((g * cog + co0 + c) * cig + ci0 + i) * taps + t] = total;
         }

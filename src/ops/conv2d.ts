@@ -248,6 +248,8 @@ function portableGradWeight(x: Tensor, dy: Tensor, g: ConvGeometry, cols: number
 /** Steps of SG vec4s each subgroup covers in grad_weight: enough per subgroup to amortise
  *  its final reduction, and few enough subgroups that the partial sums stay bounded. */
 const GRAD_WEIGHT_STEPS = 8;
+/** Must match GACC_MAX in kernels/conv2d_subgroup.wgsl. */
+const GACC_MAX = 288;
 
 function subgroupGradWeight(x: Tensor, dy: Tensor, g: ConvGeometry, sg: Record<string, number>, weightSize: number): Tensor {
   const op = 'conv2d backward';
@@ -256,8 +258,11 @@ function subgroupGradWeight(x: Tensor, dy: Tensor, g: ConvGeometry, sg: Record<s
   const steps = Math.ceil(totalSteps / parts);
   const usedParts = Math.ceil(totalSteps / steps);
   const [cig, cog] = [g.C_in / g.groups, g.C_out / g.groups];
-  const COB = cog >= 8 ? 2 : 1;
-  const CI_TILE = Math.min(cig, g.kH * g.kW === 1 ? 4 : 2);
+  // Each lane sums 4 * COB x CI_TILE x taps weights (at most GACC_MAX in the kernel): the
+  // more, the fewer loads per FMA; 1x1 kernels leave room for more channels.
+  const taps = g.kH * g.kW;
+  const COB = Math.min(taps === 1 ? 4 : 2, Math.ceil(cog / 4));
+  const CI_TILE = Math.min(cig, 16, Math.floor(GACC_MAX / (4 * COB * taps)));
   const tiles = g.groups * Math.ceil(cog / (4 * COB)) * Math.ceil(cig / CI_TILE);
   const partial = empty([g.N * usedParts, weightSize]);
   const [xb, dyb] = [x.buffer(op, 'input'), dy.buffer(op, 'grad')];
