@@ -43,7 +43,7 @@ export function naiveForward(x: Tensor, w: Tensor, g: ConvGeometry): Tensor {
   return y;
 }
 
-async function timeRuns(warmup: number, iterations: number, record: () => Tensor[]): Promise<number[]> {
+export async function timeRuns(warmup: number, iterations: number, record: () => Tensor[]): Promise<number[]> {
   const times: number[] = [];
   for (let i = 0; i < warmup + iterations; i++) {
     let outputs: Tensor[] = [];
@@ -54,7 +54,7 @@ async function timeRuns(warmup: number, iterations: number, record: () => Tensor
   return times.sort((a, b) => a - b);
 }
 
-const median = (sorted: number[]) => (sorted[(sorted.length - 1) >> 1] + sorted[sorted.length >> 1]) / 2;
+export const median = (sorted: number[]) => (sorted[(sorted.length - 1) >> 1] + sorted[sorted.length >> 1]) / 2;
 
 export interface BenchOptions {
   modes: Mode[];

@@ -1,0 +1,121 @@
+// `npm run bench:peers`: our conv2d and matmul side by side with ONNX Runtime (CPU, WebGPU
+// in Node and in its web build), TensorFlow.js on WebGPU and, where installed, PyTorch on
+// the CPU, all in one process on one adapter. Contenders take turns within each round
+// (A, B, C, A, B, C, ...), so drift on this shared 2-core machine hits them all alike.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseOptions, USAGE, type Options } from './args.js';
+import { reason, type Contender, type Runner, type Sample } from './contender.js';
+import { installNavigatorGpu } from './dawn.js';
+import type { Cell, Results, Row } from './report.js';
+
+let options: Options;
+try {
+  options = parseOptions(process.argv.slice(2));
+} catch (e) {
+  console.error(`bench:peers: ${reason(e)}\n${USAGE}`);
+  process.exit(1);
+}
+if (options.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+
+installNavigatorGpu(); // before the browser-side peers look for it
+// Acquires our device; kept after argument checks so a typo costs nothing.
+const { describeAdapter, runtime, shutdown } = await import('../../src/index.js');
+const { median } = await import('../conv.js');
+const { buildWorkloads, describe } = await import('./workloads.js');
+const { fmaCeiling, naive, ours } = await import('./ours.js');
+const { ortNode, ortWeb } = await import('./ort.js');
+const { tfjs } = await import('./tfjs.js');
+const { PYTHON, torchAvailable, torchCpu } = await import('./torch.js');
+const { barChart, Footnotes, gflopsTable, markdown, millisecondsTable } = await import('./report.js');
+
+const all: Contender[] = [ours, naive, fmaCeiling, tfjs(), ortWeb(), ortNode('webgpu'), ortNode('cpu')];
+const skipped: string[] = [];
+if (torchAvailable()) all.push(torchCpu());
+else skipped.push(`PyTorch CPU: skipped (python3-torch not installed: \`${PYTHON} -c 'import torch'\` failed; PYTHON=... picks another interpreter)`);
+const wanted = options.contenders;
+const contenders = all.filter((c) => c === ours || !wanted || wanted.some((w) => c.name.toLowerCase().includes(w)));
+
+/** Prepares every contender for the workload, runs the rounds, returns the row. */
+async function measure(w: ReturnType<typeof buildWorkloads>[number]): Promise<Row> {
+  const cells: Record<string, Cell> = {};
+  const active: { contender: Contender; runner: Runner; samples: Sample[] }[] = [];
+  for (const contender of contenders) {
+    try {
+      const runner = await contender.prepare(w);
+      if (typeof runner === 'string') cells[contender.name] = { error: runner };
+      else active.push({ contender, runner, samples: [] });
+    } catch (e) {
+      cells[contender.name] = { error: `${contender.name} failed: ${reason(e)}` };
+    }
+  }
+  for (let round = 0; round < options.warmup + options.iterations; round++) {
+    for (const entry of [...active]) {
+      try {
+        const sample = await entry.runner.run();
+        if (round >= options.warmup) entry.samples.push(sample);
+      } catch (e) {
+        cells[entry.contender.name] = { error: `${entry.contender.name} failed: ${reason(e)}` };
+        active.splice(active.indexOf(entry), 1);
+      }
+    }
+  }
+  for (const { contender, runner, samples } of active) {
+    await Promise.resolve(runner.dispose()).catch(() => undefined);
+    const times = samples.map((s) => s.ms).sort((a, b) => a - b);
+    const ms = median(times);
+    const flops = runner.flops ?? w.flops;
+    cells[contender.name] = { medianMs: ms, minMs: times[0], wallMedianMs: median(samples.map((s) => s.wallMs).sort((a, b) => a - b)), gflops: flops / ms / 1e6, samples: times };
+  }
+  return { label: w.label, description: describe(w), mode: w.mode, flops: w.flops, cells };
+}
+
+const workloads = buildWorkloads(options.shapes, options.modes, options.matmul);
+const adapter = describeAdapter(runtime().report);
+console.log(`adapter: ${adapter}`);
+skipped.forEach((s) => console.log(s));
+console.log(`${workloads.length} workloads x ${contenders.length} contenders, ${options.warmup} warm-up + ${options.iterations} timed rounds each`);
+const started = performance.now();
+const rows: Row[] = [];
+for (const [i, w] of workloads.entries()) {
+  const t0 = performance.now();
+  const row = await measure(w);
+  rows.push(row);
+  const summary = contenders.map((c) => {
+    const cell = row.cells[c.name];
+    return `${c.name} ${cell && 'medianMs' in cell ? `${cell.medianMs.toFixed(1)} ms` : 'n/a'}`;
+  });
+  console.error(`  [${i + 1}/${workloads.length}] ${w.label} ${w.mode} (${((performance.now() - t0) / 1000).toFixed(1)} s): ${summary.join(' | ')}`);
+}
+
+const results: Results = {
+  adapter,
+  date: new Date().toISOString(),
+  warmup: options.warmup,
+  iterations: options.iterations,
+  contenders: contenders.map((c) => ({ name: c.name, kind: c.kind })),
+  rows,
+  notes: [...contenders.flatMap((c) => c.notes).filter((n, i, a) => a.indexOf(n) === i), ...skipped],
+  seconds: (performance.now() - started) / 1000,
+};
+console.log(`\nGFLOP/s (in parentheses: over ours), median of ${options.iterations} rounds; fwd+bwd = forward + grad-input + grad-weight\n`);
+const footnotes = new Footnotes();
+console.log(gflopsTable(results, footnotes));
+console.log('\nmedian ms\n');
+console.log(millisecondsTable(results, footnotes));
+console.log(['', ...footnotes.lines, '', ...results.notes.map((n) => `- ${n}`)].join('\n'));
+const out = options.out ? resolve(options.out) : fileURLToPath(new URL('out/', import.meta.url));
+mkdirSync(out, { recursive: true });
+writeFileSync(resolve(out, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+writeFileSync(resolve(out, 'results.md'), markdown(results));
+writeFileSync(resolve(out, 'chart.svg'), barChart(results));
+console.log(`\nwrote results.json, results.md (with footnotes for cells without a number, and how each contender ran) and chart.svg to ${out}`);
+
+for (const c of contenders) await c.close?.().catch(() => undefined);
+await shutdown();
+// The peers' runtimes (ONNX Runtime's threads, tfjs's device) keep the event loop alive.
+process.exit(0);

@@ -1,0 +1,161 @@
+// `bench:peers` results as Markdown tables and an SVG bar chart. Pure functions of the
+// results, so they are tested without the peers installed.
+import { formatTable } from '../conv.js'; // acquires our device on import, as bench/conv.ts does
+import type { Kind } from './contender.js';
+
+export type Cell = { medianMs: number; minMs: number; wallMedianMs: number; gflops: number; samples: number[] } | { error: string };
+
+export interface Row {
+  /** The shape's label (or 'matmul') and the text of the table's first column. */
+  label: string;
+  description: string;
+  mode: string;
+  flops: number;
+  /** By contender name. */
+  cells: Record<string, Cell>;
+}
+
+export interface Results {
+  adapter: string;
+  date: string;
+  warmup: number;
+  iterations: number;
+  contenders: { name: string; kind: Kind }[];
+  rows: Row[];
+  notes: string[];
+  seconds?: number;
+}
+
+const gflops = (row: Row, name: string): number | undefined => {
+  const cell = row.cells[name];
+  return cell && 'gflops' in cell && Number.isFinite(cell.gflops) ? cell.gflops : undefined;
+};
+
+const OURS = 'ours';
+
+/** ours / best WebGPU peer, and which peer that was. */
+export function versusBestWebGpu(results: Results, row: Row): { ratio: number; peer: string } | undefined {
+  const mine = gflops(row, OURS);
+  const best = results.contenders
+    .filter((c) => c.kind === 'webgpu')
+    .map((c) => ({ peer: c.name, value: gflops(row, c.name) }))
+    .filter((p): p is { peer: string; value: number } => p.value !== undefined)
+    .sort((a, b) => b.value - a.value)[0];
+  return mine === undefined || !best ? undefined : { ratio: mine / best.value, peer: best.peer };
+}
+
+/** Cells that hold no number point at a numbered footnote; equal reasons share one. */
+export class Footnotes {
+  readonly lines: string[] = [];
+  private readonly numbers = new Map<string, number>();
+
+  mark(reason: string): string {
+    let n = this.numbers.get(reason);
+    if (n === undefined) {
+      n = this.numbers.size + 1;
+      this.numbers.set(reason, n);
+      this.lines.push(`[${n}] ${reason}`);
+    }
+    return `n/a [${n}]`;
+  }
+}
+
+function cellText(row: Row, name: string, notes: Footnotes, value: (cell: Exclude<Cell, { error: string }>) => string): string {
+  const cell = row.cells[name];
+  if (!cell) return '';
+  return 'error' in cell ? notes.mark(cell.error) : value(cell);
+}
+
+/** GFLOP/s per contender, each peer's ratio to ours, ours against the best WebGPU peer and the FMA ceiling. */
+export function gflopsTable(results: Results, notes = new Footnotes()): string {
+  const names = results.contenders.map((c) => c.name);
+  const ceiling = results.contenders.find((c) => c.kind === 'ceiling')?.name;
+  const header = ['workload', 'mode', ...names.map((n) => `${n} GFLOP/s`), 'ours vs best WebGPU peer', 'ours % of FMA ceiling'];
+  const rows = results.rows.map((row) => {
+    const mine = gflops(row, OURS);
+    const cells = names.map((name) =>
+      cellText(row, name, notes, (c) => (name === OURS || mine === undefined || name === ceiling ? c.gflops.toFixed(1) : `${c.gflops.toFixed(1)} (${(c.gflops / mine).toFixed(2)}x)`)),
+    );
+    const best = versusBestWebGpu(results, row);
+    const top = ceiling ? gflops(row, ceiling) : undefined;
+    return [
+      row.description,
+      row.mode,
+      ...cells,
+      best ? `${best.ratio.toFixed(2)}x (${best.peer})` : '',
+      mine !== undefined && top !== undefined ? `${((100 * mine) / top).toFixed(1)}%` : '',
+    ];
+  });
+  return formatTable(header, rows);
+}
+
+/** Median milliseconds per contender, and ours by wall clock too (peers are timed by wall clock). */
+export function millisecondsTable(results: Results, notes = new Footnotes()): string {
+  const names = results.contenders.map((c) => c.name);
+  const rows = results.rows.map((row) => [
+    row.description,
+    row.mode,
+    ...names.map((name) => cellText(row, name, notes, (c) => c.medianMs.toFixed(2))),
+    cellText(row, OURS, notes, (c) => c.wallMedianMs.toFixed(2)),
+  ]);
+  return formatTable(['workload', 'mode', ...names.map((n) => `${n} ms`), 'ours wall-clock ms'], rows);
+}
+
+/** The whole report: both tables, what each cell means, the footnotes. */
+export function markdown(results: Results): string {
+  const notes = new Footnotes();
+  const parts = [
+    `# bench:peers — ${results.adapter}`,
+    `${results.date}; median of ${results.iterations} interleaved rounds after ${results.warmup} discarded warm-up round${results.warmup === 1 ? '' : 's'}${results.seconds ? `; ${Math.round(results.seconds)} s in all` : ''}. fwd+bwd = forward + grad-input + grad-weight (3x the forward's flops). In parentheses: that contender's GFLOP/s over ours.`,
+    '## GFLOP/s',
+    gflopsTable(results, notes),
+    '## Median ms',
+    millisecondsTable(results, notes),
+  ];
+  if (notes.lines.length) parts.push('## Cells without a number', notes.lines.join('\n\n'));
+  parts.push('## How each contender was run', results.notes.map((n) => `- ${n}`).join('\n'));
+  return `${parts.join('\n\n')}\n`;
+}
+
+const COLORS = ['#1f77b4', '#7f7f7f', '#bcbd22', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
+const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+
+/** Grouped bars of GFLOP/s per row and contender on a log axis (the values span orders of magnitude). */
+export function barChart(results: Results, { barWidth = 9, gap = 14, height = 420 } = {}): string {
+  const names = results.contenders.map((c) => c.name);
+  const values = results.rows.flatMap((row) => names.map((n) => gflops(row, n))).filter((v): v is number => v !== undefined && v > 0);
+  const lo = Math.floor(Math.log10(Math.min(...values, 1)));
+  const hi = Math.ceil(Math.log10(Math.max(...values, 10)));
+  const m = { left: 60, right: 20, top: 40, bottom: 110 };
+  const group = names.length * barWidth + gap;
+  const width = m.left + m.right + results.rows.length * group;
+  const plotH = height - m.top - m.bottom;
+  const sy = (v: number) => m.top + plotH * (1 - (Math.log10(v) - lo) / (hi - lo || 1));
+  const ticks = Array.from({ length: hi - lo + 1 }, (_, i) => 10 ** (lo + i));
+  const bars = results.rows.flatMap((row, r) =>
+    names.flatMap((name, i) => {
+      const v = gflops(row, name);
+      if (v === undefined || v <= 0) return [];
+      const x = m.left + r * group + gap / 2 + i * barWidth;
+      const y = sy(Math.max(v, 10 ** lo));
+      return [`<rect x="${x}" y="${y.toFixed(1)}" width="${barWidth - 1}" height="${(m.top + plotH - y).toFixed(1)}" fill="${COLORS[i % COLORS.length]}"><title>${escape(`${name}, ${row.description} ${row.mode}: ${v.toFixed(1)} GFLOP/s`)}</title></rect>`];
+    }),
+  );
+  const labels = results.rows.map((row, r) => {
+    const x = m.left + r * group + group / 2;
+    return `<text transform="translate(${x},${m.top + plotH + 10}) rotate(45)" font-size="10">${escape(`${row.label} ${row.mode}`)}</text>`;
+  });
+  const legend = names.map((name, i) => `<g transform="translate(${m.left + 10 + 130 * i},${height - 14})"><rect width="10" height="10" y="-9" fill="${COLORS[i % COLORS.length]}"/><text x="14">${escape(name)}</text></g>`);
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${Math.max(width, m.left + 130 * names.length)}" height="${height}" font-family="sans-serif" font-size="12">`,
+    `<rect width="100%" height="100%" fill="white"/>`,
+    `<text x="${m.left}" y="18" font-size="14">GFLOP/s per workload and engine (log scale), median of ${results.iterations} rounds</text>`,
+    `<text x="${m.left}" y="32" font-size="10">${escape(results.adapter)}</text>`,
+    ...ticks.map((t) => `<line x1="${m.left}" x2="${width - m.right}" y1="${sy(t)}" y2="${sy(t)}" stroke="#ddd"/><text x="${m.left - 6}" y="${sy(t) + 4}" text-anchor="end">${t}</text>`),
+    `<line x1="${m.left}" y1="${m.top}" x2="${m.left}" y2="${m.top + plotH}" stroke="black"/>`,
+    ...bars,
+    ...labels,
+    ...legend,
+    '</svg>',
+  ].join('\n');
+}

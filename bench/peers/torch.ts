@@ -1,0 +1,79 @@
+// PyTorch on the CPU, when the machine has it (Debian's python3-torch): torch_peer.py runs
+// as one subprocess for the whole bench and answers one JSON line per request.
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { createInterface, type Interface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { Contender } from './contender.js';
+import type { Workload } from './workloads.js';
+
+const THREADS = 2;
+/** `PYTHON=/path/to/venv/bin/python` picks another interpreter. */
+export const PYTHON = process.env.PYTHON ?? 'python3';
+const SCRIPT = fileURLToPath(new URL('torch_peer.py', import.meta.url));
+
+export function torchAvailable(): boolean {
+  return spawnSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
+}
+
+/** One request, one answer line; requests never overlap (the bench awaits each). */
+class Peer {
+  private readonly child: ChildProcessWithoutNullStreams;
+  private readonly lines: Interface;
+  private readonly waiting: ((line: string) => void)[] = [];
+  private exited: string | null = null;
+
+  constructor() {
+    this.child = spawn(PYTHON, [SCRIPT, String(THREADS)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child.stderr.on('data', (d: Buffer) => process.stderr.write(`[torch] ${d}`));
+    this.lines = createInterface({ input: this.child.stdout });
+    this.lines.on('line', (line) => this.waiting.shift()?.(line));
+    this.child.on('exit', (code) => {
+      this.exited = `torch_peer.py exited with status ${code}`;
+      this.waiting.splice(0).forEach((resolve) => resolve(JSON.stringify({ error: this.exited })));
+    });
+  }
+
+  async ask(request: object): Promise<{ ms?: number; error?: string }> {
+    if (this.exited) throw new Error(this.exited);
+    const answer = new Promise<string>((resolve) => this.waiting.push(resolve));
+    this.child.stdin.write(`${JSON.stringify(request)}\n`);
+    const parsed = JSON.parse(await answer) as { ms?: number; error?: string };
+    if (parsed.error) throw new Error(parsed.error);
+    return parsed;
+  }
+
+  close(): void {
+    this.lines.close();
+    this.child.stdin.end();
+  }
+}
+
+function request(w: Workload): object {
+  if (w.kind === 'matmul') return { op: 'prepare', kind: 'matmul', M: w.M, K: w.K, N: w.N };
+  const g = w.g;
+  return { op: 'prepare', kind: 'conv', mode: w.mode, N: g.N, C: g.C_in, H: g.H, W: g.W, groups: g.groups, k: g.kH, stride: g.stride[0], padding: g.padding[0] };
+}
+
+export function torchCpu(): Contender {
+  let peer: Peer | null = null;
+  return {
+    name: 'PyTorch CPU',
+    kind: 'cpu',
+    notes: [`PyTorch CPU: torch.nn.functional.conv2d / torch.mm, ${THREADS} threads, fwd+bwd via autograd; time measured inside Python`],
+    async prepare(w) {
+      peer ??= new Peer();
+      const p = peer;
+      await p.ask(request(w));
+      return {
+        async run() {
+          const { ms = NaN } = await p.ask({ op: 'run' });
+          return { ms, wallMs: ms };
+        },
+        dispose: () => undefined,
+      };
+    },
+    async close() {
+      peer?.close();
+    },
+  };
+}
