@@ -10,7 +10,9 @@ export const USAGE = `usage: npm run bench:peers -- [options]
   --shapes LIST      comma-separated shape indices (0-based, 'bench conv' order) or label parts,
                      'matmul' for the 1024^3 matmul (default: all; --quick: dense,matmul)
   --modes M          forward or both (default both: forward and fwd+bwd)
-  --contenders LIST  only these columns (name parts, e.g. tfjs,ort-web); ours always runs
+  --contenders LIST  only these columns, by part of their name in lower case with '-' for
+                     spaces (ours, naive, fma, tfjs-webgpu, ort-web, ort-node-webgpu,
+                     ort-node-cpu, pytorch-cpu); ours always runs
   --out DIR          where results.json, results.md and chart.svg go (default bench/peers/out)
   --quick            a smoke run: 2 rounds of the dense shape and the matmul
 Shapes: ${DEFAULT_SHAPES.map((s, i) => `${i} '${s.label}'`).join(', ')}, 'matmul'`;

@@ -9,6 +9,7 @@ import { parseOptions, USAGE, type Options } from './args.js';
 import { reason, type Contender, type Runner, type Sample } from './contender.js';
 import { installNavigatorGpu } from './dawn.js';
 import type { Cell, Results, Row } from './report.js';
+import type { Workload } from './workloads.js';
 
 let options: Options;
 try {
@@ -37,35 +38,44 @@ const all: Contender[] = [ours, naive, fmaCeiling, tfjs(), ortWeb(), ortNode('we
 const skipped: string[] = [];
 if (torchAvailable()) all.push(torchCpu());
 else skipped.push(`PyTorch CPU: skipped (python3-torch not installed: \`${PYTHON} -c 'import torch'\` failed; PYTHON=... picks another interpreter)`);
-const wanted = options.contenders;
-const contenders = all.filter((c) => c === ours || !wanted || wanted.some((w) => c.name.toLowerCase().includes(w)));
+const slug = (c: Contender) => c.name.toLowerCase().replace(/ /g, '-'); // 'ORT-node CPU' -> 'ort-node-cpu'
+const unknown = options.contenders?.filter((w) => !all.some((c) => slug(c).includes(w))) ?? [];
+if (unknown.length) {
+  console.error(`bench:peers: --contenders ${unknown.join(', ')} matches none of ${all.map(slug).join(', ')}`);
+  process.exit(1);
+}
+const contenders = all.filter((c) => c === ours || !options.contenders || options.contenders.some((w) => slug(c).includes(w)));
 
 /** Prepares every contender for the workload, runs the rounds, returns the row. */
-async function measure(w: ReturnType<typeof buildWorkloads>[number]): Promise<Row> {
+async function measure(w: Workload): Promise<Row> {
   const cells: Record<string, Cell> = {};
-  const active: { contender: Contender; runner: Runner; samples: Sample[] }[] = [];
+  const prepared: { contender: Contender; runner: Runner; samples: Sample[]; failed: boolean }[] = [];
+  const fail = (c: Contender, e: unknown) => (cells[c.name] = { error: `${c.name} failed: ${reason(e)}` });
   for (const contender of contenders) {
     try {
       const runner = await contender.prepare(w);
       if (typeof runner === 'string') cells[contender.name] = { error: runner };
-      else active.push({ contender, runner, samples: [] });
+      else prepared.push({ contender, runner, samples: [], failed: false });
     } catch (e) {
-      cells[contender.name] = { error: `${contender.name} failed: ${reason(e)}` };
+      fail(contender, e);
     }
   }
   for (let round = 0; round < options.warmup + options.iterations; round++) {
-    for (const entry of [...active]) {
+    for (const entry of prepared.filter((p) => !p.failed)) {
       try {
         const sample = await entry.runner.run();
         if (round >= options.warmup) entry.samples.push(sample);
       } catch (e) {
-        cells[entry.contender.name] = { error: `${entry.contender.name} failed: ${reason(e)}` };
-        active.splice(active.indexOf(entry), 1);
+        fail(entry.contender, e);
+        entry.failed = true;
       }
     }
   }
-  for (const { contender, runner, samples } of active) {
-    await Promise.resolve(runner.dispose()).catch(() => undefined);
+  for (const { contender, runner, samples, failed } of prepared) {
+    await Promise.resolve()
+      .then(() => runner.dispose())
+      .catch(() => undefined);
+    if (failed) continue;
     const times = samples.map((s) => s.ms).sort((a, b) => a - b);
     const ms = median(times);
     const flops = runner.flops ?? w.flops;

@@ -33,15 +33,19 @@ const gflops = (row: Row, name: string): number | undefined => {
 
 const OURS = 'ours';
 
-/** ours / best WebGPU peer, and which peer that was. */
-export function versusBestWebGpu(results: Results, row: Row): { ratio: number; peer: string } | undefined {
-  const mine = gflops(row, OURS);
+/**
+ * ours / best WebGPU peer, which peer that was, and the same ratio with ours by wall clock
+ * (the peers' only clock: it adds queue latency that our GPU timestamps leave out).
+ */
+export function versusBestWebGpu(results: Results, row: Row): { ratio: number; wallRatio: number; peer: string } | undefined {
+  const mine = row.cells[OURS];
   const best = results.contenders
     .filter((c) => c.kind === 'webgpu')
     .map((c) => ({ peer: c.name, value: gflops(row, c.name) }))
     .filter((p): p is { peer: string; value: number } => p.value !== undefined)
     .sort((a, b) => b.value - a.value)[0];
-  return mine === undefined || !best ? undefined : { ratio: mine / best.value, peer: best.peer };
+  if (!mine || 'error' in mine || !best) return undefined;
+  return { ratio: mine.gflops / best.value, wallRatio: row.flops / mine.wallMedianMs / 1e6 / best.value, peer: best.peer };
 }
 
 /** Cells that hold no number point at a numbered footnote; equal reasons share one. */
@@ -70,7 +74,7 @@ function cellText(row: Row, name: string, notes: Footnotes, value: (cell: Exclud
 export function gflopsTable(results: Results, notes = new Footnotes()): string {
   const names = results.contenders.map((c) => c.name);
   const ceiling = results.contenders.find((c) => c.kind === 'ceiling')?.name;
-  const header = ['workload', 'mode', ...names.map((n) => `${n} GFLOP/s`), 'ours vs best WebGPU peer', 'ours % of FMA ceiling'];
+  const header = ['workload', 'mode', ...names.map((n) => `${n} GFLOP/s`), 'ours vs best WebGPU peer (ours by wall clock)', 'ours % of FMA ceiling'];
   const rows = results.rows.map((row) => {
     const mine = gflops(row, OURS);
     const cells = names.map((name) =>
@@ -82,7 +86,7 @@ export function gflopsTable(results: Results, notes = new Footnotes()): string {
       row.description,
       row.mode,
       ...cells,
-      best ? `${best.ratio.toFixed(2)}x (${best.peer})` : '',
+      best ? `${best.ratio.toFixed(2)}x (${best.wallRatio.toFixed(2)}x) ${best.peer}` : '',
       mine !== undefined && top !== undefined ? `${((100 * mine) / top).toFixed(1)}%` : '',
     ];
   });
@@ -121,12 +125,12 @@ const COLORS = ['#1f77b4', '#7f7f7f', '#bcbd22', '#ff7f0e', '#2ca02c', '#d62728'
 const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
 
 /** Grouped bars of GFLOP/s per row and contender on a log axis (the values span orders of magnitude). */
-export function barChart(results: Results, { barWidth = 9, gap = 14, height = 420 } = {}): string {
+export function barChart(results: Results, { barWidth = 9, gap = 14, height = 460 } = {}): string {
   const names = results.contenders.map((c) => c.name);
   const values = results.rows.flatMap((row) => names.map((n) => gflops(row, n))).filter((v): v is number => v !== undefined && v > 0);
   const lo = Math.floor(Math.log10(Math.min(...values, 1)));
   const hi = Math.ceil(Math.log10(Math.max(...values, 10)));
-  const m = { left: 60, right: 20, top: 40, bottom: 110 };
+  const m = { left: 60, right: 60, top: 70, bottom: 140 };
   const group = names.length * barWidth + gap;
   const width = m.left + m.right + results.rows.length * group;
   const plotH = height - m.top - m.bottom;
@@ -145,7 +149,7 @@ export function barChart(results: Results, { barWidth = 9, gap = 14, height = 42
     const x = m.left + r * group + group / 2;
     return `<text transform="translate(${x},${m.top + plotH + 10}) rotate(45)" font-size="10">${escape(`${row.label} ${row.mode}`)}</text>`;
   });
-  const legend = names.map((name, i) => `<g transform="translate(${m.left + 10 + 130 * i},${height - 14})"><rect width="10" height="10" y="-9" fill="${COLORS[i % COLORS.length]}"/><text x="14">${escape(name)}</text></g>`);
+  const legend = names.map((name, i) => `<g transform="translate(${m.left + 130 * i},54)"><rect width="10" height="10" y="-9" fill="${COLORS[i % COLORS.length]}"/><text x="14">${escape(name)}</text></g>`);
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${Math.max(width, m.left + 130 * names.length)}" height="${height}" font-family="sans-serif" font-size="12">`,
     `<rect width="100%" height="100%" fill="white"/>`,
