@@ -177,7 +177,9 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(subgroup_invo
         }
       }
     }
-    for (var s = 0u; s < min(CI_STEP, cig - ci0); s++) {
+    // A constant trip count: the loop unrolls and each shuffle reads a constant lane.
+    for (var s = 0u; s < CI_STEP; s++) {
+      if (ci0 + s >= cig) { break; }
       w_lane = s;
       let base = (n * p.C_in + g * cig + ci0 + s) * plane;
       forward_row(0u, base);
@@ -213,19 +215,15 @@ fn grad_row(kh: u32, base: u32, i: u32) {
   }
 }
 
-// Subgroup s covers image s / parts and, of that plane, the 4-pixel chunks of SG-chunk
-// steps [part * steps, (part + 1) * steps), steps = rows_per_chunk.
+// The work items are (image, step) pairs, a step being SG 4-pixel chunks of a plane;
+// subgroup s sums items [s * rows_per_chunk, (s + 1) * rows_per_chunk).
 @compute @workgroup_size(WG)
 fn grad_weight(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(subgroup_invocation_id) sl: u32) {
   lane = sl;
   plane = p.H * WIDTH;
-  let total_steps = ((plane + 3u) / 4u + SG - 1u) / SG;
-  let steps = p.rows_per_chunk;
-  let parts = (total_steps + steps - 1u) / steps;
+  let steps = ((plane + 3u) / 4u + SG - 1u) / SG;
+  let items = p.N * steps;
   let s = gid.x / SG;
-  let n_raw = s / parts;
-  let n = min(n_raw, p.N - 1u);
-  let part = s % parts;
   let cog = p.C_out / p.groups;
   let cig = p.C_in / p.groups;
   let co_tiles = (cog + 4u * COB - 1u) / (4u * COB);
@@ -233,7 +231,9 @@ fn grad_weight(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(subgroup_
   let g = gid.y / (co_tiles * ci_tiles);
   let co0 = (gid.y / ci_tiles) % co_tiles * 4u * COB;
   let ci0 = gid.y % ci_tiles * CI_TILE;
-  for (var step = part * steps; step < min((part + 1u) * steps, total_steps); step++) {
+  for (var item = s * p.rows_per_chunk; item < min((s + 1u) * p.rows_per_chunk, items); item++) {
+    let n = item / steps;
+    let step = item % steps;
     set_pixels((step * SG + lane) * 4u);
     for (var c = 0u; c < 4u * COB; c++) {
       let base = (n * p.C_out + g * cog + min(co0 + c, cog - 1u)) * plane;
@@ -244,7 +244,7 @@ fn grad_weight(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(subgroup_
         for (var j = 0u; j < 4u; j++) { v[j] = dy1[base + min(q0 + j, plane - 1u)]; }
       }
       let live = vec4<bool>(q0 < plane, q0 + 1u < plane, q0 + 2u < plane, q0 + 3u < plane);
-      dyv[c] = select(vec4<f32>(), v, live & vec4<bool>(n_raw < p.N && co0 + c < cog));
+      dyv[c] = select(vec4<f32>(), v, live & vec4<bool>(co0 + c < cog));
     }
     for (var i = 0u; i < CI_TILE; i++) {
       let base = (n * p.C_in + g * cig + min(ci0 + i, cig - 1u)) * plane;
@@ -259,7 +259,7 @@ fn grad_weight(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(subgroup_
     for (var i = 0u; i < CI_TILE; i++) {
       for (var t = 0u; t < taps; t++) {
         let total = subgroupAdd(gacc[(c * CI_TILE + i) * taps + t]);
-        if (lane == 0u && n_raw < p.N && co0 + c < cog && ci0 + i < cig) {
+        if (lane == 0u && s * p.rows_per_chunk < items && co0 + c < cog && ci0 + i < cig) {
           partial[out_base + ((g * cog + co0 + c) * cig + ci0 + i) * taps + t] = total;
         }
       }

@@ -3,6 +3,8 @@
 //   unary:      out = alpha * f(a) + beta,    f chosen by OP (identity, relu, exp, log, sqrt)
 //   binary:     out = a (op) b,               op chosen by OP (add, sub, mul, div, relu_backward)
 //   accumulate: sum_into += source, in place (shapes equal); used for gradient accumulation.
+//   strided_copy: out[b_strides . idx] = a[a_strides . idx] for every index idx of shape:
+//               strided slicing (gather) and its backward (scatter into zeros).
 
 struct Params {
   n: u32,
@@ -83,6 +85,14 @@ fn binary(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
     default: { r = x + y; }
   }
   out[i] = r;
+}
+
+@compute @workgroup_size(WG)
+fn strided_copy(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = linear_index(gid, nwg);
+  if (i >= unary_p.n) { return; }
+  let source_offset = strided_offset(i, unary_p.rank, unary_p.shape, unary_p.a_strides);
+  unary_out[strided_offset(i, unary_p.rank, unary_p.shape, unary_p.b_strides)] = a[source_offset];
 }
 
 @compute @workgroup_size(WG)

@@ -18,7 +18,7 @@ export { conv2d, type Conv2dOptions } from './ops/conv2d.js';
 export { crossEntropy } from './ops/cross_entropy.js';
 export { full, zeros, ones, zerosLike, onesLike, clone } from './ops/fill.js';
 export { reshape, flatten } from './ops/shape.js';
-export { cat, narrow } from './ops/slice.js';
+export { cat, narrow, stridedSlice } from './ops/slice.js';
 export { batchNorm, type BatchNormOptions } from './ops/batchnorm.js';
 export { maxPool2d, adaptiveAvgPool2d1, type MaxPoolOptions } from './ops/pool.js';
 export { zeroGrad } from './ops/methods.js';

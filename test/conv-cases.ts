@@ -59,9 +59,10 @@ export function randomCase(rng: Generator, index: number): Case {
 // narrower than one (2), planes that are not whole vec4s (7x7, 5x3); planes that fill the
 // subgroup's lanes or leave some idle; 1x1 and 3x3; output channels per group below, at
 // and above 4 and 8 (one or two blocks per invocation, a partial block); input channels
-// per group of 1, odd, and more than a grad-weight tile.
+// per group of 1, odd, and more than a grad-weight tile; more pixels than one subgroup sums.
 export const SAME_CASES: Case[] = [
   { kind: 'cardinality', xShape: [2, 8, 4, 16], wShape: [8, 4, 3, 3], spec: same(3, 2), bias: true },
+  { kind: 'several subgroups per grad-weight tile', xShape: [3, 4, 16, 12], wShape: [4, 2, 3, 3], spec: same(3, 2), bias: false },
   { kind: 'odd channels', xShape: [3, 6, 2, 14], wShape: [10, 3, 3, 3], spec: same(3, 2), bias: false },
   { kind: 'two blocks', xShape: [1, 16, 6, 10], wShape: [32, 8, 3, 3], spec: same(3, 2), bias: true },
   { kind: 'narrow rows', xShape: [2, 5, 6, 2], wShape: [12, 5, 3, 3], spec: same(3, 1), bias: false },

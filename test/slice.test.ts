@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ArgumentError, cat, narrow, ShapeError, tensor } from '../src/index.js';
-import { cat as refCat, narrow as refNarrow, nd } from '../src/reference/index.js';
+import { ArgumentError, cat, narrow, ShapeError, stridedSlice, tensor } from '../src/index.js';
+import { cat as refCat, narrow as refNarrow, nd, stridedSlice as refStridedSlice } from '../src/reference/index.js';
 import { expectMatches, gradcheck, randomData, randomShape, rngFor } from './helpers.js';
 
 const count = (s: number[]) => s.reduce((a, b) => a * b, 1);
@@ -43,5 +43,24 @@ describe('cat and narrow match the reference', () => {
     expect(() => cat([tensor(new Float32Array(6), [2, 3]), tensor(new Float32Array(4), [2, 2])], 0)).toThrow(ShapeError);
     expect(() => cat([tensor(new Float32Array(6), [2, 3]), tensor(new Float32Array(4), [2, 2])], 0)).toThrow(/^cat: argument 'tensors\[1\]' has shape \[2, 2\]/);
     expect(() => narrow(tensor(new Float32Array(6), [2, 3]), 1, 2, 2)).toThrow(ArgumentError);
+  });
+});
+
+describe('stridedSlice matches the reference', () => {
+  it('20 random shapes and steps, and its backward (a scatter) passes gradcheck', async () => {
+    const rng = rngFor('stridedSlice');
+    for (let trial = 0; trial < 20; trial++) {
+      const shape = randomShape(rng, 1 + rng.int(4), 7);
+      const steps = shape.map(() => 1 + rng.int(3));
+      const data = randomData(rng, count(shape));
+      await expectMatches(stridedSlice(tensor(data, shape), steps), refStridedSlice(nd(data, shape), steps), `stridedSlice ${JSON.stringify(shape)} by ${steps}`);
+    }
+    await gradcheck({ name: 'stridedSlice', inputs: [{ data: randomData(rng, 2 * 3 * 5 * 4), shape: [2, 3, 5, 4] }], gpu: (x) => stridedSlice(x, [1, 2, 2, 3]), reference: (x) => refStridedSlice(x, [1, 2, 2, 3]) }, rng);
+  });
+
+  it('rejects steps that do not fit the input', () => {
+    const x = tensor(new Float32Array(6), [2, 3]);
+    expect(() => stridedSlice(x, [1])).toThrow(/^stridedSlice: argument 'steps' must be 2 positive integers/);
+    expect(() => stridedSlice(x, [1, 0])).toThrow(ArgumentError);
   });
 });

@@ -6,6 +6,7 @@ import { ArgumentError, fmtShape, ShapeError, type Shape } from '../errors.js';
 import { Params, runtime } from '../runtime/index.js';
 import { empty, Tensor } from '../tensor.js';
 import { reduceKernel } from './reduce.js';
+import { stridedSlice } from './slice.js';
 import { expectTensor } from './validate.js';
 
 export type Pair = number | readonly [number, number];
@@ -222,7 +223,7 @@ export function convGradWeight(x: Tensor, dy: Tensor, weightShape: Shape, g: Con
   const cols = (g.C_in / g.groups) * g.kH * g.kW;
   const weightSize = g.C_out * cols;
   const sg = subgroupConstants(g, g.C_out / g.groups);
-  const partial = sg && g.N * weightSize <= MAX_PARTIAL_FLOATS ? subgroupGradWeight(x, dy, g, sg, weightSize) : portableGradWeight(x, dy, g, cols, weightSize);
+  const partial = sg && weightSize <= MAX_PARTIAL_FLOATS ? subgroupGradWeight(x, dy, g, sg, weightSize) : portableGradWeight(x, dy, g, cols, weightSize);
   const summed = reduceKernel('conv2d backward', partial, [0], 1);
   partial.dispose();
   const dw = summed.view(weightShape);
@@ -245,18 +246,17 @@ function portableGradWeight(x: Tensor, dy: Tensor, g: ConvGeometry, cols: number
   return partial;
 }
 
-/** Steps of SG vec4s each subgroup covers in grad_weight: enough per subgroup to amortise
- *  its final reduction, and few enough subgroups that the partial sums stay bounded. */
-const GRAD_WEIGHT_STEPS = 8;
+/** (image, step) items each subgroup sums in grad_weight, at least: enough to amortise
+ *  the subgroup's final reduction of its sums. */
+const GRAD_WEIGHT_ITEMS = 16;
 /** Must match GACC_MAX in kernels/conv2d_subgroup.wgsl. */
 const GACC_MAX = 288;
 
 function subgroupGradWeight(x: Tensor, dy: Tensor, g: ConvGeometry, sg: Record<string, number>, weightSize: number): Tensor {
   const op = 'conv2d backward';
-  const totalSteps = Math.ceil(Math.ceil((g.H * g.W) / 4) / sg.SG);
-  const parts = Math.max(1, Math.min(Math.ceil(totalSteps / GRAD_WEIGHT_STEPS), Math.floor(MAX_PARTIAL_FLOATS / (g.N * weightSize))));
-  const steps = Math.ceil(totalSteps / parts);
-  const usedParts = Math.ceil(totalSteps / steps);
+  const items = g.N * Math.ceil(Math.ceil((g.H * g.W) / 4) / sg.SG);
+  const perSubgroup = Math.max(GRAD_WEIGHT_ITEMS, Math.ceil(items / Math.floor(MAX_PARTIAL_FLOATS / weightSize)));
+  const subgroups = Math.ceil(items / perSubgroup);
   const [cig, cog] = [g.C_in / g.groups, g.C_out / g.groups];
   // Each lane sums 4 * COB x CI_TILE x taps weights (at most GACC_MAX in the kernel): the
   // more, the fewer loads per FMA; 1x1 kernels leave room for more channels.
@@ -264,15 +264,15 @@ function subgroupGradWeight(x: Tensor, dy: Tensor, g: ConvGeometry, sg: Record<s
   const COB = Math.min(taps === 1 ? 4 : 2, Math.ceil(cog / 4));
   const CI_TILE = Math.min(cig, 16, Math.floor(GACC_MAX / (4 * COB * taps)));
   const tiles = g.groups * Math.ceil(cog / (4 * COB)) * Math.ceil(cig / CI_TILE);
-  const partial = empty([g.N * usedParts, weightSize]);
+  const partial = empty([subgroups, weightSize]);
   const [xb, dyb] = [x.buffer(op, 'input'), dy.buffer(op, 'grad')];
   runtime().dispatch({
     kernel: 'conv2d_subgroup',
     entry: 'grad_weight',
     constants: { ...sg, COB, CI_TILE },
     buffers: [xb, dyb, partial.buffer(op, 'partial'), dyb, xb],
-    params: convParams(g, steps),
-    workgroups: [Math.ceil((g.N * usedParts * sg.SG) / WG), tiles],
+    params: convParams(g, perSubgroup),
+    workgroups: [Math.ceil((subgroups * sg.SG) / WG), tiles],
   });
   return partial;
 }
@@ -289,6 +289,11 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
   if (bias !== null) {
     expectTensor('conv2d', 'bias', bias);
     if (bias.rank !== 1 || bias.shape[0] !== g.C_out) throw new ShapeError('conv2d', 'bias', `has shape ${fmtShape(bias.shape)}, expected [${g.C_out}]`);
+  }
+  if (g.kH * g.kW === 1 && g.padding.every((p) => p === 0) && g.stride.some((s) => s > 1)) {
+    // A strided 1x1 convolution reads every stride-th pixel only: slice those out and run a
+    // stride-1 one, which the faster kernels take (the slice's backward scatters dx back).
+    return conv2d(stridedSlice(x, [1, 1, ...g.stride]), weight, bias, { groups: g.groups });
   }
   const y = convForward(x, weight, bias, g);
   const inputs = bias ? [x, weight, bias] : [x, weight];

@@ -162,6 +162,20 @@ export function accumulateInto(target: Tensor, source: Tensor): void {
   });
 }
 
+/** dst[dstStrides . i] = src[srcStrides . i] for every index i of `shape` (element strides). */
+export function stridedCopy(op: string, src: Tensor, srcStrides: number[], dst: Tensor, dstStrides: number[], shape: Shape): void {
+  const n = shape.reduce((a, b) => a * b, 1);
+  if (n === 0) return;
+  runtime().dispatch({
+    kernel: 'elementwise',
+    entry: 'strided_copy',
+    constants: { WG },
+    buffers: [src.buffer(op, 'input'), dst.buffer(op, 'out')],
+    params: params(n, shape, srcStrides, dstStrides),
+    workgroups: linearGrid(Math.ceil(n / WG)),
+  });
+}
+
 /** Applies each step to the previous result, disposing intermediates that a step did not pass through. */
 function chain(first: Tensor, ...steps: ((t: Tensor) => Tensor)[]): Tensor {
   return steps.reduce((t, step) => {

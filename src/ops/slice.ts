@@ -1,8 +1,9 @@
 // Concatenation and slicing along any axis (the row copy in kernels/fill.wgsl): cat and
-// narrow, each the other's backward.
+// narrow, each the other's backward; and strided slicing (kernels/elementwise.wgsl).
 import { record } from '../autograd.js';
 import { ArgumentError, fmtShape, ShapeError, type Shape } from '../errors.js';
 import { empty, type Tensor } from '../tensor.js';
+import { stridedCopy } from './elementwise.js';
 import { copyRows, zeros } from './fill.js';
 import { expectTensor, normalizeAxes } from './validate.js';
 
@@ -64,6 +65,25 @@ export function narrow(x: Tensor, axis: number, start: number, length: number): 
     const [rows, dstRow] = rowsAndRow(x.shape, a);
     const inner = product(x.shape.slice(a + 1));
     copyRows('narrow backward', g, gx, { n: length * inner, rows, dstOffset: start * inner, dstRow });
+    return [gx];
+  });
+}
+
+const contiguousStrides = (shape: Shape) => shape.map((_, i) => product(shape.slice(i + 1)));
+
+/** Every steps[d]-th entry of each axis d from 0, like x[::s0, ::s1, ...] in PyTorch (a copy). */
+export function stridedSlice(x: Tensor, steps: readonly number[]): Tensor {
+  expectTensor('stridedSlice', 'input', x);
+  if (steps.length !== x.rank || !steps.every((s) => Number.isSafeInteger(s) && s >= 1)) {
+    throw new ArgumentError('stridedSlice', 'steps', `must be ${x.rank} positive integers (one per axis of input ${fmtShape(x.shape)}), got ${JSON.stringify(steps)}`);
+  }
+  const shape = x.shape.map((d, i) => Math.ceil(d / steps[i]));
+  const strided = contiguousStrides(x.shape).map((s, i) => s * steps[i]);
+  const out = empty(shape);
+  stridedCopy('stridedSlice', x, strided, out, contiguousStrides(shape), shape);
+  return record(out, 'stridedSlice', [x], (g) => {
+    const gx = zeros(x.shape);
+    stridedCopy('stridedSlice backward', g, contiguousStrides(shape), gx, strided, shape);
     return [gx];
   });
 }

@@ -28,3 +28,21 @@ export function narrow(x: NDArray, axis: number, start: number, length: number):
   }
   return { data: Float64Array.from(out), shape };
 }
+
+/** Every steps[d]-th entry of each axis d from 0 (x[::s0, ::s1, ...]). */
+export function stridedSlice(x: NDArray, steps: readonly number[]): NDArray {
+  const shape = x.shape.map((d, i) => Math.ceil(d / steps[i]));
+  const data = new Float64Array(product(shape));
+  for (let i = 0; i < data.length; i++) {
+    let rest = i;
+    let source = 0;
+    let stride = 1;
+    for (let d = shape.length - 1; d >= 0; d--) {
+      source += (rest % shape[d]) * steps[d] * stride;
+      rest = Math.floor(rest / shape[d]);
+      stride *= x.shape[d];
+    }
+    data[i] = x.data[source];
+  }
+  return { data, shape };
+}
