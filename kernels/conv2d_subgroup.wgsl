@@ -54,7 +54,7 @@ override CI_STEP: u32 = 1u;
 // grad_weight: the tile of weights a lane sums, 4 * COB output x CI_TILE input channels.
 override COB: u32 = 1u;
 override CI_TILE: u32 = 1u;
-const CB_MAX = 4u;
+const CB_MAX = 2u;
 // Weight vec4s per lane to cover a row-by-row 3x3 kernel's taps over 8 lanes.
 const WREGS_MAX = 2u;
 // grad_weight's sums per lane: 4 * COB * CI_TILE * KH * KW of them, at most GACC_MAX.
@@ -120,6 +120,8 @@ fn load_window(kh: u32, base: u32) -> Window {
 
 // The input value pixel j reads through tap (kh, kw) of window w, or 0 outside the image.
 fn tap_value(w: Window, kh: u32, kw: u32, j: u32) -> f32 {
+  // A 1x1 tap never leaves the image (lanes past the plane compute what nobody stores).
+  if (KH * KW == 1u) { return w.own[j]; }
   let ih = oh[j] + i32(kh) - i32(PAD_H);
   let iw = ow[j] + i32(kw) - i32(PAD_W);
   let pos = w.m + i32(j) + i32(kw) - i32(PAD_W);

@@ -140,9 +140,8 @@ function subgroupConstants(g: ConvGeometry, channelsOut: number): Record<string,
   if (kernelChoice === 'portable' || SG === null || WG % SG !== 0 || SG * 2 < Math.min(9, g.kH * g.kW)) return null;
   const same = g.stride.every((s) => s === 1) && g.dilation.every((d) => d === 1) && g.H_out === g.H && g.W_out === g.W;
   if (!same || g.kH > 3 || g.kW > 3) return null;
-  // 1x1 kernels do few FMAs per input load: give each invocation more output channels.
   const pointwise = g.kH * g.kW === 1;
-  const CB = Math.max(1, Math.min(pointwise ? 4 : 2, Math.floor(channelsOut / 4)));
+  const CB = Math.max(1, Math.min(2, Math.floor(channelsOut / 4)));
   const CI_STEP = pointwise ? SG : 1;
   const ALIGNED = Number((g.H * g.W) % 4 === 0);
   return { WG, SG, WIDTH: g.W, ALIGNED, KH: g.kH, KW: g.kW, PAD_H: g.padding[0], PAD_W: g.padding[1], CB, CI_STEP };
