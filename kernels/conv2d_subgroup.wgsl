@@ -82,6 +82,9 @@ var<private> plane: u32;
 var<private> q0: u32;
 var<private> oh: array<i32, 4>;
 var<private> ow: array<i32, 4>;
+// Per pixel j, bit kh * KW + kw: tap (kh, kw) reads inside the image. Set once, as the
+// per-tap tests cost about as much as the FMAs.
+var<private> inside: array<u32, 4>;
 
 // The 12 input values around a lane's 4 pixels for one kernel row: own holds the
 // values at its pixels shifted by whole rows, starting `m` values before them.
@@ -92,6 +95,15 @@ fn set_pixels(first: u32) {
   for (var j = 0u; j < 4u; j++) {
     oh[j] = i32((q0 + j) / WIDTH);
     ow[j] = i32((q0 + j) % WIDTH);
+    var bits = 0u;
+    for (var kh = 0u; kh < KH; kh++) {
+      for (var kw = 0u; kw < KW; kw++) {
+        let ih = oh[j] + i32(kh) - i32(PAD_H);
+        let iw = ow[j] + i32(kw) - i32(PAD_W);
+        if (ih >= 0 && ih < i32(p.H) && iw >= 0 && iw < i32(WIDTH)) { bits |= 1u << (kh * KW + kw); }
+      }
+    }
+    inside[j] = bits;
   }
 }
 
@@ -115,6 +127,15 @@ fn load_window(kh: u32, base: u32) -> Window {
   // The subgroup's edge lanes load their outer neighbour when the window reaches it.
   if (lane == 0u && m < i32(PAD_W)) { w.prev = plane_values(base, first - 4); }
   if (lane == SG - 1u && m + 2 + i32(KW - PAD_W) >= 4) { w.next = plane_values(base, first + 4); }
+  if (WIDTH % 4u == 0u) {
+    // Rows of whole vec4s: the 12 values lie in one input row (prev and next past its ends
+    // hold other rows), so masking them here replaces a mask per tap and pixel.
+    let ih = oh[0] + i32(kh) - i32(PAD_H);
+    let row_ok = ih >= 0 && ih < i32(p.H);
+    w.own = select(vec4<f32>(), w.own, row_ok);
+    w.prev = select(vec4<f32>(), w.prev, row_ok && ow[0] > 0);
+    w.next = select(vec4<f32>(), w.next, row_ok && ow[0] + 4 < i32(WIDTH));
+  }
   return w;
 }
 
@@ -122,22 +143,22 @@ fn load_window(kh: u32, base: u32) -> Window {
 fn tap_value(w: Window, kh: u32, kw: u32, j: u32) -> f32 {
   // A 1x1 tap never leaves the image (lanes past the plane compute what nobody stores).
   if (KH * KW == 1u) { return w.own[j]; }
-  let ih = oh[j] + i32(kh) - i32(PAD_H);
-  let iw = ow[j] + i32(kw) - i32(PAD_W);
   let pos = w.m + i32(j) + i32(kw) - i32(PAD_W);
   var v: f32;
   if (pos < 0) { v = w.prev[pos + 4]; } else if (pos < 4) { v = w.own[pos]; } else { v = w.next[pos - 4]; }
-  return select(0.0, v, ih >= 0 && ih < i32(p.H) && iw >= 0 && iw < i32(WIDTH));
+  // load_window masked rows of whole vec4s already.
+  if (WIDTH % 4u == 0u) { return v; }
+  return select(0.0, v, (inside[j] & (1u << (kh * KW + kw))) != 0u);
 }
 
 // forward state: accumulators (pixel j of block cb at cb * 4 + j, a vec4 over 4 channels)
 // and this lane's share of the current weights, per output block.
 var<private> acc: array<vec4<f32>, 4 * CB_MAX>;
 var<private> wl: array<vec4<f32>, CB_MAX * WREGS_MAX>;
-// The lane that holds the current channel's weights when CI_STEP > 1.
-var<private> w_lane: u32;
 
-fn forward_row(kh: u32, base: u32) {
+// Kernel row kh of one input channel, whose weights are at lane w_lane (CI_STEP > 1) or
+// spread over the lanes by tap (a constant lane per tap once the loops unroll).
+fn forward_row(kh: u32, base: u32, w_lane: u32) {
   let win = load_window(kh, base);
   for (var kw = 0u; kw < KW; kw++) {
     let t = kh * KW + kw;
@@ -182,11 +203,10 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(subgroup_invo
     // A constant trip count: the loop unrolls and each shuffle reads a constant lane.
     for (var s = 0u; s < CI_STEP; s++) {
       if (ci0 + s >= cig) { break; }
-      w_lane = s;
       let base = (n * p.C_in + g * cig + ci0 + s) * plane;
-      forward_row(0u, base);
-      if (KH > 1u) { forward_row(1u, base); }
-      if (KH > 2u) { forward_row(2u, base); }
+      forward_row(0u, base, s);
+      if (KH > 1u) { forward_row(1u, base, s); }
+      if (KH > 2u) { forward_row(2u, base, s); }
     }
   }
   if (n_raw >= p.N) { return; }
