@@ -2,7 +2,7 @@
 // a naive kernel (one invocation per output element) kept here as the baseline.
 import { randn, runtime, tidy, type Tensor } from '../src/index.js';
 import { linearGrid, type ProfileRow } from '../src/runtime/index.js';
-import { convForward, convGeometry, convGradInput, convGradWeight, convParams, type ConvGeometry } from '../src/ops/conv2d.js';
+import { convForward, convGeometry, convGradInput, convGradWeight, convParams, tuneConv2d, type ConvGeometry, type ConvRole } from '../src/ops/conv2d.js';
 import { empty } from '../src/tensor.js';
 import type { ConvShape } from './shapes.js';
 
@@ -61,8 +61,12 @@ export interface BenchOptions {
   warmup: number;
   iterations: number;
   baseline: boolean;
+  /** Time the kernel variants of each shape first and keep the fastest (the autotuner). */
+  tune: boolean;
   onResult?: (r: ConvResult) => void;
 }
+
+const ALL_ROLES: ConvRole[] = ['forward', 'grad_input', 'grad_weight'];
 
 export async function benchConv(shapes: ConvShape[], options: BenchOptions): Promise<ConvResult[]> {
   const results: ConvResult[] = [];
@@ -70,6 +74,7 @@ export async function benchConv(shapes: ConvShape[], options: BenchOptions): Pro
     const g = geometryOf(s);
     const [x, w, dy] = [randn([g.N, g.C_in, g.H, g.W]), randn([g.C_out, g.C_in / g.groups, g.kH, g.kW], { std: 0.1 }), randn([g.N, g.C_out, g.H_out, g.W_out])];
     const flops = forwardFlops(g);
+    if (options.tune) await tuneConv2d([{ geometry: g, roles: ALL_ROLES }]);
     let forwardMedian: number | undefined;
     for (const mode of options.modes) {
       const times =

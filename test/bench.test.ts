@@ -32,7 +32,7 @@ describe('bench conv', () => {
   });
 
   it('times our kernels and the naive baseline on a small shape', async () => {
-    const results = await benchConv([parseShape('2,16,9,9,4')], { modes: ['forward', 'backward'], warmup: 1, iterations: 2, baseline: true });
+    const results = await benchConv([parseShape('2,16,9,9,4')], { modes: ['forward', 'backward'], warmup: 1, iterations: 2, baseline: true, tune: true });
     expect(results.map((r) => r.mode)).toEqual(['forward', 'backward']);
     for (const r of results) {
       expect(r.medianMs).toBeGreaterThan(0);

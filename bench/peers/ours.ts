@@ -2,7 +2,7 @@
 // `bench conv` keeps as a baseline, and the adapter's FMA ceiling (kernels/fma_probe.wgsl).
 // All three are timed as `bench conv` times: GPU timestamps through runtime().time().
 import { matmul, randn, runtime, type Tensor } from '../../src/index.js';
-import { convForward, convGradInput, convGradWeight } from '../../src/ops/conv2d.js';
+import { convForward, convGradInput, convGradWeight, tuneConv2d } from '../../src/ops/conv2d.js';
 import { linearGrid } from '../../src/runtime/index.js';
 import { empty } from '../../src/tensor.js';
 import { naiveForward, timeRuns } from '../conv.js';
@@ -32,6 +32,8 @@ export const ours: Contender = {
       return runner([a, b], () => [matmul(a, b)]);
     }
     const g = w.g;
+    // Ours as a user gets it: the autotuner's fastest kernel for this shape.
+    await tuneConv2d([{ geometry: g, roles: ['forward', 'grad_input', 'grad_weight'] }]);
     const [x, wt, dy] = [randn([g.N, g.C_in, g.H, g.W]), randn([g.C_out, g.C_in / g.groups, g.kH, g.kW], { std: 0.1 }), randn([g.N, g.C_out, g.H_out, g.W_out])];
     const forward = () => convForward(x, wt, null, g);
     return runner([x, wt, dy], w.mode === 'forward' ? () => [forward()] : () => [forward(), convGradInput(dy, wt, g), convGradWeight(x, dy, wt.shape, g)]);

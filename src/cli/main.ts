@@ -26,6 +26,8 @@ async function withEngine(body: (engine: typeof import('../index.js')) => Promis
   }
 }
 
+/** Where `bench` keeps the autotuner's choices (train keeps them in its --cache-dir). */
+const TUNING_CACHE = '.cache/autotune.json';
 const program = new Command('resnext')
   .description('ResNeXt on WebGPU: hand-written WGSL kernels, autograd, and the paper\'s models')
   .showHelpAfterError('(run resnext --help for usage)')
@@ -132,7 +134,7 @@ function trainOptions(command: Command): Command {
     .option('--seed <n>', 'random seed', (v) => Number.parseInt(v, 10))
     .option('--quick', 'a 3,072-image subset for 2 epochs: a couple of minutes on a CPU adapter')
     .option('--data-dir <dir>', 'for cifar10: the directory of its binary batches')
-    .option('--cache-dir <dir>', 'where dataset caches live', '.cache');
+    .option('--cache-dir <dir>', 'where dataset caches and the autotuner\'s choices live', '.cache');
 }
 
 async function configFrom(flags: TrainFlags, seedOffset = 0) {
@@ -263,9 +265,10 @@ bench
   .option('--warmup <n>', 'untimed runs per kernel (compiles pipelines)', positiveInt, 1)
   .option('--iterations <n>', 'timed runs per kernel', positiveInt, 5)
   .option('--no-baseline', 'skip the naive baseline kernel')
+  .option('--no-tune', 'time the default kernel of each shape instead of the fastest the autotuner finds')
   .option('--json <file>', 'also write the results as JSON')
   .option('--profile', 'instead: GPU time per kernel entry for one forward and backward of each shape')
-  .action(async (opts: { shape: string[]; mode: string; warmup: number; iterations: number; baseline: boolean; json?: string; profile?: boolean }) => {
+  .action(async (opts: { shape: string[]; mode: string; warmup: number; iterations: number; baseline: boolean; tune: boolean; json?: string; profile?: boolean }) => {
     const { DEFAULT_SHAPES, parseShape } = await import('../../bench/shapes.js');
     const modes = { forward: ['forward'], backward: ['backward'], both: ['forward', 'backward'] }[opts.mode] as ('forward' | 'backward')[] | undefined;
     if (!modes) throw new InvalidArgumentError(`--mode '${opts.mode}' must be forward, backward or both`);
@@ -286,6 +289,7 @@ bench
     await withEngine(async ({ runtime, describeAdapter }) => {
       const { benchConv, formatTable, TABLE_HEADER, tableRow } = await import('../../bench/conv.js');
       const report = runtime().report;
+      if (opts.tune) runtime().tuning.attach(TUNING_CACHE);
       console.log(`adapter: ${describeAdapter(report)}`);
       if (report.software) console.log('note: a CPU adapter runs shaders on the CPU; compare the ratios in this run, not absolute times with a GPU');
       console.log(`timing: ${report.features.includes('timestamp-query') ? 'GPU timestamp queries' : 'synchronised wall time'}, median of ${opts.iterations} after ${opts.warmup} warm-up`);
@@ -295,6 +299,7 @@ bench
         warmup: opts.warmup,
         iterations: opts.iterations,
         baseline: opts.baseline,
+        tune: opts.tune,
         onResult: (r) => {
           rows.push(tableRow(r));
           console.error(`  done: ${r.shape.label} ${r.mode} ${r.medianMs.toFixed(1)} ms`);

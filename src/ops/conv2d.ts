@@ -5,6 +5,8 @@ import { record } from '../autograd.js';
 import { ArgumentError, fmtShape, ShapeError, type Shape } from '../errors.js';
 import { Params, runtime } from '../runtime/index.js';
 import { empty, Tensor } from '../tensor.js';
+import { randn } from '../creation.js';
+import { Generator } from '../random.js';
 import { reduceKernel } from './reduce.js';
 import { stridedSlice } from './slice.js';
 import { expectTensor } from './validate.js';
@@ -147,6 +149,101 @@ function subgroupConstants(g: ConvGeometry, channelsOut: number): Record<string,
   return { WG, SG, WIDTH: g.W, ALIGNED, KH: g.kH, KW: g.kW, PAD_H: g.padding[0], PAD_W: g.padding[1], CB, CI_STEP };
 }
 
+export type ConvRole = 'forward' | 'grad_input' | 'grad_weight';
+type Variant = 'portable' | 'subgroup';
+/** Set while the tuner times one variant. */
+let forcedVariant: Variant | null = null;
+
+const tuningKey = (role: ConvRole, g: ConvGeometry) =>
+  `conv2d ${role} ${g.N}x${g.C_in}x${g.H}x${g.W}->${g.C_out} k${g.kH}x${g.kW} s${g.stride.join('x')} p${g.padding.join('x')} d${g.dilation.join('x')} g${g.groups}`;
+
+/** The subgroup kernel's constants where it applies and is chosen for this role and shape
+ *  (by the tuner, else by default), or null: the portable kernel runs. */
+function subgroupPlan(role: ConvRole, g: ConvGeometry): Record<string, number> | null {
+  const constants = subgroupConstants(g, (role === 'grad_input' ? g.C_in : g.C_out) / g.groups);
+  if (!constants || (role === 'grad_weight' && g.C_out * (g.C_in / g.groups) * g.kH * g.kW > MAX_PARTIAL_FLOATS)) return null;
+  const variant = forcedVariant ?? runtime().tuning.get(tuningKey(role, g)) ?? 'subgroup';
+  return variant === 'subgroup' ? constants : null;
+}
+
+/** A convolution a traced computation ran, and which of its kernels it needed. */
+export interface ConvUse {
+  geometry: ConvGeometry;
+  roles: ConvRole[];
+}
+
+let traced: Map<string, ConvUse> | null = null;
+
+/** Records the convolutions conv2d() runs from now until the returned function is called,
+ *  which returns them: the shapes a model needs, for tuneConv2d. */
+export function traceConv2d(): () => ConvUse[] {
+  const uses = (traced = new Map());
+  return () => {
+    if (traced === uses) traced = null;
+    return [...uses.values()];
+  };
+}
+
+function noteUse(g: ConvGeometry, roles: ConvRole[]): void {
+  const key = tuningKey('forward', g);
+  const use = traced!.get(key) ?? { geometry: g, roles: [] };
+  use.roles = [...new Set([...use.roles, ...roles])];
+  traced!.set(key, use);
+}
+
+export interface TunedChoice {
+  key: string;
+  choice: Variant;
+  /** Best GPU time of each candidate, ms. */
+  ms: Record<Variant, number>;
+}
+
+/** Times the portable and subgroup kernels of each use where both apply and no choice is
+ *  known yet, and keeps the faster in runtime().tuning. Returns what it decided. */
+export async function tuneConv2d(uses: readonly ConvUse[]): Promise<TunedChoice[]> {
+  const decided: TunedChoice[] = [];
+  for (const { geometry: g, roles } of uses) {
+    const open = roles.filter((role) => !runtime().tuning.get(tuningKey(role, g)) && withVariant('subgroup', () => subgroupPlan(role, g)) !== null);
+    if (open.length === 0) continue;
+    // Its own generator: tuning must not move the draws of the caller's random streams.
+    const generator = new Generator(0);
+    const inputs = [[g.N, g.C_in, g.H, g.W], [g.C_out, g.C_in / g.groups, g.kH, g.kW], [g.N, g.C_out, g.H_out, g.W_out]].map((shape) => randn(shape, { generator }));
+    const [x, w, dy] = inputs;
+    const run: Record<ConvRole, () => Tensor> = {
+      forward: () => convForward(x, w, null, g),
+      grad_input: () => convGradInput(dy, w, g),
+      grad_weight: () => convGradWeight(x, dy, w.shape, g),
+    };
+    for (const role of open) {
+      const ms = { portable: await bestTime('portable', run[role]), subgroup: await bestTime('subgroup', run[role]) };
+      const choice: Variant = ms.subgroup <= ms.portable ? 'subgroup' : 'portable';
+      runtime().tuning.set(tuningKey(role, g), choice);
+      decided.push({ key: tuningKey(role, g), choice, ms });
+    }
+    inputs.forEach((t) => t.dispose());
+  }
+  return decided;
+}
+
+function withVariant<T>(variant: Variant, body: () => T): T {
+  forcedVariant = variant;
+  try {
+    return body();
+  } finally {
+    forcedVariant = null;
+  }
+}
+
+/** Fastest of three timed runs after a warm-up, in ms of GPU time. */
+async function bestTime(variant: Variant, record: () => Tensor): Promise<number> {
+  let best = Infinity;
+  for (let i = 0; i < 4; i++) {
+    const ms = await runtime().time(() => withVariant(variant, record).dispose());
+    if (i > 0) best = Math.min(best, ms);
+  }
+  return best;
+}
+
 /** Runs kernels/conv2d_subgroup.wgsl's forward over `input` (x, or dy for grad-input) into `out`. */
 function subgroupConv(input: Tensor, packed: Tensor, bias: Tensor | null, out: Tensor, g: ConvGeometry, constants: Record<string, number>, flip: boolean, op: string): void {
   const [cIn, cOut] = flip ? [g.C_out, g.C_in] : [g.C_in, g.C_out];
@@ -167,7 +264,7 @@ function subgroupConv(input: Tensor, packed: Tensor, bias: Tensor | null, out: T
 export function convForward(x: Tensor, weight: Tensor, bias: Tensor | null, g: ConvGeometry, op = 'conv2d'): Tensor {
   const y = empty([g.N, g.C_out, g.H_out, g.W_out]);
   const packed = packWeights(weight, g, false, op);
-  const sg = subgroupConstants(g, g.C_out / g.groups);
+  const sg = subgroupPlan('forward', g);
   if (sg) {
     subgroupConv(x, packed, bias, y, g, sg, false, op);
     packed.dispose();
@@ -190,7 +287,7 @@ export function convGradInput(dy: Tensor, weight: Tensor, g: ConvGeometry): Tens
   const op = 'conv2d backward';
   const dx = empty([g.N, g.C_in, g.H, g.W]);
   const packed = packWeights(weight, g, true, op);
-  const sg = subgroupConstants(g, g.C_in / g.groups);
+  const sg = subgroupPlan('grad_input', g);
   if (sg) {
     subgroupConv(dy, packed, null, dx, g, sg, true, op);
     packed.dispose();
@@ -221,8 +318,8 @@ function chunking(g: ConvGeometry, workgroupsPerChunk: number, weightSize: numbe
 export function convGradWeight(x: Tensor, dy: Tensor, weightShape: Shape, g: ConvGeometry): Tensor {
   const cols = (g.C_in / g.groups) * g.kH * g.kW;
   const weightSize = g.C_out * cols;
-  const sg = subgroupConstants(g, g.C_out / g.groups);
-  const partial = sg && weightSize <= MAX_PARTIAL_FLOATS ? subgroupGradWeight(x, dy, g, sg, weightSize) : portableGradWeight(x, dy, g, cols, weightSize);
+  const sg = subgroupPlan('grad_weight', g);
+  const partial = sg ? subgroupGradWeight(x, dy, g, sg, weightSize) : portableGradWeight(x, dy, g, cols, weightSize);
   const summed = reduceKernel('conv2d backward', partial, [0], 1);
   partial.dispose();
   const dw = summed.view(weightShape);
@@ -294,6 +391,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
     // stride-1 one, which the faster kernels take (the slice's backward scatters dx back).
     return conv2d(stridedSlice(x, [1, 1, ...g.stride]), weight, bias, { groups: g.groups });
   }
+  if (traced) noteUse(g, ['forward', ...(x.requiresGrad ? ['grad_input' as const] : []), ...(weight.requiresGrad ? ['grad_weight' as const] : [])]);
   const y = convForward(x, weight, bias, g);
   const inputs = bias ? [x, weight, bias] : [x, weight];
   return record(y, 'conv2d', inputs, (dy) => [

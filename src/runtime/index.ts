@@ -7,6 +7,7 @@ export { Runtime, linearGrid, type Dispatch, type RuntimeStats } from './runtime
 export { Params } from './uniforms.js';
 export { describeAdapter, type AdapterReport } from './device.js';
 export { bucketSize } from './pool.js';
+export { TuningCache } from './tuning.js';
 export type { ProfileRow } from './profiler.js';
 
 let current: Runtime | null = null;

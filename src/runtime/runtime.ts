@@ -6,6 +6,7 @@ import { DeviceLostError, GPUFailure, KernelCompileError } from '../errors.js';
 import type { Acquired, AdapterReport } from './device.js';
 import { BufferPool, type PoolStats } from './pool.js';
 import { Profiler, PROFILE_SLOTS, type ProfileRow } from './profiler.js';
+import { TuningCache } from './tuning.js';
 import type { Params } from './uniforms.js';
 
 export const KERNEL_DIR = new URL('../../kernels/', import.meta.url);
@@ -45,6 +46,8 @@ export class Runtime {
   readonly device: GPUDevice;
   readonly report: AdapterReport;
   readonly pool: BufferPool;
+  /** Kernel variants the autotuner chose on this adapter (ops time and consult it). */
+  readonly tuning: TuningCache;
   private gpu: GPU | null;
   private readonly staging: BufferPool;
   private readonly sources = new Map<string, string>();
@@ -73,6 +76,7 @@ export class Runtime {
     this.gpu = gpu;
     this.device = device;
     this.report = report;
+    this.tuning = new TuningCache(`${report.name} [${report.vendor}, ${report.backend}]`);
     this.uniformAlign = device.limits.minUniformBufferOffsetAlignment;
     const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
     this.pool = new BufferPool((size) => this.createBuffer(size, usage, 'tensor'), device.limits.maxStorageBufferBindingSize);

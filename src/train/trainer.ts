@@ -11,6 +11,7 @@ import { loadDataset, type Dataset, type Split } from '../data/datasets.js';
 import { ArgumentError, ResnextError } from '../errors.js';
 import { MODELS } from '../models/index.js';
 import type { ResNet } from '../models/resnet.js';
+import { traceConv2d, tuneConv2d } from '../ops/conv2d.js';
 import { crossEntropy } from '../ops/cross_entropy.js';
 import { learningRate, type Schedule } from '../optim/schedule.js';
 import { SGD } from '../optim/sgd.js';
@@ -59,6 +60,9 @@ export interface TrainOptions {
   shouldStop?: () => boolean;
   log?: (line: string) => void;
   progress?: Progress;
+  /** Time the kernel variants of the model's convolutions after its first step and keep
+   *  the fastest (saved in cacheDir for the adapter); default true. */
+  tune?: boolean;
 }
 
 export class TrainingDivergedError extends ResnextError {}
@@ -72,6 +76,7 @@ export interface TrainResult {
 const CHECKPOINT = 'last.safetensors';
 const METRICS = 'metrics.jsonl';
 const STEP_LOG_EVERY = 10;
+const TUNING_FILE = 'autotune.json';
 
 export function createModel(config: TrainConfig, dataset: Dataset, generator: Generator): ResNet {
   const { create, input } = MODELS[config.model];
@@ -118,9 +123,11 @@ export async function train(requested: TrainConfig, options: TrainOptions): Prom
   }
   await writeFile(join(outDir, METRICS), history.map((m) => JSON.stringify(m)).join('\n') + (history.length ? '\n' : ''));
   const lastEpoch = Math.min(config.epochs, options.stopAfterEpoch ?? config.epochs);
+  if (options.tune !== false) runtime().tuning.attach(join(options.cacheDir ?? '.cache', TUNING_FILE));
+  let stopTrace = options.tune === false ? null : traceConv2d();
   let interrupted = false;
   for (let epoch = startEpoch + 1; epoch <= lastEpoch; epoch++) {
-    const started = performance.now();
+    let started = performance.now();
     const epochStart = generator.getState();
     model.train();
     let { seen, lossSum, wrong } = partial ?? { seen: 0, lossSum: 0, wrong: 0 };
@@ -163,6 +170,13 @@ export async function train(requested: TrainConfig, options: TrainOptions): Prom
         return { loss: l, logits: out };
       });
       step++;
+      if (stopTrace) {
+        const tuningStarted = performance.now();
+        const decided = await tuneConv2d(stopTrace());
+        stopTrace = null;
+        if (decided.length > 0) log(`tuned ${decided.length} convolution kernels (${decided.filter((d) => d.choice === 'subgroup').length} on subgroups) in ${((performance.now() - tuningStarted) / 1000).toFixed(1)} s`);
+        started += performance.now() - tuningStarted; // images/s counts training only
+      }
       runtime().flush(); // the GPU runs this step while the previous one's numbers are read
       await settle();
       pending = Promise.all([loss.toArray(), logits.toArray()]).finally(() => [loss, logits].forEach((t) => t.dispose()));

@@ -1,0 +1,60 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { conv2d, randn, runtime, tidy } from '../src/index.js';
+import { traceConv2d, tuneConv2d } from '../src/ops/conv2d.js';
+import { TuningCache } from '../src/runtime/index.js';
+
+describe('the tuning cache', () => {
+  it('keeps choices per adapter on disk, and starts empty from a missing or corrupt file', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'tune-')), 'sub', 'autotune.json');
+    const first = new TuningCache('adapter A');
+    first.attach(file);
+    expect(first.size).toBe(0);
+    first.set('conv2d forward k', 'subgroup');
+    const again = new TuningCache('adapter A');
+    again.attach(file);
+    expect(again.get('conv2d forward k')).toBe('subgroup');
+    const other = new TuningCache('adapter B');
+    other.attach(file);
+    expect(other.get('conv2d forward k')).toBeUndefined();
+    other.set('conv2d forward k', 'portable');
+    const both = new TuningCache('adapter A');
+    both.attach(file);
+    expect(both.get('conv2d forward k')).toBe('subgroup');
+    writeFileSync(file, '{ not json');
+    const fresh = new TuningCache('adapter A');
+    fresh.attach(file);
+    expect(fresh.size).toBe(0);
+    fresh.set('k', 'v');
+    expect(new TuningCache('adapter A').get('k')).toBeUndefined();
+  });
+});
+
+describe('the conv2d autotuner', () => {
+  it.skipIf(runtime().report.subgroupSize === null)('traces the convolutions a computation runs, times both kernels of each, and dispatches the faster', async () => {
+    const x = randn([4, 8, 8, 8]);
+    const w = randn([8, 2, 3, 3], { requiresGrad: true });
+    const stop = traceConv2d();
+    tidy(() => conv2d(x, w, null, { padding: 1, groups: 4 }).sum().backward());
+    const uses = stop();
+    expect(uses).toHaveLength(1);
+    expect(uses[0].roles.sort()).toEqual(['forward', 'grad_weight']); // x needs no gradient
+    const decided = await tuneConv2d(uses);
+    expect(decided.map((d) => d.key.split(' ')[1]).sort()).toEqual(['forward', 'grad_weight']);
+    for (const d of decided) {
+      // Timestamps on lavapipe tick every 65.536 us: a kernel this small may read 0.
+      for (const ms of [d.ms.portable, d.ms.subgroup]) expect(ms).toBeGreaterThanOrEqual(0);
+      expect(d.choice).toBe(d.ms.subgroup <= d.ms.portable ? 'subgroup' : 'portable');
+      expect(runtime().tuning.get(d.key)).toBe(d.choice);
+    }
+    expect(await tuneConv2d(uses), 'a second tuning finds the choices made').toEqual([]);
+    runtime().startProfile();
+    tidy(() => conv2d(x, w, null, { padding: 1, groups: 4 }).sum().backward());
+    const ran = (await runtime().stopProfile()).map((r) => r.kernel);
+    const forward = decided.find((d) => d.key.startsWith('conv2d forward'))!;
+    expect(ran).toContain(forward.choice === 'subgroup' ? 'conv2d_subgroup:forward' : 'conv2d:forward');
+    w.grad?.dispose();
+  });
+});
