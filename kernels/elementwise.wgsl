@@ -2,6 +2,7 @@
 // broadcast dimension) when BROADCAST is set. One invocation per output element.
 //   unary:      out = alpha * f(a) + beta,    f chosen by OP (identity, relu, exp, log, sqrt)
 //   binary:     out = a (op) b,               op chosen by OP (add, sub, mul, div, relu_backward)
+//   unary4, binary4: the same without broadcasting, a vec4 per invocation
 //   accumulate: sum_into += source, in place (shapes equal); used for gradient accumulation.
 //   strided_copy: out[b_strides . idx] = a[a_strides . idx] for every index idx of shape:
 //               strided slicing (gather) and its backward (scatter into zeros).
@@ -49,21 +50,33 @@ fn strided_offset(i: u32, rank: u32, shape: array<vec4<u32>, 2>, strides: array<
   return offset;
 }
 
+fn unary_op(x: vec4<f32>) -> vec4<f32> {
+  switch OP {
+    case 1u: { return max(x, vec4<f32>()); }
+    case 2u: { return exp(x); }
+    case 3u: { return log(x); }
+    case 4u: { return sqrt(x); }
+    default: { return x; }
+  }
+}
+
+fn binary_op(x: vec4<f32>, y: vec4<f32>) -> vec4<f32> {
+  switch OP {
+    case 1u: { return x - y; }
+    case 2u: { return x * y; }
+    case 3u: { return x / y; }
+    case 4u: { return select(vec4<f32>(), x, y > vec4<f32>()); }
+    default: { return x + y; }
+  }
+}
+
 @compute @workgroup_size(WG)
 fn unary(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = linear_index(gid, nwg);
   if (i >= unary_p.n) { return; }
   var x = a[i];
   if (BROADCAST) { x = a[strided_offset(i, unary_p.rank, unary_p.shape, unary_p.a_strides)]; }
-  var y = x;
-  switch OP {
-    case 1u: { y = max(x, 0.0); }
-    case 2u: { y = exp(x); }
-    case 3u: { y = log(x); }
-    case 4u: { y = sqrt(x); }
-    default: {}
-  }
-  unary_out[i] = unary_p.alpha * y + unary_p.beta;
+  unary_out[i] = unary_p.alpha * unary_op(vec4<f32>(x)).x + unary_p.beta;
 }
 
 @compute @workgroup_size(WG)
@@ -76,15 +89,29 @@ fn binary(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
     x = a[strided_offset(i, p.rank, p.shape, p.a_strides)];
     y = b[strided_offset(i, p.rank, p.shape, p.b_strides)];
   }
-  var r: f32;
-  switch OP {
-    case 1u: { r = x - y; }
-    case 2u: { r = x * y; }
-    case 3u: { r = x / y; }
-    case 4u: { r = select(0.0, x, y > 0.0); }
-    default: { r = x + y; }
-  }
-  out[i] = r;
+  out[i] = binary_op(vec4<f32>(x), vec4<f32>(y)).x;
+}
+
+// unary4 and binary4: operands of the output's shape, 4 elements per invocation (a vec4
+// load costs about as much as a scalar one on CPU adapters). Buffers are whole vec4s, so
+// the last vec4's lanes past n read and write padding.
+@group(0) @binding(0) var<storage, read> a4: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> b4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> out4: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read_write> unary_out4: array<vec4<f32>>;
+
+@compute @workgroup_size(WG)
+fn unary4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = linear_index(gid, nwg);
+  if (i * 4u >= unary_p.n) { return; }
+  unary_out4[i] = unary_p.alpha * unary_op(a4[i]) + unary_p.beta;
+}
+
+@compute @workgroup_size(WG)
+fn binary4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = linear_index(gid, nwg);
+  if (i * 4u >= p.n) { return; }
+  out4[i] = binary_op(a4[i], b4[i]);
 }
 
 @compute @workgroup_size(WG)

@@ -1,4 +1,7 @@
 // fill: out[i] = value.
+// fill4, copy4: the same a vec4 at a time, where the host has made every count and
+//       offset a whole number of vec4s (a vec4 load or store costs about as much as a
+//       scalar one on CPU adapters).
 // copy: rows of `n` contiguous elements, row r from src[src_offset + r * src_row] to
 //       dst[dst_offset + r * dst_row]: clone (one row), and slicing or concatenating along
 //       any axis (rows = the product of the dims before it).
@@ -35,4 +38,23 @@ fn copy(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let r = i / copy_p.n;
   let k = i % copy_p.n;
   dst[copy_p.dst_offset + r * copy_p.dst_row + k] = src[copy_p.src_offset + r * copy_p.src_row + k];
+}
+
+@group(0) @binding(0) var<storage, read_write> filled4: array<vec4<f32>>;
+@group(0) @binding(0) var<storage, read> src4: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read_write> dst4: array<vec4<f32>>;
+
+@compute @workgroup_size(WG)
+fn fill4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  if (i < fill_p.n) { filled4[i] = vec4<f32>(fill_p.value); }
+}
+
+@compute @workgroup_size(WG)
+fn copy4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  if (i >= copy_p.n * copy_p.rows) { return; }
+  let r = i / copy_p.n;
+  let k = i % copy_p.n;
+  dst4[copy_p.dst_offset + r * copy_p.dst_row + k] = src4[copy_p.src_offset + r * copy_p.src_row + k];
 }

@@ -22,13 +22,14 @@ function unaryKernel(op: string, f: Unary, x: Tensor, alpha = 1, beta = 0, shape
   const out = empty(shape);
   if (out.size === 0) return out;
   const broadcast = shape.join() !== x.shape.join();
+  const perInvocation = broadcast ? 1 : 4;
   runtime().dispatch({
     kernel: 'elementwise',
-    entry: 'unary',
+    entry: broadcast ? 'unary' : 'unary4',
     constants: { OP: UNARY[f], BROADCAST: Number(broadcast), WG },
     buffers: [x.buffer(op, 'input'), out.buffer(op, 'out')],
     params: params(out.size, shape, broadcastStrides(x.shape, shape), [], alpha, beta),
-    workgroups: linearGrid(Math.ceil(out.size / WG)),
+    workgroups: linearGrid(Math.ceil(out.size / perInvocation / WG)),
   });
   return out;
 }
@@ -38,13 +39,14 @@ function binaryKernel(op: string, f: Binary, a: Tensor, b: Tensor): Tensor {
   const out = empty(shape);
   if (out.size === 0) return out;
   const broadcast = a.shape.join() !== shape.join() || b.shape.join() !== shape.join();
+  const perInvocation = broadcast ? 1 : 4;
   runtime().dispatch({
     kernel: 'elementwise',
-    entry: 'binary',
+    entry: broadcast ? 'binary' : 'binary4',
     constants: { OP: BINARY[f], BROADCAST: Number(broadcast), WG },
     buffers: [a.buffer(op, 'input'), b.buffer(op, 'other'), out.buffer(op, 'out')],
     params: params(out.size, shape, broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape)),
-    workgroups: linearGrid(Math.ceil(out.size / WG)),
+    workgroups: linearGrid(Math.ceil(out.size / perInvocation / WG)),
   });
   return out;
 }

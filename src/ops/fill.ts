@@ -16,13 +16,15 @@ export function full(shape: Shape, value: number, { requiresGrad = false }: Crea
   expectFinite('full', 'value', value);
   const out = empty(shape);
   if (out.size > 0) {
+    // The tensor's buffer is whole vec4s: filling its last one whole touches only padding.
+    const vectors = Math.ceil(out.size / 4);
     runtime().dispatch({
       kernel: 'fill',
-      entry: 'fill',
+      entry: 'fill4',
       constants: { WG },
       buffers: [out.buffer('full', 'out')],
-      params: new Params().u32(out.size).f32(value).u32(0, 0, 0, 0, 0),
-      workgroups: linearGrid(Math.ceil(out.size / WG)),
+      params: new Params().u32(vectors).f32(value).u32(0, 0, 0, 0, 0),
+      workgroups: linearGrid(Math.ceil(vectors / WG)),
     });
   }
   out.requiresGrad = requiresGrad;
@@ -47,13 +49,19 @@ export interface RowCopy {
 /** Copies rows of elements from src into dst (both already allocated). */
 export function copyRows(op: string, src: Tensor, dst: Tensor, { n, rows, srcOffset = 0, dstOffset = 0, srcRow = n, dstRow = n }: RowCopy): void {
   if (n * rows === 0) return;
+  // vec4s when every count and offset is whole vec4s, or when one row fills dst from its
+  // start to its end (then the last vec4 copies padding into padding).
+  const whole = [n, srcOffset, dstOffset, srcRow, dstRow].every((v) => v % 4 === 0);
+  const wholeTensor = rows === 1 && srcOffset === 0 && dstOffset === 0 && n === dst.size;
+  const width = whole || wholeTensor ? 4 : 1;
+  const [vn, ...rest] = [n, srcOffset, dstOffset, srcRow, dstRow].map((v) => Math.ceil(v / width));
   runtime().dispatch({
     kernel: 'fill',
-    entry: 'copy',
+    entry: width === 4 ? 'copy4' : 'copy',
     constants: { WG },
     buffers: [src.buffer(op, 'input'), dst.buffer(op, 'out')],
-    params: new Params().u32(n).f32(0).u32(rows, srcOffset, dstOffset, srcRow, dstRow),
-    workgroups: linearGrid(Math.ceil((n * rows) / WG)),
+    params: new Params().u32(vn).f32(0).u32(rows, ...rest),
+    workgroups: linearGrid(Math.ceil((vn * rows) / WG)),
   });
 }
 
