@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { ArgumentError, conv2d, randn, runtime, ShapeError, tensor } from '../src/index.js';
-import { setConvKernel } from '../src/ops/conv2d.js';
 import { conv2d as refConv, nd, type ConvSpec } from '../src/reference/index.js';
 import { abs, checkCase, count, describeCase, KINDS, randomCase, SAME_CASES } from './conv-cases.js';
 import { assertClose, gradcheck, randomData, rngFor } from './helpers.js';
@@ -49,7 +48,7 @@ describe('the subgroup kernels (kernels/conv2d_subgroup.wgsl) match the referenc
   });
   it('with the subgroup kernels turned off, the portable kernels give the same answers', async () => {
     const rng = rngFor('conv2d portable');
-    setConvKernel('portable');
+    runtime().portableKernels = true;
     try {
       for (const [i, c] of SAME_CASES.entries()) {
         runtime().startProfile();
@@ -57,7 +56,7 @@ describe('the subgroup kernels (kernels/conv2d_subgroup.wgsl) match the referenc
         expect((await runtime().stopProfile()).some((r) => r.kernel.startsWith('conv2d_subgroup')), describeCase(c)).toBe(false);
       }
     } finally {
-      setConvKernel('auto');
+      runtime().portableKernels = false;
     }
   });
 });

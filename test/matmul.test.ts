@@ -1,5 +1,5 @@
-import { describe, it } from 'vitest';
-import { linear, matmul, tensor } from '../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { linear, matmul, runtime, tensor } from '../src/index.js';
 import { mm } from '../src/ops/matmul.js';
 import { elementwise, matmul as refMatmul, nd, type NDArray } from '../src/reference/index.js';
 import { expectMatches, gradcheck, randomData, randomDim, rngFor } from './helpers.js';
@@ -21,6 +21,27 @@ describe('matmul matches the reference', () => {
       const b = nd(db, sb);
       const scale = refMatmul(abs(a), abs(b), transA, transB).data;
       await expectMatches(mm(tensor(da, sa), tensor(db, sb), transA, transB), refMatmul(a, b, transA, transB), `mm ${M}x${K}x${N} tA=${transA} tB=${transB}`, { rtol: 1e-6, scale });
+    }
+  });
+
+  it('the subgroup kernel (K and N multiples of 4) and the portable one agree with the reference', async () => {
+    const rng = rngFor('matmul subgroup');
+    // Rows not a multiple of the tile's 8, columns not a multiple of its 32, one row, one k step.
+    for (const [M, K, N] of [[13, 8, 36], [1, 4, 4], [40, 20, 68], [9, 64, 8]]) {
+      const [da, db] = [randomData(rng, M * K), randomData(rng, K * N)];
+      const [a, b] = [nd(da, [M, K]), nd(db, [K, N])];
+      const scale = refMatmul(abs(a), abs(b)).data;
+      for (const portable of [false, true]) {
+        runtime().portableKernels = portable;
+        try {
+          runtime().startProfile();
+          await expectMatches(matmul(tensor(da, [M, K]), tensor(db, [K, N])), refMatmul(a, b), `matmul ${M}x${K}x${N} portable=${portable}`, { rtol: 1e-6, scale });
+          const ran = (await runtime().stopProfile()).map((r) => r.kernel);
+          expect(ran).toContain(portable || runtime().report.subgroupSize === null ? 'matmul:main' : 'matmul_subgroup:main');
+        } finally {
+          runtime().portableKernels = false;
+        }
+      }
     }
   });
 

@@ -126,20 +126,12 @@ function packWeights(weight: Tensor, g: ConvGeometry, transpose: boolean, op: st
   return packed;
 }
 
-export type ConvKernel = 'auto' | 'portable';
-let kernelChoice: ConvKernel = process.env.RESNEXT_CONV_KERNEL === 'portable' ? 'portable' : 'auto';
-/** 'portable' keeps conv2d on kernels/conv2d.wgsl even where the subgroup kernel applies
- *  (tests and benches compare the two); RESNEXT_CONV_KERNEL=portable sets it at start. */
-export function setConvKernel(choice: ConvKernel): void {
-  kernelChoice = choice;
-}
-
 /** Override constants for kernels/conv2d_subgroup.wgsl, or null where it does not apply:
  *  it needs a fixed subgroup size and a stride-1 undilated convolution whose output has
  *  the input's size, with a kernel of at most 3x3. */
 function subgroupConstants(g: ConvGeometry, channelsOut: number): Record<string, number> | null {
   const SG = runtime().report.subgroupSize;
-  if (kernelChoice === 'portable' || SG === null || WG % SG !== 0 || SG * 2 < Math.min(9, g.kH * g.kW)) return null;
+  if (runtime().portableKernels || SG === null || WG % SG !== 0 || SG * 2 < Math.min(9, g.kH * g.kW)) return null;
   const same = g.stride.every((s) => s === 1) && g.dilation.every((d) => d === 1) && g.H_out === g.H && g.W_out === g.W;
   if (!same || g.kH > 3 || g.kW > 3) return null;
   const pointwise = g.kH * g.kW === 1;

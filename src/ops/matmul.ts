@@ -3,12 +3,15 @@
 // ever materialised.
 import { record } from '../autograd.js';
 import { fmtShape, ShapeError } from '../errors.js';
-import { Params, runtime } from '../runtime/index.js';
+import { linearGrid, Params, runtime } from '../runtime/index.js';
 import { empty, Tensor } from '../tensor.js';
 import { add } from './elementwise.js';
 import { expectRank, expectTensor } from './validate.js';
 
-const TILE = 32; // 8x8 invocations, each 4x4 outputs
+const TILE = 32; // kernels/matmul.wgsl: 8x8 invocations, each 4x4 outputs
+/** kernels/matmul_subgroup.wgsl: invocations per workgroup, and rows of C per subgroup. */
+const WG = 64;
+const SUBGROUP_ROWS = 8;
 
 /** op(a) @ op(b), where op transposes a 2-D operand when its flag is set. */
 export function mm(a: Tensor, b: Tensor, transA = false, transB = false, op = 'matmul'): Tensor {
@@ -22,7 +25,17 @@ export function mm(a: Tensor, b: Tensor, transA = false, transB = false, op = 'm
     throw new ShapeError(op, 'other', `has shape ${fmtShape(b.shape)}${transB ? ' (transposed)' : ''}, which cannot multiply input of shape ${fmtShape(a.shape)}${transA ? ' (transposed)' : ''}: inner sizes ${K} and ${Kb} differ`);
   }
   const out = empty([M, N]);
-  if (M > 0 && N > 0) {
+  const SG = runtime().report.subgroupSize;
+  if (M > 0 && N > 0 && K > 0 && !transA && !transB && K % 4 === 0 && N % 4 === 0 && SG !== null && SG >= 8 && WG % SG === 0 && !runtime().portableKernels) {
+    const tiles = Math.ceil(M / SUBGROUP_ROWS) * Math.ceil(N / (4 * SG));
+    runtime().dispatch({
+      kernel: 'matmul_subgroup',
+      constants: { WG, SG },
+      buffers: [a.buffer(op, 'input'), b.buffer(op, 'other'), out.buffer(op, 'out')],
+      params: new Params().u32(M, N, K),
+      workgroups: linearGrid(Math.ceil((tiles * SG) / WG)),
+    });
+  } else if (M > 0 && N > 0) {
     runtime().dispatch({
       kernel: 'matmul',
       constants: { TRANS_A: Number(transA), TRANS_B: Number(transB) },

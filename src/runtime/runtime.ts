@@ -48,6 +48,9 @@ export class Runtime {
   readonly pool: BufferPool;
   /** Kernel variants the autotuner chose on this adapter (ops time and consult it). */
   readonly tuning: TuningCache;
+  /** Keep every op on its portable kernel even where a subgroup kernel applies (tests and
+   *  benches compare the two); RESNEXT_KERNELS=portable sets it at start. */
+  portableKernels = process.env.RESNEXT_KERNELS === 'portable';
   private gpu: GPU | null;
   private readonly staging: BufferPool;
   private readonly sources = new Map<string, string>();
