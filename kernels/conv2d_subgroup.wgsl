@@ -54,7 +54,7 @@ override CI_STEP: u32 = 1u;
 // grad_weight: the tile of weights a lane sums, 4 * COB output x CI_TILE input channels.
 override COB: u32 = 1u;
 override CI_TILE: u32 = 1u;
-const CB_MAX = 2u;
+const CB_MAX = 4u;
 // Weight vec4s per lane to cover a row-by-row 3x3 kernel's taps over 8 lanes.
 const WREGS_MAX = 2u;
 // grad_weight's sums per lane: 4 * COB * CI_TILE * KH * KW of them, at most GACC_MAX.
@@ -123,6 +123,8 @@ fn load_window(kh: u32, base: u32) -> Window {
   let m = select(0, shift & 3, ALIGNED);
   let first = i32(q0) + shift - m;
   let own = plane_values(base, first);
+  // A 1x1 tap reads a lane's own pixels only: no halo, nothing outside the image.
+  if (KH * KW == 1u) { return Window(own, own, own, 0); }
   var w = Window(subgroupShuffleUp(own, 1u), own, subgroupShuffleDown(own, 1u), m);
   // The subgroup's edge lanes load their outer neighbour when the window reaches it.
   if (lane == 0u && m < i32(PAD_W)) { w.prev = plane_values(base, first - 4); }

@@ -11,7 +11,7 @@ import { expectRank, expectTensor } from './validate.js';
 const TILE = 32; // kernels/matmul.wgsl: 8x8 invocations, each 4x4 outputs
 /** kernels/matmul_subgroup.wgsl: invocations per workgroup, and rows of C per subgroup. */
 const WG = 64;
-const SUBGROUP_ROWS = 8;
+const SUBGROUP_ROWS = 16;
 
 /** op(a) @ op(b), where op transposes a 2-D operand when its flag is set. */
 export function mm(a: Tensor, b: Tensor, transA = false, transB = false, op = 'matmul'): Tensor {
@@ -30,7 +30,7 @@ export function mm(a: Tensor, b: Tensor, transA = false, transB = false, op = 'm
     const tiles = Math.ceil(M / SUBGROUP_ROWS) * Math.ceil(N / (4 * SG));
     runtime().dispatch({
       kernel: 'matmul_subgroup',
-      constants: { WG, SG },
+      constants: { WG, SG, ROWS: SUBGROUP_ROWS },
       buffers: [a.buffer(op, 'input'), b.buffer(op, 'other'), out.buffer(op, 'out')],
       params: new Params().u32(M, N, K),
       workgroups: linearGrid(Math.ceil((tiles * SG) / WG)),
