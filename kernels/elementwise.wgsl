@@ -9,7 +9,6 @@
 
 struct Params {
   n: u32,
-  rank: u32,
   alpha: f32,
   beta: f32,
   shape: array<vec4<u32>, 2>,
@@ -38,14 +37,32 @@ fn linear_index(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
   return gid.x + gid.y * nwg.x * WG;
 }
 
+// Set by the host when every index is below 2^24, where f32 holds it exactly.
+override FAST_DIV: bool = false;
+
+// x / d and x % d. CPU adapters have no vector integer division (LLVM splits it into a
+// scalar divide per lane, tens of cycles each); below 2^24 an f32 quotient, corrected by
+// one, is exact and runs on the vector units.
+fn div_mod(x: u32, d: u32) -> vec2<u32> {
+  if (!FAST_DIV) { return vec2<u32>(x / d, x % d); }
+  var q = u32(f32(x) / f32(d));
+  if (q * d > x) { q -= 1u; } else if ((q + 1u) * d <= x) { q += 1u; }
+  return vec2<u32>(q, x - q * d);
+}
+
+// The output's rank for the strided entries: a constant, so the loop below unrolls and
+// reads the shape and strides at constant offsets. (With a loop bound from the params,
+// lavapipe read them lane by lane, eight loads per dimension per element.)
+override RANK: u32 = 1u;
+
 // Offset of output element i in a tensor with the given strides over the output shape.
-fn strided_offset(i: u32, rank: u32, shape: array<vec4<u32>, 2>, strides: array<vec4<u32>, 2>) -> u32 {
+fn strided_offset(i: u32, shape: array<vec4<u32>, 2>, strides: array<vec4<u32>, 2>) -> u32 {
   var rem = i;
   var offset = 0u;
-  for (var d = i32(rank) - 1; d >= 0; d--) {
-    let size = shape[d / 4][d % 4];
-    offset += (rem % size) * strides[d / 4][d % 4];
-    rem /= size;
+  for (var d = i32(RANK) - 1; d >= 0; d--) {
+    let qr = div_mod(rem, shape[d / 4][d % 4]);
+    offset += qr.y * strides[d / 4][d % 4];
+    rem = qr.x;
   }
   return offset;
 }
@@ -75,7 +92,7 @@ fn unary(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups)
   let i = linear_index(gid, nwg);
   if (i >= unary_p.n) { return; }
   var x = a[i];
-  if (BROADCAST) { x = a[strided_offset(i, unary_p.rank, unary_p.shape, unary_p.a_strides)]; }
+  if (BROADCAST) { x = a[strided_offset(i, unary_p.shape, unary_p.a_strides)]; }
   unary_out[i] = unary_p.alpha * unary_op(vec4<f32>(x)).x + unary_p.beta;
 }
 
@@ -86,8 +103,8 @@ fn binary(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
   var x = a[i];
   var y = b[i];
   if (BROADCAST) {
-    x = a[strided_offset(i, p.rank, p.shape, p.a_strides)];
-    y = b[strided_offset(i, p.rank, p.shape, p.b_strides)];
+    x = a[strided_offset(i, p.shape, p.a_strides)];
+    y = b[strided_offset(i, p.shape, p.b_strides)];
   }
   out[i] = binary_op(vec4<f32>(x), vec4<f32>(y)).x;
 }
@@ -118,8 +135,8 @@ fn binary4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
 fn strided_copy(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = linear_index(gid, nwg);
   if (i >= unary_p.n) { return; }
-  let source_offset = strided_offset(i, unary_p.rank, unary_p.shape, unary_p.a_strides);
-  unary_out[strided_offset(i, unary_p.rank, unary_p.shape, unary_p.b_strides)] = a[source_offset];
+  let source_offset = strided_offset(i, unary_p.shape, unary_p.a_strides);
+  unary_out[strided_offset(i, unary_p.shape, unary_p.b_strides)] = a[source_offset];
 }
 
 @compute @workgroup_size(WG)

@@ -13,8 +13,11 @@ const BINARY = { add: 0, sub: 1, mul: 2, div: 3, reluBackward: 4 } as const;
 type Unary = keyof typeof UNARY;
 type Binary = keyof typeof BINARY;
 
+/** 1 when every index and offset the kernel computes stays below 2^24 (see div_mod). */
+const fastDiv = (...sizes: number[]) => Number(Math.max(...sizes) < 1 << 24);
+
 function params(n: number, shape: Shape, aStrides: number[] = [], bStrides: number[] = [], alpha = 1, beta = 0): Params {
-  return new Params().u32(n, shape.length).f32(alpha, beta).u32Array(shape, 2).u32Array(aStrides, 2).u32Array(bStrides, 2);
+  return new Params().u32(n).f32(alpha, beta).u32Array(shape, 2).u32Array(aStrides, 2).u32Array(bStrides, 2);
 }
 
 /** out = alpha * f(x) + beta, reading x broadcast to `shape`. */
@@ -26,7 +29,7 @@ function unaryKernel(op: string, f: Unary, x: Tensor, alpha = 1, beta = 0, shape
   runtime().dispatch({
     kernel: 'elementwise',
     entry: broadcast ? 'unary' : 'unary4',
-    constants: { OP: UNARY[f], BROADCAST: Number(broadcast), WG },
+    constants: { OP: UNARY[f], BROADCAST: Number(broadcast), WG, FAST_DIV: fastDiv(x.size, out.size), RANK: Math.max(1, shape.length) },
     buffers: [x.buffer(op, 'input'), out.buffer(op, 'out')],
     params: params(out.size, shape, broadcastStrides(x.shape, shape), [], alpha, beta),
     workgroups: linearGrid(Math.ceil(out.size / perInvocation / WG)),
@@ -43,7 +46,7 @@ function binaryKernel(op: string, f: Binary, a: Tensor, b: Tensor): Tensor {
   runtime().dispatch({
     kernel: 'elementwise',
     entry: broadcast ? 'binary' : 'binary4',
-    constants: { OP: BINARY[f], BROADCAST: Number(broadcast), WG },
+    constants: { OP: BINARY[f], BROADCAST: Number(broadcast), WG, FAST_DIV: fastDiv(a.size, b.size, out.size), RANK: Math.max(1, shape.length) },
     buffers: [a.buffer(op, 'input'), b.buffer(op, 'other'), out.buffer(op, 'out')],
     params: params(out.size, shape, broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape)),
     workgroups: linearGrid(Math.ceil(out.size / perInvocation / WG)),
@@ -171,7 +174,7 @@ export function stridedCopy(op: string, src: Tensor, srcStrides: number[], dst: 
   runtime().dispatch({
     kernel: 'elementwise',
     entry: 'strided_copy',
-    constants: { WG },
+    constants: { WG, FAST_DIV: fastDiv(src.size, dst.size, n), RANK: Math.max(1, shape.length) },
     buffers: [src.buffer(op, 'input'), dst.buffer(op, 'out')],
     params: params(n, shape, srcStrides, dstStrides),
     workgroups: linearGrid(Math.ceil(n / WG)),
