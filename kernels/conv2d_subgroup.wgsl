@@ -12,11 +12,12 @@
 // Why this shape: on CPU adapters (lavapipe) every per-invocation load from a storage
 // buffer is a loop over the SIMD lanes and costs as much as dozens of FMAs, while a
 // subgroup shuffle is a register permute. So an invocation owns 4 consecutive pixels of a
-// plane, loads the input those 4 pixels need from each kernel row once (a vec4 when planes
-// are whole vec4s, ALIGNED, else 4 scalars) and takes the halo its taps need from its
-// neighbours' loads. forward loads a tap's weights once per subgroup, one vec4 per lane,
-// and broadcasts them; grad_weight keeps the sums of a tile of weights per lane over its
-// pixels and adds them across the subgroup at the end. Subgroups never straddle two planes
+// plane, loads the input those 4 pixels need from each kernel row once (one vec4: where
+// planes are not whole vec4s, the vec4 holding the first value, the rest coming from the
+// neighbour's) and takes the halo its taps need from its neighbours' loads. forward loads
+// a tap's weights once per subgroup, one vec4 per lane, and broadcasts them; grad_weight
+// keeps the sums of a tile of weights per lane over its pixels and adds them across the
+// subgroup at the end. Subgroups never straddle two planes
 // (each plane's 4-pixel chunks are padded to a multiple of SG invocations), and are taken
 // to be SG consecutive invocations, as on lavapipe and the usual GPUs (tests check it).
 enable subgroups;
@@ -61,23 +62,23 @@ const WREGS_MAX = 2u;
 const COB_MAX = 4u;
 const GACC_MAX = 288u;
 
-// Both entry points read x at bindings 0 and 4 (the same buffer, as vec4s and as scalars)
-// and the params at 5.
+// Both entry points read x at binding 0, as vec4s.
 @group(0) @binding(0) var<storage, read> x4: array<vec4<f32>>;
-@group(0) @binding(4) var<storage, read> x1: array<f32>;
-@group(0) @binding(5) var<uniform> p: Params;
-// forward: packed weights (1), bias (2), y (3)
+// forward: packed weights (1), bias (2), y (3), params (4)
 @group(0) @binding(1) var<storage, read> wp: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
-// grad_weight: dy as vec4s (1), partial sums (2), dy as scalars (3)
+@group(0) @binding(4) var<uniform> p: Params;
+// grad_weight: dy (1), partial sums (2), params (3)
 @group(0) @binding(1) var<storage, read> dy4: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> partial: array<f32>;
-@group(0) @binding(3) var<storage, read> dy1: array<f32>;
+@group(0) @binding(3) var<uniform> pw: Params;
 
 // Per-invocation state, set by the entry points and read by the helpers.
 var<private> lane: u32;
 var<private> plane: u32;
+// The planes' height (each entry point's params).
+var<private> height: u32;
 // This invocation's first pixel in its plane: a multiple of 4, possibly past the plane.
 var<private> q0: u32;
 var<private> oh: array<i32, 4>;
@@ -100,20 +101,42 @@ fn set_pixels(first: u32) {
       for (var kw = 0u; kw < KW; kw++) {
         let ih = oh[j] + i32(kh) - i32(PAD_H);
         let iw = ow[j] + i32(kw) - i32(PAD_W);
-        if (ih >= 0 && ih < i32(p.H) && iw >= 0 && iw < i32(WIDTH)) { bits |= 1u << (kh * KW + kw); }
+        if (ih >= 0 && ih < i32(height) && iw >= 0 && iw < i32(WIDTH)) { bits |= 1u << (kh * KW + kw); }
       }
     }
     inside[j] = bits;
   }
 }
 
-// The 4 values of plane `base` from pixel `q` on (q may fall outside the plane: what is read
-// there is masked by the caller).
-fn plane_values(base: u32, q: i32) -> vec4<f32> {
+// Values [i, i + 4) of a buffer from lo, the vec4 holding value i (i % 4 = s), and hi,
+// the next vec4.
+fn unaligned(lo: vec4<f32>, hi: vec4<f32>, s: u32) -> vec4<f32> {
+  let by1 = vec4<f32>(lo.yzw, hi.x);
+  let by2 = vec4<f32>(lo.zw, hi.xy);
+  let by3 = vec4<f32>(lo.w, hi.xyz);
+  return select(select(select(by3, by2, s == 2u), by1, s == 1u), lo, s == 0u);
+}
+
+// The 4 values of x's plane `base` from pixel `q` on (q may fall outside the plane: what is
+// read there is masked by the caller). Planes that are not whole vec4s start inside a vec4:
+// each lane loads the vec4 holding its first value and, when `from_neighbour`, takes the next
+// one from its neighbour, which loaded it (such calls come from every lane at once).
+fn plane_values(base: u32, q: i32, from_neighbour: bool) -> vec4<f32> {
   if (ALIGNED) { return x4[(base + u32(clamp(q, 0, i32(plane) - 4))) / 4u]; }
-  var v: vec4<f32>;
-  for (var j = 0; j < 4; j++) { v[j] = x1[base + u32(clamp(q + j, 0, i32(plane) - 1))]; }
-  return v;
+  // Value i sits at component i & 3 of vec4 i >> 2 (both floor, also for i < 0). Only the
+  // vec4 index is clamped, so lanes keep reading consecutive vec4s: a clamped read only
+  // moves values outside the plane, which are masked.
+  let i = i32(base) + q;
+  let last = i32(arrayLength(&x4)) - 1;
+  let lo = x4[clamp(i >> 2u, 0, last)];
+  var hi: vec4<f32>;
+  if (from_neighbour) {
+    hi = subgroupShuffleDown(lo, 1u);
+    if (lane == SG - 1u) { hi = x4[clamp((i >> 2u) + 1, 0, last)]; }
+  } else {
+    hi = x4[clamp((i >> 2u) + 1, 0, last)];
+  }
+  return unaligned(lo, hi, u32(i & 3));
 }
 
 // Kernel row kh of input plane `base`: a literal kh makes the window's m a constant.
@@ -122,18 +145,18 @@ fn load_window(kh: u32, base: u32) -> Window {
   // Aligned: the vec4 holding pixel q0 + shift, which starts m values before it.
   let m = select(0, shift & 3, ALIGNED);
   let first = i32(q0) + shift - m;
-  let own = plane_values(base, first);
+  let own = plane_values(base, first, true);
   // A 1x1 tap reads a lane's own pixels only: no halo, nothing outside the image.
   if (KH * KW == 1u) { return Window(own, own, own, 0); }
   var w = Window(subgroupShuffleUp(own, 1u), own, subgroupShuffleDown(own, 1u), m);
   // The subgroup's edge lanes load their outer neighbour when the window reaches it.
-  if (lane == 0u && m < i32(PAD_W)) { w.prev = plane_values(base, first - 4); }
-  if (lane == SG - 1u && m + 2 + i32(KW - PAD_W) >= 4) { w.next = plane_values(base, first + 4); }
+  if (lane == 0u && m < i32(PAD_W)) { w.prev = plane_values(base, first - 4, false); }
+  if (lane == SG - 1u && m + 2 + i32(KW - PAD_W) >= 4) { w.next = plane_values(base, first + 4, false); }
   if (WIDTH % 4u == 0u) {
     // Rows of whole vec4s: the 12 values lie in one input row (prev and next past its ends
     // hold other rows), so masking them here replaces a mask per tap and pixel.
     let ih = oh[0] + i32(kh) - i32(PAD_H);
-    let row_ok = ih >= 0 && ih < i32(p.H);
+    let row_ok = ih >= 0 && ih < i32(height);
     w.own = select(vec4<f32>(), w.own, row_ok);
     w.prev = select(vec4<f32>(), w.prev, row_ok && ow[0] > 0);
     w.next = select(vec4<f32>(), w.next, row_ok && ow[0] + 4 < i32(WIDTH));
@@ -176,6 +199,7 @@ fn forward_row(kh: u32, base: u32, w_lane: u32) {
 @compute @workgroup_size(WG)
 fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(subgroup_invocation_id) sl: u32) {
   lane = sl;
+  height = p.H;
   plane = p.H * WIDTH;
   let chunks = (plane + 3u) / 4u;
   let padded = (chunks + SG - 1u) / SG * SG;
@@ -244,46 +268,52 @@ fn grad_row(kh: u32, base: u32, i: u32) {
 @compute @workgroup_size(WG)
 fn grad_weight(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(subgroup_invocation_id) sl: u32) {
   lane = sl;
-  plane = p.H * WIDTH;
+  height = pw.H;
+  plane = pw.H * WIDTH;
   let steps = ((plane + 3u) / 4u + SG - 1u) / SG;
-  let items = p.N * steps;
+  let items = pw.N * steps;
   let s = gid.x / SG;
-  let cog = p.C_out / p.groups;
-  let cig = p.C_in / p.groups;
+  let cog = pw.C_out / pw.groups;
+  let cig = pw.C_in / pw.groups;
   let co_tiles = (cog + 4u * COB - 1u) / (4u * COB);
   let ci_tiles = (cig + CI_TILE - 1u) / CI_TILE;
   let g = gid.y / (co_tiles * ci_tiles);
   let co0 = (gid.y / ci_tiles) % co_tiles * 4u * COB;
   let ci0 = gid.y % ci_tiles * CI_TILE;
-  for (var item = s * p.rows_per_chunk; item < min((s + 1u) * p.rows_per_chunk, items); item++) {
+  for (var item = s * pw.rows_per_chunk; item < min((s + 1u) * pw.rows_per_chunk, items); item++) {
     let n = item / steps;
     let step = item % steps;
     set_pixels((step * SG + lane) * 4u);
     for (var c = 0u; c < 4u * COB; c++) {
-      let base = (n * p.C_out + g * cog + min(co0 + c, cog - 1u)) * plane;
+      let base = (n * pw.C_out + g * cog + min(co0 + c, cog - 1u)) * plane;
       var v: vec4<f32>;
       if (ALIGNED) {
         v = dy4[(base + min(q0, plane - 4u)) / 4u];
       } else {
-        for (var j = 0u; j < 4u; j++) { v[j] = dy1[base + min(q0 + j, plane - 1u)]; }
+        // As plane_values: the vec4 holding the first value, the next from the neighbour.
+        let last = arrayLength(&dy4) - 1u;
+        let lo = dy4[min((base + q0) / 4u, last)];
+        var hi = subgroupShuffleDown(lo, 1u);
+        if (lane == SG - 1u) { hi = dy4[min((base + q0) / 4u + 1u, last)]; }
+        v = unaligned(lo, hi, (base + q0) % 4u);
       }
       let live = vec4<bool>(q0 < plane, q0 + 1u < plane, q0 + 2u < plane, q0 + 3u < plane);
       dyv[c] = select(vec4<f32>(), v, live & vec4<bool>(co0 + c < cog));
     }
     for (var i = 0u; i < CI_TILE; i++) {
-      let base = (n * p.C_in + g * cig + min(ci0 + i, cig - 1u)) * plane;
+      let base = (n * pw.C_in + g * cig + min(ci0 + i, cig - 1u)) * plane;
       grad_row(0u, base, i);
       if (KH > 1u) { grad_row(1u, base, i); }
       if (KH > 2u) { grad_row(2u, base, i); }
     }
   }
   let taps = KH * KW;
-  let out_base = s * p.C_out * cig * taps;
+  let out_base = s * pw.C_out * cig * taps;
   for (var c = 0u; c < 4u * COB; c++) {
     for (var i = 0u; i < CI_TILE; i++) {
       for (var t = 0u; t < taps; t++) {
         let total = subgroupAdd(gacc[(c * CI_TILE + i) * taps + t]);
-        if (lane == 0u && s * p.rows_per_chunk < items && co0 + c < cog && ci0 + i < cig) {
+        if (lane == 0u && s * pw.rows_per_chunk < items && co0 + c < cog && ci0 + i < cig) {
           partial[out_base + ((g * cog + co0 + c) * cig + ci0 + i) * taps + t] = total;
         }
       }

@@ -72,7 +72,7 @@ describe('a wrong convolution kernel is caught by the conv2d checks', () => {
   }
   const subgroupMutants: [string, string, string, string][] = [
     ['forward whose edge lanes never load their outer neighbour', 'if (lane == 0u && m < i32(PAD_W))', 'if (false)', 'forward'],
-    ['an unaligned window read one pixel late', 'v[j] = x1[base + u32(clamp(q + j,', 'v[j] = x1[base + u32(clamp(q + j + 1,', 'forward'],
+    ['an unaligned plane read one value late', 'return unaligned(lo, hi, u32(i & 3));', 'return unaligned(lo, hi, u32((i + 1) & 3));', 'forward'],
     ['grad-input that does not mirror the taps', 'select(t, taps - 1u - t, FLIP)', 't', 'grad-input'],
     ['grad-weight that keeps lane 0 sum only', 'let total = subgroupAdd(gacc[', 'let total = (gacc[', 'grad-weight'],
   ];

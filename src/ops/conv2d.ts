@@ -243,12 +243,11 @@ function subgroupConv(input: Tensor, packed: Tensor, bias: Tensor | null, out: T
   const [cIn, cOut] = flip ? [g.C_out, g.C_in] : [g.C_in, g.C_out];
   const padded = Math.ceil(Math.ceil((g.H * g.W) / 4) / constants.SG) * constants.SG;
   const supers = Math.ceil(blocks(cOut / g.groups) / constants.CB);
-  const x = input.buffer(op, 'input');
   runtime().dispatch({
     kernel: 'conv2d_subgroup',
     entry: 'forward',
     constants: { ...constants, HAS_BIAS: Number(bias !== null), FLIP: Number(flip) },
-    buffers: [x, packed.buffer(op, 'weight'), (bias ?? packed).buffer(op, 'bias'), out.buffer(op, 'out'), x],
+    buffers: [input.buffer(op, 'input'), packed.buffer(op, 'weight'), (bias ?? packed).buffer(op, 'bias'), out.buffer(op, 'out')],
     params: convParams({ ...g, C_in: cIn, C_out: cOut }),
     workgroups: [Math.ceil((g.N * padded) / WG), g.groups * supers],
   });
@@ -355,12 +354,11 @@ function subgroupGradWeight(x: Tensor, dy: Tensor, g: ConvGeometry, sg: Record<s
   const CI_TILE = Math.min(cig, 16, Math.floor(GACC_MAX / (4 * COB * taps)));
   const tiles = g.groups * Math.ceil(cog / (4 * COB)) * Math.ceil(cig / CI_TILE);
   const partial = empty([subgroups, weightSize]);
-  const [xb, dyb] = [x.buffer(op, 'input'), dy.buffer(op, 'grad')];
   runtime().dispatch({
     kernel: 'conv2d_subgroup',
     entry: 'grad_weight',
     constants: { ...sg, COB, CI_TILE },
-    buffers: [xb, dyb, partial.buffer(op, 'partial'), dyb, xb],
+    buffers: [x.buffer(op, 'input'), dy.buffer(op, 'grad'), partial.buffer(op, 'partial')],
     params: convParams(g, perSubgroup),
     workgroups: [Math.ceil((subgroups * sg.SG) / WG), tiles],
   });
