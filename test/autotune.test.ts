@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -33,6 +33,18 @@ describe('the tuning cache', () => {
 });
 
 describe('the conv2d autotuner', () => {
+  it('keys its choices by the kernels it timed: an edited kernel is timed afresh', () => {
+    const before = runtime().kernelDigest('conv2d_subgroup');
+    const source = readFileSync(new URL('../kernels/conv2d_subgroup.wgsl', import.meta.url), 'utf8');
+    runtime().setKernelSource('conv2d_subgroup', `${source}\n// edited\n`);
+    try {
+      expect(runtime().kernelDigest('conv2d_subgroup')).not.toBe(before);
+    } finally {
+      runtime().setKernelSource('conv2d_subgroup', null);
+    }
+    expect(runtime().kernelDigest('conv2d_subgroup')).toBe(before);
+  });
+
   it.skipIf(runtime().report.subgroupSize === null)('traces the convolutions a computation runs, times both kernels of each, and dispatches the faster', async () => {
     const x = randn([4, 8, 8, 8]);
     const w = randn([8, 2, 3, 3], { requiresGrad: true });

@@ -149,7 +149,10 @@ type Variant = 'portable' | 'subgroup';
 let forcedVariant: Variant | null = null;
 
 const tuningKey = (role: ConvRole, g: ConvGeometry) =>
-  `conv2d ${role} ${g.N}x${g.C_in}x${g.H}x${g.W}->${g.C_out} k${g.kH}x${g.kW} s${g.stride.join('x')} p${g.padding.join('x')} d${g.dilation.join('x')} g${g.groups}`;
+  `conv2d ${role} ${g.N}x${g.C_in}x${g.H}x${g.W}->${g.C_out} k${g.kH}x${g.kW} s${g.stride.join('x')} p${g.padding.join('x')} d${g.dilation.join('x')} g${g.groups} ${kernelVersions()}`;
+
+/** The two candidates' source digests: a choice holds for the kernels it timed. */
+const kernelVersions = () => `${runtime().kernelDigest('conv2d')}/${runtime().kernelDigest('conv2d_subgroup')}`;
 
 /** The subgroup kernel's constants where it applies and is chosen for this role and shape
  *  (by the tuner, else by default), or null: the portable kernel runs. */

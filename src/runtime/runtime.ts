@@ -1,6 +1,7 @@
 // The one place that talks to the WebGPU device: kernel loading and the pipeline cache,
 // buffer pools, uniform packing, command batching, readback, error and device-loss
 // reporting. Ops call dispatch(); nothing else calls device.create*.
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { DeviceLostError, GPUFailure, KernelCompileError } from '../errors.js';
 import type { Acquired, AdapterReport } from './device.js';
@@ -54,6 +55,7 @@ export class Runtime {
   private gpu: GPU | null;
   private readonly staging: BufferPool;
   private readonly sources = new Map<string, string>();
+  private readonly digests = new Map<string, string>();
   private readonly modules = new Map<string, GPUShaderModule>();
   /** Kernels whose WGSL failed to compile: later dispatches of them throw at once. */
   private readonly broken = new Map<string, KernelCompileError>();
@@ -112,6 +114,7 @@ export class Runtime {
     if (source === null) this.sources.delete(kernel);
     else this.sources.set(kernel, source);
     this.modules.delete(kernel);
+    this.digests.delete(kernel);
     this.broken.delete(kernel);
     for (const key of [...this.pipelines.keys()]) if (key.startsWith(`${kernel}:`)) this.pipelines.delete(key);
   }
@@ -335,6 +338,14 @@ export class Runtime {
     let buffer!: GPUBuffer;
     this.watch(() => (buffer = this.device.createBuffer({ size, usage, label })), `allocating a ${size}-byte ${label} buffer`);
     return buffer;
+  }
+
+  /** A short digest of a kernel's source: tuning choices made for one version of a kernel
+   *  are keyed by it, so an edited kernel is timed afresh. */
+  kernelDigest(kernel: string): string {
+    let digest = this.digests.get(kernel);
+    if (!digest) this.digests.set(kernel, (digest = createHash('sha256').update(this.kernelSource(kernel)).digest('hex').slice(0, 8)));
+    return digest;
   }
 
   private kernelSource(kernel: string): string {
