@@ -38,6 +38,7 @@ export interface ConvGeometry {
 }
 
 const WG = 64;
+const WORKGROUPS_PER_DIMENSION = 65535;
 /** Largest grad-weight partial-sum buffer, in floats, before chunks are merged. */
 const MAX_PARTIAL_FLOATS = 4 << 20;
 
@@ -134,6 +135,8 @@ function subgroupConstants(g: ConvGeometry, channelsOut: number): Record<string,
   if (runtime().portableKernels || SG === null || WG % SG !== 0 || SG * 2 < Math.min(9, g.kH * g.kW)) return null;
   const same = g.stride.every((s) => s === 1) && g.dilation.every((d) => d === 1) && g.H_out === g.H && g.W_out === g.W;
   if (!same || g.kH > 3 || g.kW > 3) return null;
+  // One invocation per 4 pixels of every plane, planes padded to whole subgroups, along x.
+  if (Math.ceil((g.N * Math.ceil(Math.ceil((g.H * g.W) / 4) / SG) * SG) / WG) > WORKGROUPS_PER_DIMENSION) return null;
   const pointwise = g.kH * g.kW === 1;
   // Output blocks per invocation: more reuse each input load, more accumulators spill;
   // 1x1 kernels, with the fewest FMAs per load, gain from 4 (measured), 3x3 from 2.
