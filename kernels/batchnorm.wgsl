@@ -1,6 +1,6 @@
 // BatchNorm2d over NCHW f32 tensors, with an optional fused ReLU after it.
-//   stats:           one workgroup per channel: batch mean and biased variance (two passes
-//                    over the channel, a fixed-order tree: deterministic)
+//   stats:           one workgroup per channel: batch mean and biased variance (one pass
+//                    of shifted sums over the channel, a fixed-order tree: deterministic)
 //   update_running:  running_mean/var <- (1 - momentum) * running + momentum * batch
 //                    (the unbiased variance, as PyTorch keeps)
 //   apply:           y = (x - mean) * rsqrt(var + eps) * weight + bias, then max(y, 0) if RELU
@@ -78,25 +78,26 @@ const FIRST = vec4<f32>(1.0, 0.0, 0.0, 0.0);
 @compute @workgroup_size(WG)
 fn stats_main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
   let c = wid.x;
-  let count = p.N * p.HW;
-  var s = vec4<f32>();
-  for (var n = 0u; n < p.N; n++) {
-    let plane = (n * p.C + c) * p.HW;
-    for (var i = lid * VEC; i < p.HW; i += WG * VEC) { s += x_vec(plane + i); }
-  }
-  let mean = workgroup_sum(lid, dot(s, ALL)) / f32(count);
+  let count = f32(p.N * p.HW);
+  // One pass over the channel: sums of d = x - k and d^2, with k the channel's first value
+  // (the shifted-data variance: k is near the mean, so var = E[d^2] - E[d]^2 cancels
+  // little). Half the loads of a pass for the mean and one for the variance.
+  let k = x_vec(c * p.HW).x;
   let used = select(FIRST, ALL, VEC == 4u);
+  var s = vec4<f32>();
   var q = vec4<f32>();
   for (var n = 0u; n < p.N; n++) {
     let plane = (n * p.C + c) * p.HW;
     for (var i = lid * VEC; i < p.HW; i += WG * VEC) {
-      let d = (x_vec(plane + i) - mean) * used;
+      let d = (x_vec(plane + i) - k) * used;
+      s += d;
       q += d * d;
     }
   }
-  let variance = workgroup_sum(lid, dot(q, ALL)) / f32(count);
+  let shifted_mean = workgroup_sum(lid, dot(s, ALL)) / count;
+  let variance = max(workgroup_sum(lid, dot(q, ALL)) / count - shifted_mean * shifted_mean, 0.0);
   if (lid == 0u) {
-    stats_out[c] = mean;
+    stats_out[c] = k + shifted_mean;
     stats_out[p.C + c] = variance;
   }
 }

@@ -27,6 +27,20 @@ describe('batchNorm matches the reference', () => {
     }
   });
 
+  it('batch statistics stay accurate for a channel far from zero with a small spread (1000 +- 0.01)', async () => {
+    const rng = rngFor('bn offset');
+    const shape = [4, 3, 6, 6];
+    const xd = randomData(rng, count(shape), { lo: 999.99, hi: 1000.01 });
+    const rm = tensor(new Float32Array(3), [3]);
+    const rv = tensor(new Float32Array(3).fill(1), [3]);
+    const ones = new Float32Array(3).fill(1);
+    const y = batchNorm(tensor(xd, shape), rm, rv, tensor(ones, [3]), tensor(new Float32Array(3), [3]), { training: true });
+    const expected = refBatchNorm(nd(xd, shape), nd(new Float32Array(3), [3]), nd(ones, [3]), nd(ones, [3]), nd(new Float32Array(3), [3]), { training: true, relu: false, eps: 1e-5, momentum: 0.1 });
+    // The inputs themselves are float32 (about 6e-5 apart here): normalised values can only be that good.
+    await expectMatches(y, expected, 'bn of 1000 +- 0.01', { rtol: 2e-2, atol: 2e-2 });
+    assertClose(await rv.toArray(), updatedRunningStats(nd(xd, shape), nd(new Float32Array(3), [3]), nd(ones, [3]), 0.1).variance, 'running_var', { rtol: 1e-3, atol: 1e-9 });
+  });
+
   for (const [training, relu] of [[true, false], [true, true], [false, false], [false, true]]) {
     it(`backward passes gradcheck (training=${training}, relu=${relu})`, async () => {
       const rng = rngFor(`grad bn ${training} ${relu}`);
