@@ -39,6 +39,7 @@ override SG: u32 = 8u;
 // Plane width: a constant, so a shift by whole rows is a known offset into a vec4 and the
 // window is picked with constant indices.
 override WIDTH: u32;
+// Planes are whole vec4s (H * WIDTH % 4 == 0): every load starts on a vec4.
 override ALIGNED: bool = true;
 override KH: u32 = 3u;
 override KW: u32 = 3u;
