@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { benchConv, forwardFlops, geometryOf, naiveForward, parseShape } from '../bench/conv.js';
-import { tensor } from '../src/index.js';
+import { runtime, tensor } from '../src/index.js';
+import { empty } from '../src/tensor.js';
 import { conv2d as refConv, nd } from '../src/reference/index.js';
 import { assertClose, randomData, rngFor } from './helpers.js';
 
@@ -29,6 +30,21 @@ describe('bench conv', () => {
       const spec = { stride: g.stride, padding: g.padding, dilation: g.dilation, groups: g.groups };
       assertClose(await y.toArray(), refConv(nd(xd, [s.N, s.C, s.H, s.W]), nd(wd, [s.C, s.C / s.groups, s.k, s.k]), null, spec).data, `naive ${text}`, { rtol: 1e-5, atol: 1e-5 });
     }
+  });
+
+  it('the FMA ceiling probe (kernels/fma_probe.wgsl) runs exactly LOOPS steps of its twelve chains', async () => {
+    // Chain k starts at s + 0.01 k (s = i * 1e-7 for invocation i) and steps a <- 0.999 a + 0.001,
+    // so after L steps it holds 1 + (start - 1) * 0.999^L: a probe that skipped or repeated
+    // steps (a broken unroll) would sum to something else.
+    const [WG, LOOPS, workgroups] = [64, 64, 2];
+    const out = empty([WG * workgroups]);
+    runtime().dispatch({ kernel: 'fma_probe', constants: { WG, LOOPS }, buffers: [out.buffer('test', 'out')], workgroups: [workgroups] });
+    const expected = Array.from({ length: WG * workgroups }, (_, i) => {
+      let sum = 0;
+      for (let k = 0; k < 12; k++) sum += 1 + (i * 1e-7 + 0.01 * k - 1) * 0.999 ** LOOPS;
+      return sum;
+    });
+    assertClose(await out.toArray(), expected, 'fma probe', { rtol: 1e-5, atol: 1e-5 });
   });
 
   it('times our kernels and the naive baseline on a small shape', async () => {
