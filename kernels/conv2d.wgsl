@@ -39,7 +39,8 @@ override DIL_W: u32 = 1u;
 override PX: u32 = 8u;
 // forward (grad_input): rows of x (dy) are whole vec4s, stride 1 and PX % 4 == 0, so the
 // row window is read as a few vec4s (a vec4 load costs about 1.3 scalar loads on CPU
-// adapters); PAD_W then fixes where the window starts within its first vec4.
+// adapters); PAD_W then fixes where the window starts within its first vec4. grad_input
+// with a stride > 1 sets PAD_W too: it fixes which taps of a pixel meet a sample.
 override ALIGNED: bool = false;
 override PAD_W: u32 = 0u;
 const PX_MAX = 8u;
@@ -101,6 +102,11 @@ fn pack_weights(@builtin(global_invocation_id) gid: vec3<u32>) {
 fn in_at(row: u32, col: i32, width: u32) -> f32 {
   let i = row + u32(clamp(col, 0, i32(width) - 1));
   return select(0.0, input4[i / 4u][i % 4u], col >= 0 && col < i32(width));
+}
+
+// floor(a / b) for b > 0 (WGSL's i32 division truncates toward zero).
+fn floor_div(a: i32, b: i32) -> i32 {
+  return (a - ((a % b) + b) % b) / b;
 }
 
 // The vec4 of the input's row `row` (a multiple of 4) holding columns [4 * chunk, 4 * chunk + 4), or 0s outside the row.
@@ -185,6 +191,12 @@ fn grad_input(@builtin(global_invocation_id) gid: vec3<u32>) {
   let base = i32(iw0 + pi.pad_w);
   let win0 = base - i32((KW - 1u) * DIL_W);
   let windowed = STRIDE_W == 1u && GRAD_WIN <= WIN_MAX;
+  // Stride > 1 with PX a multiple of it and PAD_W set: the output columns the taps read
+  // form a window [w0 + lo, w0 + hi] with lo, hi and each tap's place in it constants.
+  let stride_windowed = STRIDE_W > 1u && PX % STRIDE_W == 0u;
+  let lo = floor_div(i32(PAD_W) - i32((KW - 1u) * DIL_W), i32(STRIDE_W));
+  let hi = floor_div(i32(PAD_W + PX) - 1, i32(STRIDE_W));
+  let w0 = i32(iw0 / STRIDE_W);
   var acc: array<vec4<f32>, PX_MAX>;
   for (var col = 0u; col < cog; col++) {
     let plane = (n * pi.C_out + g * cog + col) * pi.H_out * pi.W_out;
@@ -203,6 +215,8 @@ fn grad_input(@builtin(global_invocation_id) gid: vec3<u32>) {
         for (var t = 0u; t < GRAD_WIN; t++) { win[t] = chunks[(lead + t) / 4u][(lead + t) % 4u]; }
       } else if (windowed) {
         for (var t = 0u; t < GRAD_WIN; t++) { win[t] = in_at(row, win0 + i32(t), pi.W_out); }
+      } else if (stride_windowed) {
+        for (var t = 0; t <= hi - lo; t++) { win[t] = in_at(row, w0 + lo + t, pi.W_out); }
       }
       for (var kw = 0u; kw < KW; kw++) {
         let wv = wp[w_block + (col * KH + kh) * KW + kw];
@@ -210,6 +224,9 @@ fn grad_input(@builtin(global_invocation_id) gid: vec3<u32>) {
           var v: f32;
           if (windowed) {
             v = win[j + (KW - 1u - kw) * DIL_W];
+          } else if (stride_windowed) {
+            let num = i32(PAD_W + j) - i32(kw * DIL_W);
+            v = select(0.0, win[floor_div(num, i32(STRIDE_W)) - lo], num % i32(STRIDE_W) == 0);
           } else {
             let ow_num = base + i32(j) - i32(kw * DIL_W);
             let ok = ow_num >= 0 && ow_num % i32(STRIDE_W) == 0;

@@ -62,6 +62,7 @@ describe('a wrong convolution kernel is caught by the conv2d checks', () => {
     ['forward whose vec4 row window starts in the wrong place', 'let lead = (4u - PAD_W % 4u) % 4u;', 'let lead = 0u;', 'forward'],
     ['grad-input whose vec4 row window starts in the wrong place', 'let lead = u32(((i32(PAD_W) - i32((KW - 1u) * DIL_W)) % 4 + 4) % 4);', 'let lead = 0u;', 'grad-input'],
     ['grad-input that ignores stride gaps', 'let ok = ow_num >= 0 && ow_num % i32(STRIDE_W) == 0;', 'let ok = ow_num >= 0;', 'grad-input'],
+    ['strided grad-input whose window takes every tap', 'num % i32(STRIDE_W) == 0);', 'true);', 'grad-input'],
     ['grad-weight that drops the last chunk row', 'let last = min(first + pi.rows_per_chunk, rows);', 'let last = min(first + pi.rows_per_chunk, rows - 1u);', 'grad-weight'],
   ];
   for (const [name, from, to, stage] of mutants) {
