@@ -3,7 +3,7 @@
 // each one dispatch over all groups.
 import { record } from '../autograd.js';
 import { ArgumentError, fmtShape, ShapeError, type Shape } from '../errors.js';
-import { Params, runtime } from '../runtime/index.js';
+import { Params, runtime, WORKGROUPS_PER_DIMENSION } from '../runtime/index.js';
 import { empty, Tensor } from '../tensor.js';
 import { randn } from '../creation.js';
 import { Generator } from '../random.js';
@@ -38,7 +38,6 @@ export interface ConvGeometry {
 }
 
 const WG = 64;
-const WORKGROUPS_PER_DIMENSION = 65535;
 /** Largest grad-weight partial-sum buffer, in floats, before chunks are merged. */
 const MAX_PARTIAL_FLOATS = 4 << 20;
 

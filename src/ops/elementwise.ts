@@ -13,8 +13,10 @@ const BINARY = { add: 0, sub: 1, mul: 2, div: 3, reluBackward: 4 } as const;
 type Unary = keyof typeof UNARY;
 type Binary = keyof typeof BINARY;
 
-/** 1 when every index and offset the kernel computes stays below 2^24 (see div_mod). */
-const fastDiv = (...sizes: number[]) => Number(Math.max(...sizes) < 1 << 24);
+/** The strided entries' constants (only they read them: the vec4 entries would compile a
+ *  pipeline per rank for nothing). FAST_DIV when every index and offset stays below 2^24
+ *  (see div_mod). */
+const stridedConstants = (shape: Shape, ...sizes: number[]) => ({ RANK: Math.max(1, shape.length), FAST_DIV: Number(Math.max(...sizes) < 1 << 24) });
 
 function params(n: number, shape: Shape, aStrides: number[] = [], bStrides: number[] = [], alpha = 1, beta = 0): Params {
   return new Params().u32(n).f32(alpha, beta).u32Array(shape, 2).u32Array(aStrides, 2).u32Array(bStrides, 2);
@@ -29,7 +31,7 @@ function unaryKernel(op: string, f: Unary, x: Tensor, alpha = 1, beta = 0, shape
   runtime().dispatch({
     kernel: 'elementwise',
     entry: broadcast ? 'unary' : 'unary4',
-    constants: { OP: UNARY[f], BROADCAST: Number(broadcast), WG, FAST_DIV: fastDiv(x.size, out.size), RANK: Math.max(1, shape.length) },
+    constants: { OP: UNARY[f], BROADCAST: Number(broadcast), WG, ...(broadcast ? stridedConstants(shape, x.size, out.size) : {}) },
     buffers: [x.buffer(op, 'input'), out.buffer(op, 'out')],
     params: params(out.size, shape, broadcastStrides(x.shape, shape), [], alpha, beta),
     workgroups: linearGrid(Math.ceil(out.size / perInvocation / WG)),
@@ -46,7 +48,7 @@ function binaryKernel(op: string, f: Binary, a: Tensor, b: Tensor): Tensor {
   runtime().dispatch({
     kernel: 'elementwise',
     entry: broadcast ? 'binary' : 'binary4',
-    constants: { OP: BINARY[f], BROADCAST: Number(broadcast), WG, FAST_DIV: fastDiv(a.size, b.size, out.size), RANK: Math.max(1, shape.length) },
+    constants: { OP: BINARY[f], BROADCAST: Number(broadcast), WG, ...(broadcast ? stridedConstants(shape, a.size, b.size, out.size) : {}) },
     buffers: [a.buffer(op, 'input'), b.buffer(op, 'other'), out.buffer(op, 'out')],
     params: params(out.size, shape, broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape)),
     workgroups: linearGrid(Math.ceil(out.size / perInvocation / WG)),
@@ -174,7 +176,7 @@ export function stridedCopy(op: string, src: Tensor, srcStrides: number[], dst: 
   runtime().dispatch({
     kernel: 'elementwise',
     entry: 'strided_copy',
-    constants: { WG, FAST_DIV: fastDiv(src.size, dst.size, n), RANK: Math.max(1, shape.length) },
+    constants: { WG, ...stridedConstants(shape, src.size, dst.size, n) },
     buffers: [src.buffer(op, 'input'), dst.buffer(op, 'out')],
     params: params(n, shape, srcStrides, dstStrides),
     workgroups: linearGrid(Math.ceil(n / WG)),

@@ -3,7 +3,7 @@ import { DeviceLostError } from '../errors.js';
 import { acquireDevice } from './device.js';
 import { Runtime } from './runtime.js';
 
-export { Runtime, linearGrid, type Dispatch, type RuntimeStats } from './runtime.js';
+export { Runtime, linearGrid, WORKGROUPS_PER_DIMENSION, type Dispatch, type RuntimeStats } from './runtime.js';
 export { Params } from './uniforms.js';
 export { describeAdapter, type AdapterReport } from './device.js';
 export { bucketSize } from './pool.js';

@@ -15,7 +15,7 @@ const UNIFORM_ARENA_BYTES = 64 * 1024;
 /** Submit once this much memory waits for a submit to become reusable: keeps peak memory
  *  near what is live, at the cost of a submit (tens of microseconds). */
 const FLUSH_RELEASED_BYTES = 16 * 1024 * 1024;
-const WORKGROUPS_PER_DIMENSION = 65535;
+export const WORKGROUPS_PER_DIMENSION = 65535;
 
 export interface Dispatch {
   /** File name in kernels/ without `.wgsl`. */
