@@ -2,7 +2,7 @@
 // grouped convolution: like a tfjs user, split the input and filter by group, convolve each
 // and concatenate; a depthwise shape uses tf.depthwiseConv2d. Layout NHWC, tfjs's native one.
 import { importPeer, wallTime, type Contender } from './contender.js';
-import { pseudoRandom, type Workload } from './workloads.js';
+import { pseudoRandom } from './workloads.js';
 
 /** The members of a tfjs tensor and of the tfjs namespace used here. */
 interface TfTensor {
@@ -51,16 +51,17 @@ async function finish(tf: Tf): Promise<void> {
   await backend.device.queue.onSubmittedWorkDone();
 }
 
-/** The convolution as a tfjs user writes it, on NHWC x and HWIO filter. */
-function convolution(tf: Tf, w: Extract<Workload, { kind: 'conv' }>): (x: TfTensor, f: TfTensor) => TfTensor {
-  const { groups, stride, padding, C_in } = w.g;
-  const [s, p] = [stride[0], padding[0]];
-  if (groups === 1) return (x, f) => tf.conv2d(x, f, s, p);
-  if (groups === C_in && w.g.C_out === C_in) return (x, f) => tf.depthwiseConv2d(x, f, s, p);
+/**
+ * The convolution as a tfjs user writes it, on NHWC x and HWIO filter: tfjs has no grouped
+ * conv2d, so a grouped one splits input and filter by group and concatenates the outputs.
+ */
+function convolution(tf: Tf, groups: number, stride: number, padding: number, depthwise = false): (x: TfTensor, f: TfTensor) => TfTensor {
+  if (groups === 1) return (x, f) => tf.conv2d(x, f, stride, padding);
+  if (depthwise) return (x, f) => tf.depthwiseConv2d(x, f, stride, padding);
   return (x, f) => {
     const xs = tf.split(x, groups, 3);
     const fs = tf.split(f, groups, 3);
-    return tf.concat(xs.map((xg, i) => tf.conv2d(xg, fs[i], s, p)), 3);
+    return tf.concat(xs.map((xg, i) => tf.conv2d(xg, fs[i], stride, padding)), 3);
   };
 }
 
@@ -86,7 +87,7 @@ export function tfjs(): Contender {
         // HWIO filter; a depthwise one is [kH, kW, C, 1].
         const filterShape = depthwise ? [g.kH, g.kW, g.C_in, 1] : [g.kH, g.kW, g.C_in / g.groups, g.C_out];
         inputs = [tensor([g.N, g.H, g.W, g.C_in], 1), tensor(filterShape, 2), tensor([g.N, g.H_out, g.W_out, g.C_out], 3)];
-        const conv = convolution(tf, w);
+        const conv = convolution(tf, g.groups, g.stride[0], g.padding[0], depthwise);
         const [x, f, dy] = inputs;
         const grads = tf.grads(conv);
         step = w.mode === 'forward' ? () => [conv(x, f)] : () => grads([x, f], dy);
