@@ -1,7 +1,7 @@
 // The contract every engine in `bench:peers` meets: prepare inputs for a workload once,
 // then time one run of it at a time, so the main loop can interleave engines round by round
 // (A, B, C, A, B, C, ...) and slow drift on the machine hits all of them alike.
-import type { Workload } from './workloads.js';
+import type { TrainingWorkload, Workload } from './workloads.js';
 
 export type Kind = 'ours' | 'baseline' | 'ceiling' | 'webgpu' | 'cpu';
 
@@ -27,6 +27,9 @@ export interface Contender {
   notes: string[];
   /** A runner for the workload, or a string saying why this engine cannot run it. */
   prepare(w: Workload): Promise<Runner | string>;
+  /** A runner of one training step, timed by wall clock until its loss is read back; only
+   *  the engines that train have one, and only they get a cell in the training row. */
+  prepareTraining?(w: TrainingWorkload): Promise<Runner>;
   close?(): Promise<void>;
 }
 

@@ -1,15 +1,16 @@
 // `npm run bench:peers`: our conv2d and matmul side by side with ONNX Runtime (CPU, WebGPU
 // in Node and in its web build), TensorFlow.js on WebGPU and, where installed, PyTorch on
-// the CPU, all in one process on one adapter. Contenders take turns within each round
+// the CPU, all in one process on one adapter; and a training step of the small ResNeXt in
+// the engines that train (ours, tfjs, PyTorch). Contenders take turns within each round
 // (A, B, C, A, B, C, ...), so drift on this shared 2-core machine hits them all alike.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseOptions, USAGE, type Options } from './args.js';
+import { parseOptions, TRAINING_BUDGET_S, USAGE, type Options } from './args.js';
 import { reason, type Contender, type Runner, type Sample } from './contender.js';
 import { installNavigatorGpu } from './dawn.js';
 import type { Cell, Results, Row } from './report.js';
-import type { Workload } from './workloads.js';
+import type { TrainingWorkload, Workload } from './workloads.js';
 
 let options: Options;
 try {
@@ -27,12 +28,12 @@ installNavigatorGpu(); // before the browser-side peers look for it
 // Acquires our device; kept after argument checks so a typo costs nothing.
 const { describeAdapter, runtime, shutdown } = await import('../../src/index.js');
 const { median } = await import('../conv.js');
-const { buildWorkloads, describe } = await import('./workloads.js');
+const { buildWorkloads, describe, trainingWorkload } = await import('./workloads.js');
 const { fmaCeiling, naive, ours } = await import('./ours.js');
 const { ortNode, ortWeb } = await import('./ort.js');
 const { tfjs } = await import('./tfjs.js');
 const { PYTHON, torchAvailable, torchCpu } = await import('./torch.js');
-const { barChart, Footnotes, gflopsTable, markdown, millisecondsTable } = await import('./report.js');
+const { barChart, Footnotes, gflopsTable, markdown, millisecondsTable, trainingMethod, trainingTable } = await import('./report.js');
 
 const all: Contender[] = [ours, naive, fmaCeiling, tfjs(), ortWeb(), ortNode('webgpu'), ortNode('cpu')];
 const skipped: string[] = [];
@@ -46,22 +47,27 @@ if (unknown.length) {
 }
 const contenders = all.filter((c) => c === ours || !options.contenders || options.contenders.some((w) => slug(c).includes(w)));
 
-/** Prepares every contender for the workload, runs the rounds, returns the row. */
-async function measure(w: Workload): Promise<Row> {
+/**
+ * Prepares every contender for the workload (for a training step: those that train), runs
+ * the rounds, returns the row. A contender whose timed runs add up to `budgetMs` sits out
+ * the rounds left.
+ */
+async function measure(w: Workload | TrainingWorkload, iterations: number, budgetMs = Infinity): Promise<Row> {
   const cells: Record<string, Cell> = {};
   const prepared: { contender: Contender; runner: Runner; samples: Sample[]; failed: boolean }[] = [];
   const fail = (c: Contender, e: unknown) => (cells[c.name] = { error: `${c.name} failed: ${reason(e)}` });
-  for (const contender of contenders) {
+  for (const contender of w.kind === 'train' ? contenders.filter((c) => c.prepareTraining) : contenders) {
     try {
-      const runner = await contender.prepare(w);
+      const runner = await (w.kind === 'train' ? contender.prepareTraining!(w) : contender.prepare(w));
       if (typeof runner === 'string') cells[contender.name] = { error: runner };
       else prepared.push({ contender, runner, samples: [], failed: false });
     } catch (e) {
       fail(contender, e);
     }
   }
-  for (let round = 0; round < options.warmup + options.iterations; round++) {
-    for (const entry of prepared.filter((p) => !p.failed)) {
+  const spent = (samples: Sample[]) => samples.reduce((t, s) => t + s.ms, 0);
+  for (let round = 0; round < options.warmup + iterations; round++) {
+    for (const entry of prepared.filter((p) => !p.failed && spent(p.samples) < budgetMs)) {
       try {
         const sample = await entry.runner.run();
         if (round >= options.warmup) entry.samples.push(sample);
@@ -79,27 +85,32 @@ async function measure(w: Workload): Promise<Row> {
     const times = samples.map((s) => s.ms).sort((a, b) => a - b);
     const ms = median(times);
     const flops = runner.flops ?? w.flops;
-    cells[contender.name] = { medianMs: ms, minMs: times[0], wallMedianMs: median(samples.map((s) => s.wallMs).sort((a, b) => a - b)), gflops: flops / ms / 1e6, samples: times };
+    const images = w.kind === 'train' ? { imagesPerSecond: (w.batch * 1000) / ms } : {};
+    cells[contender.name] = { medianMs: ms, minMs: times[0], wallMedianMs: median(samples.map((s) => s.wallMs).sort((a, b) => a - b)), gflops: flops / ms / 1e6, samples: times, ...images };
   }
-  return { label: w.label, description: describe(w), mode: w.mode, flops: w.flops, cells };
+  return { label: w.label, description: describe(w), mode: w.mode, flops: w.flops, ...(w.kind === 'train' && { images: w.batch }), cells };
 }
 
 const workloads = buildWorkloads(options.shapes, options.modes, options.matmul);
+const trainings = options.train ? [trainingWorkload()] : [];
 const adapter = describeAdapter(runtime().report);
 console.log(`adapter: ${adapter}`);
 skipped.forEach((s) => console.log(s));
-console.log(`${workloads.length} workloads x ${contenders.length} contenders, ${options.warmup} warm-up + ${options.iterations} timed rounds each`);
+if (workloads.length) console.log(`${workloads.length} workloads x ${contenders.length} contenders, ${options.warmup} warm-up + ${options.iterations} timed rounds each`);
+if (trainings.length) console.log(`training: ${options.warmup} warm-up + up to ${options.trainSteps} timed steps per engine (fewer past ${TRAINING_BUDGET_S} s)`);
 const started = performance.now();
 const rows: Row[] = [];
-for (const [i, w] of workloads.entries()) {
+const training: Row[] = [];
+const total = workloads.length + trainings.length;
+for (const [i, w] of [...workloads, ...trainings].entries()) {
   const t0 = performance.now();
-  const row = await measure(w);
-  rows.push(row);
-  const summary = contenders.map((c) => {
+  const row = w.kind === 'train' ? await measure(w, options.trainSteps, TRAINING_BUDGET_S * 1000) : await measure(w, options.iterations);
+  (w.kind === 'train' ? training : rows).push(row);
+  const summary = contenders.flatMap((c) => {
     const cell = row.cells[c.name];
-    return `${c.name} ${cell && 'medianMs' in cell ? `${cell.medianMs.toFixed(1)} ms` : 'n/a'}`;
+    return cell ? [`${c.name} ${'medianMs' in cell ? `${cell.medianMs.toFixed(1)} ms` : 'n/a'}`] : [];
   });
-  console.error(`  [${i + 1}/${workloads.length}] ${w.label} ${w.mode} (${((performance.now() - t0) / 1000).toFixed(1)} s): ${summary.join(' | ')}`);
+  console.error(`  [${i + 1}/${total}] ${w.label} ${w.mode} (${((performance.now() - t0) / 1000).toFixed(1)} s): ${summary.join(' | ')}`);
 }
 
 const results: Results = {
@@ -109,14 +120,19 @@ const results: Results = {
   iterations: options.iterations,
   contenders: contenders.map((c) => ({ name: c.name, kind: c.kind })),
   rows,
+  training,
+  trainingSteps: options.trainSteps,
   notes: [...contenders.flatMap((c) => c.notes).filter((n, i, a) => a.indexOf(n) === i), ...skipped],
   seconds: (performance.now() - started) / 1000,
 };
-console.log(`\nGFLOP/s (in parentheses: over ours), median of ${options.iterations} rounds; fwd+bwd = forward + grad-input + grad-weight\n`);
 const footnotes = new Footnotes();
-console.log(gflopsTable(results, footnotes));
-console.log('\nmedian ms\n');
-console.log(millisecondsTable(results, footnotes));
+if (rows.length) {
+  console.log(`\nGFLOP/s (in parentheses: over ours), median of ${options.iterations} rounds; fwd+bwd = forward + grad-input + grad-weight\n`);
+  console.log(gflopsTable(results, footnotes));
+  console.log('\nmedian ms\n');
+  console.log(millisecondsTable(results, footnotes));
+}
+if (training.length) console.log(`\nTraining, images/s. ${trainingMethod(results)}\n\n${trainingTable(results, footnotes)}`);
 console.log(['', ...footnotes.lines, '', ...results.notes.map((n) => `- ${n}`)].join('\n'));
 const out = options.out ? resolve(options.out) : fileURLToPath(new URL('out/', import.meta.url));
 mkdirSync(out, { recursive: true });

@@ -1,11 +1,17 @@
 // The bench's own logic, without the peer packages: `npx vitest run --config bench/peers/vitest.config.ts`.
 // (The root suite collects test/ only.) Importing report.ts acquires our device.
+import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { smallResnext } from '../../src/models/index.js';
 import { geometryOf } from '../conv.js';
 import { DEFAULT_SHAPES } from '../shapes.js';
 import { parseOptions, selectShapes } from './args.js';
+import { importPeer } from './contender.js';
 import { convModel, matmulModel } from './onnx.js';
-import { barChart, gflopsTable, millisecondsTable, versusBestWebGpu, type Results } from './report.js';
+import { barChart, gflopsTable, markdown, millisecondsTable, trainingTable, versusBestWebGpu, type Results } from './report.js';
+import { resnextTraining, type TfTraining } from './tfjs_resnext.js';
+import { torchAvailable, torchCpu } from './torch.js';
+import { trainingWorkload } from './workloads.js';
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 
@@ -58,6 +64,21 @@ const results: Results = {
     },
     { label: 'dense', description: 'dense: N=8', mode: 'fwd+bwd', flops: 6e9, cells: { ours: { error: 'ours failed: boom' }, cpu: { error: 'inference only: no backward' } } },
   ],
+  training: [
+    {
+      label: 'small resnext',
+      description: 'small resnext train (batch 64)',
+      mode: 'train',
+      flops: 12e9,
+      images: 64,
+      cells: {
+        ours: { medianMs: 3200, minMs: 3100, wallMedianMs: 3200, gflops: 3.75, samples: [3100, 3200, 3300], imagesPerSecond: 20 },
+        'gpu A': { medianMs: 32000, minMs: 31000, wallMedianMs: 32000, gflops: 0.375, samples: [31000, 33000], imagesPerSecond: 2 },
+        cpu: { medianMs: 1600, minMs: 1600, wallMedianMs: 1600, gflops: 7.5, samples: [1600], imagesPerSecond: 40 },
+      },
+    },
+  ],
+  trainingSteps: 3,
   notes: [],
 };
 
@@ -78,19 +99,64 @@ describe('report', () => {
     expect(md.match(/n\/a \[1\]/g)).toHaveLength(2); // the cpu cell of both rows
   });
 
-  it('draws one bar per number, on a log axis', () => {
+  it('draws one bar per number, on a log axis, and the training images/s below', () => {
     const svg = barChart(results);
     expect(svg.startsWith('<svg')).toBe(true);
-    expect(svg.match(/<rect x=/g)).toHaveLength(4);
+    expect(svg.match(/<rect x=/g)).toHaveLength(4 + 3);
     expect(svg).toContain('gpu B, dense: N=8 forward: 40.0 GFLOP/s');
+    expect(svg).toContain('cpu, small resnext train (batch 64): 40.0 images/s');
+  });
+
+  it('gives training in images/s for the engines that train, and ours over each', () => {
+    const table = trainingTable(results);
+    expect(table.split('\n')[0]).toMatch(/\| ours images\/s +\| gpu A images\/s +\| cpu images\/s +\| ours \/ gpu A +\| ours \/ cpu +\|$/);
+    expect(table.split('\n')[2]).toMatch(/\| 20\.0 \(3200 ms, 3 steps\) +\| 2\.0 \(32000 ms, 2 steps\) +\| 40\.0 \(1600 ms, 1 step\) +\| 10\.00x +\| 0\.50x +\|$/);
+    const md = markdown(results);
+    expect(md).toContain('## Training, images/s');
+    expect(md).toContain('splits each grouped 3x3 by group');
+    expect(markdown({ ...results, rows: [] })).not.toContain('## GFLOP/s');
+  });
+});
+
+describe('the training step', () => {
+  const w = trainingWorkload(2);
+
+  it('is resnext train\'s model: smallResnext() with its 249,322 parameters', () => {
+    expect(w.parameters).toBe(249_322);
+    const model = smallResnext();
+    expect(model.parameters().reduce((n, p) => n + p.size, 0)).toBe(w.parameters);
+    model.dispose();
+  });
+
+  // tfjs's CPU backend: building the model is cheap there, a step is not (about a minute).
+  it.skipIf(!existsSync(new URL('node_modules/@tensorflow/tfjs', import.meta.url)))('is the same model in tfjs', async () => {
+    const tf = await importPeer<TfTraining>('@tensorflow/tfjs', 'cjs');
+    await tf.setBackend('cpu');
+    const model = resnextTraining(tf, w);
+    expect(model.parameters).toBe(249_322);
+    model.dispose();
+  });
+
+  it.skipIf(!torchAvailable())('is the same model in PyTorch, which refuses another', async () => {
+    const torch = torchCpu();
+    try {
+      const runner = await torch.prepareTraining!(w); // checks the count against ours
+      expect((await runner.run()).ms).toBeGreaterThan(0);
+      await expect(torch.prepareTraining!({ ...w, parameters: 1 })).rejects.toThrow(/PyTorch's model has 249322 parameters, ours 1/);
+    } finally {
+      await torch.close?.();
+    }
   });
 });
 
 describe('arguments', () => {
-  it('selects shapes by index or label and the matmul by name', () => {
-    const { shapes, matmul } = selectShapes('0,dense,matmul');
+  it('selects shapes by index or label, the matmul and the training step by name', () => {
+    const { shapes, matmul, train } = selectShapes('0,dense,matmul');
     expect(shapes.map((s) => s.label)).toEqual(['resnext50 stage1', 'dense']);
     expect(matmul).toBe(true);
+    expect(train).toBe(false);
+    expect(selectShapes('train')).toEqual({ shapes: [], matmul: false, train: true });
+    expect(selectShapes(undefined).train).toBe(true);
     expect(selectShapes('stage').shapes).toHaveLength(4);
     expect(() => selectShapes('nope')).toThrow(/matches no shape/);
   });
@@ -99,6 +165,8 @@ describe('arguments', () => {
     const quick = parseOptions(['--quick']);
     expect(quick.iterations).toBe(2);
     expect(quick.shapes.map((s) => s.label)).toEqual(['dense']);
+    expect([quick.train, quick.trainSteps, parseOptions([]).trainSteps]).toEqual([true, 1, 3]);
+    expect(() => parseOptions(['--train-steps', '0'])).toThrow(/--train-steps '0'/);
     expect(parseOptions(['--modes', 'forward']).modes).toEqual(['forward']);
     expect(() => parseOptions(['--iterations', '0'])).toThrow(/--iterations '0'/);
     expect(() => parseOptions(['--bogus'])).toThrow();

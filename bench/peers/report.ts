@@ -3,7 +3,7 @@
 import { formatTable } from '../conv.js'; // acquires our device on import, as bench/conv.ts does
 import type { Kind } from './contender.js';
 
-export type Cell = { medianMs: number; minMs: number; wallMedianMs: number; gflops: number; samples: number[] } | { error: string };
+export type Cell = { medianMs: number; minMs: number; wallMedianMs: number; gflops: number; samples: number[]; imagesPerSecond?: number } | { error: string };
 
 export interface Row {
   /** The shape's label (or 'matmul') and the text of the table's first column. */
@@ -11,6 +11,8 @@ export interface Row {
   description: string;
   mode: string;
   flops: number;
+  /** Images per run: training rows only. */
+  images?: number;
   /** By contender name. */
   cells: Record<string, Cell>;
 }
@@ -22,6 +24,10 @@ export interface Results {
   iterations: number;
   contenders: { name: string; kind: Kind }[];
   rows: Row[];
+  /** Training steps, reported in images/s; only the engines that train have cells. */
+  training: Row[];
+  /** Timed steps per engine at most (fewer for a slow one). */
+  trainingSteps: number;
   notes: string[];
   seconds?: number;
 }
@@ -31,7 +37,15 @@ const gflops = (row: Row, name: string): number | undefined => {
   return cell && 'gflops' in cell && Number.isFinite(cell.gflops) ? cell.gflops : undefined;
 };
 
+const imagesPerSecond = (row: Row, name: string): number | undefined => {
+  const cell = row.cells[name];
+  return cell && 'imagesPerSecond' in cell && Number.isFinite(cell.imagesPerSecond) ? cell.imagesPerSecond : undefined;
+};
+
 const OURS = 'ours';
+
+/** The contenders with a cell in some training row, in column order. */
+const trainers = (results: Results) => results.contenders.filter((c) => results.training.some((row) => row.cells[c.name]));
 
 /**
  * ours / best WebGPU peer, which peer that was, and the same ratio with ours by wall clock
@@ -105,17 +119,43 @@ export function millisecondsTable(results: Results, notes = new Footnotes()): st
   return formatTable(['workload', 'mode', ...names.map((n) => `${n} ms`), 'ours wall-clock ms'], rows);
 }
 
-/** The whole report: both tables, what each cell means, the footnotes. */
+/** Images/s of each engine that trains (with its median step and how many steps were timed), and ours over each peer. */
+export function trainingTable(results: Results, notes = new Footnotes()): string {
+  const names = trainers(results).map((c) => c.name);
+  const peers = names.filter((n) => n !== OURS);
+  const rows = results.training.map((row) => {
+    const mine = imagesPerSecond(row, OURS);
+    const ratio = (peer: string) => {
+      const theirs = imagesPerSecond(row, peer);
+      return mine !== undefined && theirs !== undefined ? `${(mine / theirs).toFixed(2)}x` : '';
+    };
+    const text = (c: Exclude<Cell, { error: string }>) => `${c.imagesPerSecond?.toFixed(1)} (${c.medianMs.toFixed(0)} ms, ${c.samples.length} step${c.samples.length === 1 ? '' : 's'})`;
+    return [row.description, ...names.map((name) => cellText(row, name, notes, text)), ...peers.map(ratio)];
+  });
+  return formatTable(['workload', ...names.map((n) => `${n} images/s`), ...peers.map((n) => `ours / ${n}`)], rows);
+}
+
+/** What the training table measures, under its heading. */
+export function trainingMethod(results: Results): string {
+  const n = results.trainingSteps;
+  const steps = n === 1 ? 'one timed step' : `the median of up to ${n} timed steps (fewer for a slow engine)`;
+  return `SGD steps (forward, cross-entropy, backward, momentum update) of the same model (as many parameters) in every engine: ${steps} after ${results.warmup} warm-up step${results.warmup === 1 ? '' : 's'}, wall clock until the step's loss is read back (PyTorch: timed inside Python). In parentheses: the median step and the steps timed. tfjs has no grouped convolution: its model splits each grouped 3x3 by group, convolves and concatenates.`;
+}
+
+/** The whole report: the tables, what each cell means, the footnotes. */
 export function markdown(results: Results): string {
   const notes = new Footnotes();
-  const parts = [
-    `# bench:peers — ${results.adapter}`,
-    `${results.date}; median of ${results.iterations} interleaved rounds after ${results.warmup} discarded warm-up round${results.warmup === 1 ? '' : 's'}${results.seconds ? `; ${Math.round(results.seconds)} s in all` : ''}. fwd+bwd = forward + grad-input + grad-weight (3x the forward's flops). In parentheses: that contender's GFLOP/s over ours.`,
-    '## GFLOP/s',
-    gflopsTable(results, notes),
-    '## Median ms',
-    millisecondsTable(results, notes),
-  ];
+  const parts = [`# bench:peers — ${results.adapter}`, `${results.date}${results.seconds ? `; ${Math.round(results.seconds)} s in all` : ''}.`];
+  if (results.rows.length) {
+    parts.push(
+      '## GFLOP/s',
+      `Median of ${results.iterations} interleaved rounds after ${results.warmup} discarded warm-up round${results.warmup === 1 ? '' : 's'}. fwd+bwd = forward + grad-input + grad-weight (3x the forward's flops). In parentheses: that contender's GFLOP/s over ours.`,
+      gflopsTable(results, notes),
+      '## Median ms',
+      millisecondsTable(results, notes),
+    );
+  }
+  if (results.training.length) parts.push('## Training, images/s', trainingMethod(results), trainingTable(results, notes));
   if (notes.lines.length) parts.push('## Cells without a number', notes.lines.join('\n\n'));
   parts.push('## How each contender was run', results.notes.map((n) => `- ${n}`).join('\n'));
   return `${parts.join('\n\n')}\n`;
@@ -124,7 +164,36 @@ export function markdown(results: Results): string {
 const COLORS = ['#1f77b4', '#7f7f7f', '#bcbd22', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
 const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
 
-/** Grouped bars of GFLOP/s per row and contender on a log axis (the values span orders of magnitude). */
+/**
+ * Horizontal bars of training images/s from y = `top`, one group per training row, on a
+ * linear axis from 0 so that lengths compare as the ratios the row is read for; each bar
+ * carries its value. Colours follow the contenders' order, as in the GFLOP/s panel.
+ */
+function trainingPanel(results: Results, top: number, left: number, barsWidth: number): { svg: string[]; height: number } {
+  const BAR = 14;
+  const STEP = 20;
+  const max = Math.max(...results.training.flatMap((row) => results.contenders.map((c) => imagesPerSecond(row, c.name) ?? 0)), 1e-9);
+  const svg = [`<text x="${left}" y="${top + 16}" font-size="14">Training images/s (linear scale), median step per engine</text>`];
+  let y = top + 30;
+  for (const row of results.training) {
+    svg.push(`<text x="${left}" y="${y + 12}">${escape(row.description)}</text>`);
+    y += STEP;
+    results.contenders.forEach((c, i) => {
+      const v = imagesPerSecond(row, c.name);
+      if (v === undefined) return;
+      const w = Math.max(1, (barsWidth * v) / max);
+      svg.push(
+        `<rect x="${left}" y="${y}" width="${w.toFixed(1)}" height="${BAR}" fill="${COLORS[i % COLORS.length]}"><title>${escape(`${c.name}, ${row.description}: ${v.toFixed(1)} images/s`)}</title></rect>`,
+        `<text x="${(left + w + 6).toFixed(1)}" y="${y + 11}">${escape(`${c.name} ${v.toFixed(1)}`)}</text>`,
+      );
+      y += STEP;
+    });
+  }
+  return { svg, height: y - top + 10 };
+}
+
+/** Grouped bars of GFLOP/s per row and contender on a log axis (the values span orders of
+ *  magnitude), and the training rows' images/s below them. */
 export function barChart(results: Results, { barWidth = 9, gap = 14, height = 460 } = {}): string {
   const names = results.contenders.map((c) => c.name);
   const values = results.rows.flatMap((row) => names.map((n) => gflops(row, n))).filter((v): v is number => v !== undefined && v > 0);
@@ -132,7 +201,7 @@ export function barChart(results: Results, { barWidth = 9, gap = 14, height = 46
   const hi = Math.ceil(Math.log10(Math.max(...values, 10)));
   const m = { left: 60, right: 60, top: 70, bottom: 140 };
   const group = names.length * barWidth + gap;
-  const width = m.left + m.right + results.rows.length * group;
+  const width = Math.max(m.left + m.right + results.rows.length * group, m.left + 130 * names.length);
   const plotH = height - m.top - m.bottom;
   const sy = (v: number) => m.top + plotH * (1 - (Math.log10(v) - lo) / (hi - lo || 1));
   const ticks = Array.from({ length: hi - lo + 1 }, (_, i) => 10 ** (lo + i));
@@ -150,15 +219,22 @@ export function barChart(results: Results, { barWidth = 9, gap = 14, height = 46
     return `<text transform="translate(${x},${m.top + plotH + 10}) rotate(45)" font-size="10">${escape(`${row.label} ${row.mode}`)}</text>`;
   });
   const legend = names.map((name, i) => `<g transform="translate(${m.left + 130 * i},54)"><rect width="10" height="10" y="-9" fill="${COLORS[i % COLORS.length]}"/><text x="14">${escape(name)}</text></g>`);
+  const gflopsPanel = results.rows.length
+    ? [
+        `<text x="${m.left}" y="18" font-size="14">GFLOP/s per workload and engine (log scale), median of ${results.iterations} rounds</text>`,
+        ...ticks.map((t) => `<line x1="${m.left}" x2="${width - m.right}" y1="${sy(t)}" y2="${sy(t)}" stroke="#ddd"/><text x="${m.left - 6}" y="${sy(t) + 4}" text-anchor="end">${t}</text>`),
+        `<line x1="${m.left}" y1="${m.top}" x2="${m.left}" y2="${m.top + plotH}" stroke="black"/>`,
+        ...bars,
+        ...labels,
+      ]
+    : [];
+  const training = results.training.length ? trainingPanel(results, results.rows.length ? height : m.top, m.left, width - m.left - m.right - 160) : { svg: [], height: 0 };
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${Math.max(width, m.left + 130 * names.length)}" height="${height}" font-family="sans-serif" font-size="12">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${(results.rows.length ? height : m.top) + training.height}" font-family="sans-serif" font-size="12">`,
     `<rect width="100%" height="100%" fill="white"/>`,
-    `<text x="${m.left}" y="18" font-size="14">GFLOP/s per workload and engine (log scale), median of ${results.iterations} rounds</text>`,
     `<text x="${m.left}" y="32" font-size="10">${escape(results.adapter)}</text>`,
-    ...ticks.map((t) => `<line x1="${m.left}" x2="${width - m.right}" y1="${sy(t)}" y2="${sy(t)}" stroke="#ddd"/><text x="${m.left - 6}" y="${sy(t) + 4}" text-anchor="end">${t}</text>`),
-    `<line x1="${m.left}" y1="${m.top}" x2="${m.left}" y2="${m.top + plotH}" stroke="black"/>`,
-    ...bars,
-    ...labels,
+    ...gflopsPanel,
+    ...training.svg,
     ...legend,
     '</svg>',
   ].join('\n');

@@ -1,15 +1,17 @@
 // TensorFlow.js with its WebGPU backend, on Dawn through navigator.gpu. tfjs has no
 // grouped convolution: like a tfjs user, split the input and filter by group, convolve each
 // and concatenate; a depthwise shape uses tf.depthwiseConv2d. Layout NHWC, tfjs's native one.
+// The training step's model is in tfjs_resnext.ts.
 import { importPeer, wallTime, type Contender } from './contender.js';
-import { pseudoRandom } from './workloads.js';
+import { resnextTraining, type TfTraining } from './tfjs_resnext.js';
+import { checkParameters, pseudoRandom } from './workloads.js';
 
 /** The members of a tfjs tensor and of the tfjs namespace used here. */
-interface TfTensor {
+export interface TfTensor {
   dispose(): void;
 }
 type Pad = number;
-interface Tf {
+export interface Tf {
   setBackend(name: string): Promise<boolean>;
   ready(): Promise<void>;
   backend(): WebGPUBackend;
@@ -55,7 +57,7 @@ async function finish(tf: Tf): Promise<void> {
  * The convolution as a tfjs user writes it, on NHWC x and HWIO filter: tfjs has no grouped
  * conv2d, so a grouped one splits input and filter by group and concatenates the outputs.
  */
-function convolution(tf: Tf, groups: number, stride: number, padding: number, depthwise = false): (x: TfTensor, f: TfTensor) => TfTensor {
+export function convolution(tf: Tf, groups: number, stride: number, padding: number, depthwise = false): (x: TfTensor, f: TfTensor) => TfTensor {
   if (groups === 1) return (x, f) => tf.conv2d(x, f, stride, padding);
   if (depthwise) return (x, f) => tf.depthwiseConv2d(x, f, stride, padding);
   return (x, f) => {
@@ -71,7 +73,7 @@ export function tfjs(): Contender {
     name: 'tfjs WebGPU',
     kind: 'webgpu',
     notes: [
-      'tfjs WebGPU: @tensorflow/tfjs with tfjs-backend-webgpu, NHWC; grouped conv as split by group + conv2d per group + concat (tfjs has none), depthwise as tf.depthwiseConv2d; fwd+bwd via tf.grads; wall time until its queue is idle',
+      'tfjs WebGPU: @tensorflow/tfjs with tfjs-backend-webgpu, NHWC; grouped conv as split by group + conv2d per group + concat (tfjs has none), depthwise as tf.depthwiseConv2d; fwd+bwd via tf.grads; wall time until its queue is idle. Training: the model in tf ops (tfjs_resnext.ts, grouped convs split the same way), optimizer.minimize with tf.train.momentum',
     ],
     async prepare(w) {
       const tf = await (lib ??= load());
@@ -103,6 +105,21 @@ export function tfjs(): Contender {
           return sample;
         },
         dispose: () => tf.dispose(inputs),
+      };
+    },
+    async prepareTraining(w) {
+      const tf = (await (lib ??= load())) as TfTraining;
+      const model = resnextTraining(tf, w);
+      try {
+        checkParameters('tfjs', model.parameters, w);
+      } catch (e) {
+        model.dispose();
+        throw e;
+      }
+      return {
+        // The loss read back covers the step's forward and backward; finish() waits for its update too.
+        run: () => wallTime(() => model.step().then(() => finish(tf))),
+        dispose: () => model.dispose(),
       };
     },
   };

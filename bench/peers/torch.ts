@@ -3,8 +3,8 @@
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface, type Interface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import type { Contender } from './contender.js';
-import type { Workload } from './workloads.js';
+import type { Contender, Runner } from './contender.js';
+import { checkParameters, type Workload } from './workloads.js';
 
 const THREADS = 2;
 /** `PYTHON=/path/to/venv/bin/python` picks another interpreter. */
@@ -13,6 +13,13 @@ const SCRIPT = fileURLToPath(new URL('torch_peer.py', import.meta.url));
 
 export function torchAvailable(): boolean {
   return spawnSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
+}
+
+interface Answer {
+  ms?: number;
+  /** The model's parameter count, answering a training prepare. */
+  parameters?: number;
+  error?: string;
 }
 
 /** One request, one answer line; requests never overlap (the bench awaits each). */
@@ -33,11 +40,11 @@ class Peer {
     });
   }
 
-  async ask(request: object): Promise<{ ms?: number; error?: string }> {
+  async ask(request: object): Promise<Answer> {
     if (this.exited) throw new Error(this.exited);
     const answer = new Promise<string>((resolve) => this.waiting.push(resolve));
     this.child.stdin.write(`${JSON.stringify(request)}\n`);
-    const parsed = JSON.parse(await answer) as { ms?: number; error?: string };
+    const parsed = JSON.parse(await answer) as Answer;
     if (parsed.error) throw new Error(parsed.error);
     return parsed;
   }
@@ -54,23 +61,35 @@ function request(w: Workload): object {
   return { op: 'prepare', kind: 'conv', mode: w.mode, N: g.N, C: g.C_in, H: g.H, W: g.W, groups: g.groups, k: g.kH, stride: g.stride[0], padding: g.padding[0] };
 }
 
+/** Runs the step torch_peer.py last prepared. */
+function runner(p: Peer): Runner {
+  return {
+    async run() {
+      const { ms = NaN } = await p.ask({ op: 'run' });
+      return { ms, wallMs: ms };
+    },
+    dispose: () => undefined,
+  };
+}
+
 export function torchCpu(): Contender {
   let peer: Peer | null = null;
   return {
     name: 'PyTorch CPU',
     kind: 'cpu',
-    notes: [`PyTorch CPU: torch.nn.functional.conv2d / torch.mm, ${THREADS} threads, fwd+bwd via autograd; time measured inside Python`],
+    notes: [
+      `PyTorch CPU: torch.nn.functional.conv2d / torch.mm, ${THREADS} threads, fwd+bwd via autograd; training: the same model in torch.nn, torch.optim.SGD; time measured inside Python`,
+    ],
     async prepare(w) {
       peer ??= new Peer();
-      const p = peer;
-      await p.ask(request(w));
-      return {
-        async run() {
-          const { ms = NaN } = await p.ask({ op: 'run' });
-          return { ms, wallMs: ms };
-        },
-        dispose: () => undefined,
-      };
+      await peer.ask(request(w));
+      return runner(peer);
+    },
+    async prepareTraining(w) {
+      peer ??= new Peer();
+      const { parameters = NaN } = await peer.ask({ op: 'prepare', kind: 'train', spec: w.spec, batch: w.batch, input: w.input, lr: w.lr, momentum: w.momentum });
+      checkParameters('PyTorch', parameters, w);
+      return runner(peer);
     },
     async close() {
       peer?.close();
