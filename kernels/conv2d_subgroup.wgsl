@@ -69,6 +69,8 @@ const GACC_MAX = 288u;
 @group(0) @binding(1) var<storage, read> wp: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
+// forward4's y, for planes of whole vec4s
+@group(0) @binding(3) var<storage, read_write> y4: array<vec4<f32>>;
 @group(0) @binding(4) var<uniform> p: Params;
 // grad_weight: dy (1), partial sums (2), params (3)
 @group(0) @binding(1) var<storage, read> dy4: array<vec4<f32>>;
@@ -118,41 +120,58 @@ fn unaligned(lo: vec4<f32>, hi: vec4<f32>, s: u32) -> vec4<f32> {
   return select(select(select(by3, by2, s == 2u), by1, s == 1u), lo, s == 0u);
 }
 
-// The 4 values of x's plane `base` from pixel `q` on (q may fall outside the plane: what is
-// read there is masked by the caller). Planes that are not whole vec4s start inside a vec4:
-// each lane loads the vec4 holding its first value and, when `from_neighbour`, takes the next
-// one from its neighbour, which loaded it (such calls come from every lane at once).
-fn plane_values(base: u32, q: i32, from_neighbour: bool) -> vec4<f32> {
-  if (ALIGNED) { return x4[(base + u32(clamp(q, 0, i32(plane) - 4))) / 4u]; }
-  // Value i sits at component i & 3 of vec4 i >> 2 (both floor, also for i < 0). Only the
-  // vec4 index is clamped, so lanes keep reading consecutive vec4s: a clamped read only
-  // moves values outside the plane, which are masked.
-  let i = i32(base) + q;
-  let last = i32(arrayLength(&x4)) - 1;
-  let lo = x4[clamp(i >> 2u, 0, last)];
-  var hi: vec4<f32>;
-  if (from_neighbour) {
-    hi = subgroupShuffleDown(lo, 1u);
-    if (lane == SG - 1u) { hi = x4[clamp((i >> 2u) + 1, 0, last)]; }
-  } else {
-    hi = x4[clamp((i >> 2u) + 1, 0, last)];
-  }
-  return unaligned(lo, hi, u32(i & 3));
+// Index of the vec4 of x's plane `base` from pixel q (a multiple of 4) on, clamped into the
+// plane (what is read outside it is masked by the caller).
+fn aligned_index(base: u32, q: i32) -> u32 {
+  return (base + u32(clamp(q, 0, i32(plane) - 4))) / 4u;
 }
 
-// Kernel row kh of input plane `base`: a literal kh makes the window's m a constant.
+// Kernel row kh of input plane `base`: a literal kh makes the window's m a constant. Each
+// lane loads the vec4 at its own pixels; the halo comes from the neighbours' by shuffle,
+// and one more load serves the subgroup's edge lanes (lane 0 the values before lane 0's,
+// lane SG - 1 those after its own), as even a load that one lane makes costs about as
+// much as one that all make.
 fn load_window(kh: u32, base: u32) -> Window {
   let shift = (i32(kh) - i32(PAD_H)) * i32(WIDTH);
   // Aligned: the vec4 holding pixel q0 + shift, which starts m values before it.
   let m = select(0, shift & 3, ALIGNED);
   let first = i32(q0) + shift - m;
-  let own = plane_values(base, first, true);
-  // A 1x1 tap reads a lane's own pixels only: no halo, nothing outside the image.
-  if (KH * KW == 1u) { return Window(own, own, own, 0); }
-  var w = Window(subgroupShuffleUp(own, 1u), own, subgroupShuffleDown(own, 1u), m);
-  // The subgroup's edge lanes load their outer neighbour when the window reaches it.
-  if (lane == 0u && m < i32(PAD_W)) { w.prev = plane_values(base, first - 4, false); }
-  if (lane == SG - 1u && m + 2 + i32(KW - PAD_W) >= 4) { w.next = plane_values(base, first + 4, false); }
+  // Whether the window reaches past the edge lanes' neighbours (a constant per kh).
+  let needs_prev = m < i32(PAD_W);
+  let needs_next = m + 2 + i32(KW - PAD_W) >= 4;
+  var w: Window;
+  if (ALIGNED) {
+    let own = x4[aligned_index(base, first)];
+    // A 1x1 tap reads a lane's own pixels only: no halo, nothing outside the image.
+    if (KH * KW == 1u) { return Window(own, own, own, 0); }
+    w = Window(subgroupShuffleUp(own, 1u), own, subgroupShuffleDown(own, 1u), m);
+    if (needs_prev || needs_next) {
+      let outer = x4[aligned_index(base, first + select(4, -4, lane == 0u))];
+      if (lane == 0u && needs_prev) { w.prev = outer; }
+      if (lane == SG - 1u && needs_next) { w.next = outer; }
+    }
+  } else {
+    // The plane starts inside a vec4: value i sits at component i & 3 of vec4 i >> 2 (both
+    // floor, also for i < 0), the 4 values from first at components s.. of vec4s v_lane and
+    // v_lane + 1. Only vec4 indices are clamped, so lanes keep reading consecutive vec4s: a
+    // clamped read only moves values outside the plane, which are masked.
+    let i = i32(base) + first;
+    let s = u32(i & 3);
+    let last = i32(arrayLength(&x4)) - 1;
+    let lo = x4[clamp(i >> 2u, 0, last)];
+    // Lane 0 loads vec4 v_0 - 1; the others v_lane + SG - 1, of which lane 1's is the one
+    // lane SG - 1 needs past its lo.
+    let outer = x4[clamp((i >> 2u) + select(i32(SG) - 1, -1, lane == 0u), 0, last)];
+    let past_end = subgroupShuffle(outer, 1u);
+    var hi = subgroupShuffleDown(lo, 1u);
+    if (lane == SG - 1u) { hi = past_end; }
+    let own = unaligned(lo, hi, s);
+    if (KH * KW == 1u) { return Window(own, own, own, 0); }
+    w = Window(subgroupShuffleUp(own, 1u), own, subgroupShuffleDown(own, 1u), 0);
+    if (lane == 0u) { w.prev = unaligned(outer, lo, s); }
+    // With m = 0, taps reach one value past a lane's own at most (KW <= 3, "same" padding).
+    if (lane == SG - 1u) { w.next = vec4<f32>(past_end[s]); }
+  }
   if (WIDTH % 4u == 0u) {
     // Rows of whole vec4s: the 12 values lie in one input row (prev and next past its ends
     // hold other rows), so masking them here replaces a mask per tap and pixel.
@@ -197,8 +216,11 @@ fn forward_row(kh: u32, base: u32, w_lane: u32) {
   }
 }
 
-@compute @workgroup_size(WG)
-fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(subgroup_invocation_id) sl: u32) {
+// Where forward's sums go: the output plane of channel g * cog + co_local, this lane's pixels.
+struct Outputs { live: bool, n: u32, g: u32, b0: u32, cog: u32 }
+
+// Sums this lane's 4 pixels over CB output blocks into acc.
+fn forward_sums(gid: vec3<u32>, sl: u32) -> Outputs {
   lane = sl;
   height = p.H;
   plane = p.H * WIDTH;
@@ -236,17 +258,45 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(subgroup_invo
       if (KH > 2u) { forward_row(2u, base, s); }
     }
   }
-  if (n_raw >= p.N) { return; }
+  return Outputs(n_raw < p.N, n, g, b0, cog);
+}
+
+fn bias_of(co: u32) -> f32 {
+  if (HAS_BIAS) { return bias[co]; }
+  return 0.0;
+}
+
+@compute @workgroup_size(WG)
+fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(subgroup_invocation_id) sl: u32) {
+  let o = forward_sums(gid, sl);
+  if (!o.live) { return; }
   for (var cb = 0u; cb < CB; cb++) {
     for (var c = 0u; c < 4u; c++) {
-      let co_local = (b0 + cb) * 4u + c;
-      if (co_local >= cog) { return; }
-      let co = g * cog + co_local;
-      var b = 0.0;
-      if (HAS_BIAS) { b = bias[co]; }
+      let co_local = (o.b0 + cb) * 4u + c;
+      if (co_local >= o.cog) { return; }
+      let co = o.g * o.cog + co_local;
+      let b = bias_of(co);
       for (var j = 0u; j < 4u; j++) {
-        if (q0 + j < plane) { y[(n * p.C_out + co) * plane + q0 + j] = acc[cb * 4u + j][c] + b; }
+        if (q0 + j < plane) { y[(o.n * p.C_out + co) * plane + q0 + j] = acc[cb * 4u + j][c] + b; }
       }
+    }
+  }
+}
+
+// forward for planes of whole vec4s (ALIGNED): one vec4 store per output channel instead
+// of four scalar ones, which lavapipe scatters lane by lane (a quarter of the time of a
+// 1x1 conv with 32 input channels went to them).
+@compute @workgroup_size(WG)
+fn forward4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(subgroup_invocation_id) sl: u32) {
+  let o = forward_sums(gid, sl);
+  if (!o.live || q0 >= plane) { return; }
+  for (var cb = 0u; cb < CB; cb++) {
+    for (var c = 0u; c < 4u; c++) {
+      let co_local = (o.b0 + cb) * 4u + c;
+      if (co_local >= o.cog) { return; }
+      let co = o.g * o.cog + co_local;
+      let v = vec4<f32>(acc[cb * 4u][c], acc[cb * 4u + 1u][c], acc[cb * 4u + 2u][c], acc[cb * 4u + 3u][c]);
+      y4[((o.n * p.C_out + co) * plane + q0) / 4u] = v + bias_of(co);
     }
   }
 }

@@ -66,7 +66,7 @@ describe('the conv2d autotuner', () => {
     tidy(() => conv2d(x, w, null, { padding: 1, groups: 4 }).sum().backward());
     const ran = (await runtime().stopProfile()).map((r) => r.kernel);
     const forward = decided.find((d) => d.key.startsWith('conv2d forward'))!;
-    expect(ran).toContain(forward.choice === 'subgroup' ? 'conv2d_subgroup:forward' : 'conv2d:forward');
+    expect(ran.some((k) => k.startsWith(forward.choice === 'subgroup' ? 'conv2d_subgroup:forward' : 'conv2d:forward'))).toBe(true);
     w.grad?.dispose();
   });
 });

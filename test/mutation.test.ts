@@ -72,8 +72,11 @@ describe('a wrong convolution kernel is caught by the conv2d checks', () => {
     });
   }
   const subgroupMutants: [string, string, string, string][] = [
-    ['forward whose edge lanes never load their outer neighbour', 'if (lane == 0u && m < i32(PAD_W))', 'if (false)', 'forward'],
-    ['an unaligned plane read one value late', 'return unaligned(lo, hi, u32(i & 3));', 'return unaligned(lo, hi, u32((i + 1) & 3));', 'forward'],
+    ['forward whose edge lanes never load their outer neighbour', 'if (lane == 0u && needs_prev)', 'if (false)', 'forward'],
+    ['an unaligned plane whose last lane misses the value past its own', 'w.next = vec4<f32>(past_end[s]);', 'w.next = vec4<f32>(lo[s]);', 'forward'],
+    ['an unaligned plane whose first lane misses the values before its own', 'w.prev = unaligned(outer, lo, s);', 'w.prev = unaligned(lo, lo, s);', 'forward'],
+    ['forward4 that stores each vec4 one place late', 'plane + q0) / 4u] = v', 'plane + q0) / 4u + 1u] = v', 'forward'],
+    ['an unaligned plane read one value late', 'let own = unaligned(lo, hi, s);', 'let own = unaligned(lo, hi, (s + 1u) & 3u);', 'forward'],
     ['grad-input that does not mirror the taps', 'select(t, taps - 1u - t, FLIP)', 't', 'grad-input'],
     ['grad-weight that keeps lane 0 sum only', 'let total = subgroupAdd(gacc[', 'let total = (gacc[', 'grad-weight'],
   ];

@@ -131,7 +131,7 @@ function packWeights(weight: Tensor, g: ConvGeometry, transpose: boolean, op: st
  *  the input's size, with a kernel of at most 3x3. */
 function subgroupConstants(g: ConvGeometry, channelsOut: number): Record<string, number> | null {
   const SG = runtime().report.subgroupSize;
-  if (runtime().portableKernels || SG === null || WG % SG !== 0 || SG * 2 < Math.min(9, g.kH * g.kW)) return null;
+  if (runtime().portableKernels || SG === null || SG < 4 || WG % SG !== 0 || SG * 2 < Math.min(9, g.kH * g.kW)) return null;
   const same = g.stride.every((s) => s === 1) && g.dilation.every((d) => d === 1) && g.H_out === g.H && g.W_out === g.W;
   if (!same || g.kH > 3 || g.kW > 3) return null;
   // One invocation per 4 pixels of every plane, planes padded to whole subgroups, along x.
@@ -250,7 +250,7 @@ function subgroupConv(input: Tensor, packed: Tensor, bias: Tensor | null, out: T
   const supers = Math.ceil(blocks(cOut / g.groups) / constants.CB);
   runtime().dispatch({
     kernel: 'conv2d_subgroup',
-    entry: 'forward',
+    entry: constants.ALIGNED ? 'forward4' : 'forward',
     constants: { ...constants, HAS_BIAS: Number(bias !== null), FLIP: Number(flip) },
     buffers: [input.buffer(op, 'input'), packed.buffer(op, 'weight'), (bias ?? packed).buffer(op, 'bias'), out.buffer(op, 'out')],
     params: convParams({ ...g, C_in: cIn, C_out: cOut }),
