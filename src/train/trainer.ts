@@ -153,7 +153,7 @@ export async function train(requested: TrainConfig, options: TrainOptions): Prom
       if (b.step % STEP_LOG_EVERY === 0) history.push({ kind: 'step', epoch, step: b.step, lr: b.lr, loss: loss[0] });
       options.progress?.update(epoch, { step: b.step - (epoch - 1) * stepsPerEpoch, steps: stepsPerEpoch, loss: lossSum / seen, accuracy: 1 - wrong / seen, imagesPerSecond: imagesTimed / ((performance.now() - started) / 1000) });
     };
-    for (const batch of batches(dataset, dataset.train, { batchSize: config.batchSize, train: true, generator, limit: config.trainLimit })) {
+    for (const batch of batches(dataset, dataset.train, { batchSize: config.batchSize, train: true, augment: config.augment, generator, limit: config.trainLimit })) {
       // Resuming inside an epoch: replay its batches (the same random draws) up to where it stopped.
       if (skip > 0) {
         skip--;
