@@ -69,6 +69,7 @@ export const SAME_CASES: Case[] = [
   { kind: 'depthwise', xShape: [1, 3, 8, 6], wShape: [3, 1, 3, 3], spec: same(3, 3), bias: true },
   { kind: 'pointwise', xShape: [2, 12, 3, 4], wShape: [20, 12, 1, 1], spec: same(1, 1), bias: true },
   { kind: 'pointwise grouped', xShape: [3, 36, 2, 6], wShape: [20, 9, 1, 1], spec: same(1, 4), bias: false },
+  { kind: 'two output rows per invocation, odd height', xShape: [2, 8, 5, 8], wShape: [12, 2, 3, 3], spec: same(3, 4), bias: true },
   { kind: 'unaligned planes', xShape: [2, 16, 7, 7], wShape: [16, 4, 3, 3], spec: same(3, 4), bias: true },
   { kind: 'unaligned pointwise', xShape: [3, 8, 5, 3], wShape: [12, 8, 1, 1], spec: same(1, 1), bias: false },
 ];

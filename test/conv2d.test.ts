@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ArgumentError, conv2d, randn, runtime, ShapeError, tensor } from '../src/index.js';
 import { conv2d as refConv, nd, type ConvSpec } from '../src/reference/index.js';
+import { withConvVariant } from '../src/ops/conv2d.js';
 import { abs, checkCase, count, describeCase, KINDS, randomCase, SAME_CASES } from './conv-cases.js';
 import { assertClose, gradcheck, randomData, rngFor } from './helpers.js';
 
@@ -47,6 +48,12 @@ describe('the subgroup kernels (kernels/conv2d_subgroup.wgsl) match the referenc
       expect(ran, describeCase(c)).toEqual(expect.arrayContaining([forward, 'conv2d_subgroup:grad_weight']));
       expect(ran.filter((k) => k.startsWith('conv2d_subgroup:forward')).length, 'forward and grad-input').toBe(1);
     }
+  });
+  it.skipIf(SG === null)('the forward and grad-input with two output rows per invocation, where rows are whole vec4s', async () => {
+    const rng = rngFor('conv2d subgroup rows');
+    const cases = SAME_CASES.filter((c) => c.xShape[3] % 4 === 0 && c.wShape[2] > 1);
+    expect(cases.map((c) => c.xShape[2] % 2), 'an even and an odd height').toEqual(expect.arrayContaining([0, 1]));
+    for (const [i, c] of cases.entries()) await withConvVariant('subgroup-rows', () => checkCase(c, rng, `two-row case ${i}`));
   });
   it('with the subgroup kernels turned off, the portable kernels give the same answers', async () => {
     const rng = rngFor('conv2d portable');

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { record } from '../src/autograd.js';
 import { relu, runtime, sub, tensor } from '../src/index.js';
+import { withConvVariant, type ConvVariant } from '../src/ops/conv2d.js';
 import { mm } from '../src/ops/matmul.js';
 import { elementwise, matmul as refMatmul, nd } from '../src/reference/index.js';
 import { checkCase, randomCase, SAME_CASES } from './conv-cases.js';
@@ -71,19 +72,22 @@ describe('a wrong convolution kernel is caught by the conv2d checks', () => {
       await expectCaught('conv2d', from, to, stage, (i) => (i < 40 ? checkCase(randomCase(rng, i), rng, `mutant case ${i}`) : null));
     });
   }
-  const subgroupMutants: [string, string, string, string][] = [
+  const subgroupMutants: [string, string, string, string, ConvVariant?][] = [
     ['forward whose edge lanes never load their outer neighbour', 'if (lane == 0u && needs_prev)', 'if (false)', 'forward'],
     ['an unaligned plane whose last lane misses the value past its own', 'w.next = vec4<f32>(past_end[s]);', 'w.next = vec4<f32>(lo[s]);', 'forward'],
     ['an unaligned plane whose first lane misses the values before its own', 'w.prev = unaligned(outer, lo, s);', 'w.prev = unaligned(lo, lo, s);', 'forward'],
-    ['forward4 that stores each vec4 one place late', 'plane + q0) / 4u] = v', 'plane + q0) / 4u + 1u] = v', 'forward'],
+    ['forward4 that stores each vec4 one place late', 'plane + q) / 4u] = v', 'plane + q) / 4u + 1u] = v', 'forward'],
+    ['two-row forward whose second row skips its last kernel row', 'if (i < r || i - r >= KH) { continue; }', 'if (i < r || i - r >= KH || i == KH) { continue; }', 'forward', 'subgroup-rows'],
+    ['two-row forward whose invocations start one row apart', 'return k / row_chunks() * ROWS * WIDTH', 'return k / row_chunks() * WIDTH', 'forward', 'subgroup-rows'],
     ['an unaligned plane read one value late', 'let own = unaligned(lo, hi, s);', 'let own = unaligned(lo, hi, (s + 1u) & 3u);', 'forward'],
     ['grad-input that does not mirror the taps', 'select(t, taps - 1u - t, FLIP)', 't', 'grad-input'],
     ['grad-weight that keeps lane 0 sum only', 'let total = subgroupAdd(gacc[', 'let total = (gacc[', 'grad-weight'],
   ];
-  for (const [name, from, to, stage] of subgroupMutants) {
+  for (const [name, from, to, stage, variant = 'subgroup'] of subgroupMutants) {
     it.skipIf(runtime().report.subgroupSize === null)(`subgroup kernel: ${name}`, { timeout: 300_000 }, async () => {
       const rng = rngFor(`mutant subgroup conv ${name}`);
-      await expectCaught('conv2d_subgroup', from, to, stage, (i) => (i < SAME_CASES.length ? checkCase(SAME_CASES[i], rng, `mutant same case ${i}`) : null));
+      const check = (i: number) => (i < SAME_CASES.length ? withConvVariant(variant, () => checkCase(SAME_CASES[i], rng, `mutant same case ${i}`)) : null);
+      await expectCaught('conv2d_subgroup', from, to, stage, check);
     });
   }
 });

@@ -142,13 +142,27 @@ function subgroupConstants(g: ConvGeometry, channelsOut: number): Record<string,
   const CB = Math.max(1, Math.min(pointwise ? 4 : 2, Math.floor(channelsOut / 4)));
   const CI_STEP = pointwise ? SG : 1;
   const ALIGNED = Number((g.H * g.W) % 4 === 0);
-  return { WG, SG, WIDTH: g.W, ALIGNED, KH: g.kH, KW: g.kW, PAD_H: g.padding[0], PAD_W: g.padding[1], CB, CI_STEP };
+  return { WG, SG, WIDTH: g.W, ALIGNED, KH: g.kH, KW: g.kW, PAD_H: g.padding[0], PAD_W: g.padding[1], CB, CI_STEP, ROWS: 1 };
+}
+
+/** The forward's two-rows-per-invocation form of `constants`, where rows are whole vec4s
+ *  and the kernel taller than 1: fewer loads per FMA, twice the sums (so one output block). */
+function withRows(constants: Record<string, number>): Record<string, number> | null {
+  return constants.WIDTH % 4 === 0 && constants.KH > 1 ? { ...constants, ROWS: 2, CB: 1 } : null;
+}
+
+/** The 4-pixel chunks of a plane that the subgroup kernel's forward gives an invocation each
+ *  (as its forward_chunks()): ROWS rows of W / 4 at a time. */
+function forwardChunks(g: ConvGeometry, rows: number): number {
+  return rows === 1 ? Math.ceil((g.H * g.W) / 4) : Math.ceil(g.H / rows) * (g.W / 4);
 }
 
 export type ConvRole = 'forward' | 'grad_input' | 'grad_weight';
-type Variant = 'portable' | 'subgroup';
+/** The kernels a convolution role can run on: the portable one, the subgroup one, and the
+ *  subgroup forward with two output rows per invocation. */
+export type ConvVariant = 'portable' | 'subgroup' | 'subgroup-rows';
 /** Set while the tuner times one variant. */
-let forcedVariant: Variant | null = null;
+let forcedVariant: ConvVariant | null = null;
 
 const tuningKey = (role: ConvRole, g: ConvGeometry) =>
   `conv2d ${role} ${g.N}x${g.C_in}x${g.H}x${g.W}->${g.C_out} k${g.kH}x${g.kW} s${g.stride.join('x')} p${g.padding.join('x')} d${g.dilation.join('x')} g${g.groups} ${kernelVersions()}`;
@@ -162,7 +176,14 @@ function subgroupPlan(role: ConvRole, g: ConvGeometry): Record<string, number> |
   const constants = subgroupConstants(g, (role === 'grad_input' ? g.C_in : g.C_out) / g.groups);
   if (!constants || (role === 'grad_weight' && g.C_out * (g.C_in / g.groups) * g.kH * g.kW > MAX_PARTIAL_FLOATS)) return null;
   const variant = forcedVariant ?? runtime().tuning.get(tuningKey(role, g)) ?? 'subgroup';
-  return variant === 'subgroup' ? constants : null;
+  if (variant === 'portable') return null;
+  return (variant === 'subgroup-rows' && role !== 'grad_weight' && withRows(constants)) || constants;
+}
+
+/** The kernels the tuner times for a role and shape where the subgroup kernel applies. */
+function candidates(role: ConvRole, g: ConvGeometry): ConvVariant[] {
+  const rows = role !== 'grad_weight' && withConvVariant('subgroup', () => withRows(subgroupPlan(role, g)!)) !== null;
+  return rows ? ['subgroup', 'subgroup-rows', 'portable'] : ['subgroup', 'portable'];
 }
 
 /** A convolution a traced computation ran, and which of its kernels it needed. */
@@ -192,17 +213,18 @@ function noteUse(g: ConvGeometry, roles: ConvRole[]): void {
 
 export interface TunedChoice {
   key: string;
-  choice: Variant;
+  choice: ConvVariant;
   /** Best GPU time of each candidate, ms. */
-  ms: Record<Variant, number>;
+  ms: Partial<Record<ConvVariant, number>>;
 }
 
-/** Times the portable and subgroup kernels of each use where both apply and no choice is
- *  known yet, and keeps the faster in runtime().tuning. Returns what it decided. */
+/** Times the portable and subgroup kernels (and the subgroup forward's two-row form) of each
+ *  use where they apply and no choice is known yet, and keeps the fastest in
+ *  runtime().tuning. Returns what it decided. */
 export async function tuneConv2d(uses: readonly ConvUse[]): Promise<TunedChoice[]> {
   const decided: TunedChoice[] = [];
   for (const { geometry: g, roles } of uses) {
-    const open = roles.filter((role) => !runtime().tuning.get(tuningKey(role, g)) && withVariant('subgroup', () => subgroupPlan(role, g)) !== null);
+    const open = roles.filter((role) => !runtime().tuning.get(tuningKey(role, g)) && withConvVariant('subgroup', () => subgroupPlan(role, g)) !== null);
     if (open.length === 0) continue;
     // Its own generator: tuning must not move the draws of the caller's random streams.
     const generator = new Generator(0);
@@ -214,8 +236,12 @@ export async function tuneConv2d(uses: readonly ConvUse[]): Promise<TunedChoice[
       grad_weight: () => convGradWeight(x, dy, w.shape, g),
     };
     for (const role of open) {
-      const ms = { portable: await bestTime('portable', run[role]), subgroup: await bestTime('subgroup', run[role]) };
-      const choice: Variant = ms.subgroup <= ms.portable ? 'subgroup' : 'portable';
+      const ms: TunedChoice['ms'] = {};
+      let choice: ConvVariant = 'subgroup';
+      for (const variant of candidates(role, g)) {
+        ms[variant] = await bestTime(variant, run[role]);
+        if (ms[variant] < ms[choice]!) choice = variant;
+      }
       runtime().tuning.set(tuningKey(role, g), choice);
       decided.push({ key: tuningKey(role, g), choice, ms });
     }
@@ -224,7 +250,8 @@ export async function tuneConv2d(uses: readonly ConvUse[]): Promise<TunedChoice[
   return decided;
 }
 
-function withVariant<T>(variant: Variant, body: () => T): T {
+/** Runs `body` with every convolution on `variant` where it applies (else as without). */
+export function withConvVariant<T>(variant: ConvVariant, body: () => T): T {
   forcedVariant = variant;
   try {
     return body();
@@ -234,10 +261,10 @@ function withVariant<T>(variant: Variant, body: () => T): T {
 }
 
 /** Fastest of three timed runs after a warm-up, in ms of GPU time. */
-async function bestTime(variant: Variant, record: () => Tensor): Promise<number> {
+async function bestTime(variant: ConvVariant, record: () => Tensor): Promise<number> {
   let best = Infinity;
   for (let i = 0; i < 4; i++) {
-    const ms = await runtime().time(() => withVariant(variant, record).dispose());
+    const ms = await runtime().time(() => withConvVariant(variant, record).dispose());
     if (i > 0) best = Math.min(best, ms);
   }
   return best;
@@ -246,7 +273,7 @@ async function bestTime(variant: Variant, record: () => Tensor): Promise<number>
 /** Runs kernels/conv2d_subgroup.wgsl's forward over `input` (x, or dy for grad-input) into `out`. */
 function subgroupConv(input: Tensor, packed: Tensor, bias: Tensor | null, out: Tensor, g: ConvGeometry, constants: Record<string, number>, flip: boolean, op: string): void {
   const [cIn, cOut] = flip ? [g.C_out, g.C_in] : [g.C_in, g.C_out];
-  const padded = Math.ceil(Math.ceil((g.H * g.W) / 4) / constants.SG) * constants.SG;
+  const padded = Math.ceil(forwardChunks(g, constants.ROWS) / constants.SG) * constants.SG;
   const supers = Math.ceil(blocks(cOut / g.groups) / constants.CB);
   runtime().dispatch({
     kernel: 'conv2d_subgroup',
