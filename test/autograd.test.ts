@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { add, ArgumentError, DisposedTensorError, mul, noGrad, relu, runtime, ShapeError, sum, tensor, tidy, zeroGrad } from '../src/index.js';
+import { settledInUseBytes } from './helpers.js';
 
 const values = async (t: { toArray(): Promise<Float32Array> }) => Array.from(await t.toArray());
 
@@ -64,7 +65,7 @@ describe('autograd', () => {
   });
 
   it('tidy disposes what the scope created except results and gradients', async () => {
-    const before = runtime().stats().inUseBytes;
+    const before = await settledInUseBytes();
     const x = tensor([1, 2, 3], [3], { requiresGrad: true });
     let inner: ReturnType<typeof mul> | null = null;
     const loss = tidy(() => {

@@ -1,7 +1,7 @@
 // Shared test tools: seeded shapes and data, comparison with the CPU reference, and
 // gradcheck (GPU backward vs central differences of the float64 reference).
 import { expect } from 'vitest';
-import { Generator, mul, sum, tensor, type Tensor } from '../src/index.js';
+import { Generator, mul, runtime, sum, tensor, type Tensor } from '../src/index.js';
 import { nd, size, type NDArray } from '../src/reference/index.js';
 
 export const SEED = Number(process.env.TEST_SEED ?? 1234);
@@ -111,4 +111,17 @@ export async function gradcheck(spec: GradcheckSpec, rng: Generator): Promise<vo
     t.grad?.dispose();
     t.dispose();
   }
+}
+
+/** Collects garbage until the pool's in-use bytes hold still, and returns them: tensors that
+ *  earlier tests dropped without dispose() are released by a finalizer when collected, which
+ *  must not happen in the middle of a test that counts bytes across an await. */
+export async function settledInUseBytes(): Promise<number> {
+  let last = -1;
+  for (let round = 0; round < 10 && runtime().stats().inUseBytes !== last; round++) {
+    last = runtime().stats().inUseBytes;
+    (globalThis as { gc?: () => void }).gc?.();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+  return runtime().stats().inUseBytes;
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { add, bucketSizeForTest, GPUFailure, KernelCompileError, NoAdapterError, relu, runtime, tensor, tidy } from './runtime-exports.js';
 import { acquireDevice } from '../src/runtime/device.js';
+import { settledInUseBytes } from './helpers.js';
 
 describe('runtime', () => {
   it('reports the adapter it runs on', () => {
@@ -31,6 +32,7 @@ describe('runtime', () => {
     };
     await step();
     await step(); // buffers released after the last submit become reusable one submit later
+    await settledInUseBytes();
     const before = rt.stats();
     for (let i = 0; i < 20; i++) await step();
     const after = rt.stats();
