@@ -385,10 +385,14 @@ function subgroupGradWeight(x: Tensor, dy: Tensor, g: ConvGeometry, sg: Record<s
   const subgroups = Math.ceil(items / perSubgroup);
   const [cig, cog] = [g.C_in / g.groups, g.C_out / g.groups];
   // Each lane sums 4 * COB x CI_TILE x taps weights (at most GACC_MAX in the kernel): the
-  // more, the fewer loads per FMA; 1x1 kernels leave room for more channels.
+  // more, the fewer loads per FMA, but past some count the sums spill. Measured on lavapipe:
+  // 1x1 kernels on planes of whole vec4s run fastest with 64 sums (8 x 8: 20-25% faster
+  // than 16 x 16, while 8 x 4 and 4 x 8 are slower again); on other planes, whose loads
+  // cost more, with 16 x 16; 3x3 kernels with 8 output channels.
   const taps = g.kH * g.kW;
-  const COB = Math.min(taps === 1 ? 4 : 2, Math.ceil(cog / 4));
-  const CI_TILE = Math.min(cig, 16, Math.floor(GACC_MAX / (4 * COB * taps)));
+  const pointwiseAligned = taps === 1 && sg.ALIGNED === 1;
+  const COB = Math.min(taps === 1 && !pointwiseAligned ? 4 : 2, Math.ceil(cog / 4));
+  const CI_TILE = Math.min(cig, pointwiseAligned ? 8 : 16, Math.floor(GACC_MAX / (4 * COB * taps)));
   const tiles = g.groups * Math.ceil(cog / (4 * COB)) * Math.ceil(cig / CI_TILE);
   const partial = empty([subgroups, weightSize]);
   runtime().dispatch({
