@@ -37,7 +37,8 @@ describe('conv2d matches the CPU reference', () => {
 
 describe('the subgroup kernels (kernels/conv2d_subgroup.wgsl) match the reference and the portable kernels', () => {
   const SG = runtime().report.subgroupSize;
-  it.skipIf(SG === null)(`on this adapter (subgroup size ${SG}), forward, grad-input and grad-weight run on them`, async () => {
+  // Compiles a pipeline set per case: about 25 s with an empty shader cache on two cores.
+  it.skipIf(SG === null)(`on this adapter (subgroup size ${SG}), forward, grad-input and grad-weight run on them`, { timeout: 180_000 }, async () => {
     const rng = rngFor('conv2d subgroup');
     for (const [i, c] of SAME_CASES.entries()) {
       runtime().startProfile();
