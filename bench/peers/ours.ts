@@ -2,10 +2,11 @@
 // `bench conv` keeps as a baseline, and the adapter's FMA ceiling (kernels/fma_probe.wgsl).
 // All three are timed as `bench conv` times: GPU timestamps through runtime().time().
 // Ours also trains the small ResNeXt, timed by wall clock as the peers' training is.
-import { crossEntropy, matmul, randn, runtime, tensor, tidy, type Tensor } from '../../src/index.js';
+import { matmul, randn, runtime, tensor, tidy, type Tensor } from '../../src/index.js';
 import { smallResnext } from '../../src/models/index.js';
 import { convForward, convGradInput, convGradWeight, traceConv2d, tuneConv2d } from '../../src/ops/conv2d.js';
 import { SGD } from '../../src/optim/index.js';
+import { sgdStep } from '../../src/train/step.js';
 import { linearGrid } from '../../src/runtime/index.js';
 import { empty } from '../../src/tensor.js';
 import { naiveForward, timeRuns } from '../conv.js';
@@ -25,7 +26,7 @@ function runner(inputs: Tensor[], record: () => Tensor[]): Runner {
 
 const TIMING_NOTE = 'ours, naive and FMA ceiling: GPU timestamp queries around the dispatches, as `resnext bench conv`';
 
-/** A step as src/train/trainer.ts takes it: forward, cross-entropy, backward, SGD update. */
+/** Training steps as `resnext train` takes them (sgdStep), on one fixed batch. */
 async function trainingRunner(w: TrainingWorkload): Promise<Runner> {
   const model = smallResnext(w.spec);
   model.train();
@@ -33,13 +34,7 @@ async function trainingRunner(w: TrainingWorkload): Promise<Runner> {
   const images = pseudoRandom(w.batch * w.input.reduce((a, b) => a * b, 1));
   const labels = Array.from({ length: w.batch }, (_, i) => i % w.spec.numClasses);
   const step = async () => {
-    const loss = tidy(() => {
-      const l = crossEntropy(model.forward(tensor(images, [w.batch, ...w.input])), labels);
-      l.backward();
-      optimizer.step();
-      optimizer.zeroGrad();
-      return l;
-    });
+    const { loss } = tidy(() => sgdStep(model, optimizer, tensor(images, [w.batch, ...w.input]), labels));
     try {
       return await loss.item(); // the step's work is done once its loss is on the CPU
     } finally {

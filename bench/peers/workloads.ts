@@ -1,7 +1,7 @@
 // What `bench:peers` measures: the `bench conv` shapes, forward and forward + backward,
 // one square matmul, and a training step of the small ResNeXt. Importing this acquires our
 // device (through bench/conv.ts).
-import { MODELS, smallResnext, type SmallSpec } from '../../src/models/index.js';
+import { MODELS, SMALL_RESNEXT_SPEC, smallResnext, type SmallSpec } from '../../src/models/index.js';
 import type { ConvGeometry } from '../../src/ops/conv2d.js';
 import { forwardFlops, geometryOf } from '../conv.js';
 import type { ConvShape } from '../shapes.js';
@@ -36,8 +36,6 @@ export interface TrainingWorkload {
 
 export const MATMUL_LABEL = 'matmul';
 export const MATMUL_SIZE = 1024;
-/** smallResnext()'s defaults: the model `resnext train` trains. */
-export const SMALL_RESNEXT: Required<SmallSpec> = { cardinality: 8, groupWidth: 4, blocksPerStage: [2, 2, 2], channels: [64, 128, 256], stemChannels: 32, inChannels: 1, numClasses: 10 };
 
 /** Each shape in each mode, then the matmul if asked for. A backward costs two forwards. */
 export function buildWorkloads(shapes: ConvShape[], modes: Mode[], matmul: boolean): Workload[] {
@@ -54,12 +52,12 @@ export function buildWorkloads(shapes: ConvShape[], modes: Mode[], matmul: boole
 /** The training step at `resnext train`'s batch size. Plain momentum SGD, the update every
  *  engine has: tf.train.momentum has no weight decay, so the trainer's is left out everywhere. */
 export function trainingWorkload(batch = 64): TrainingWorkload {
-  const model = smallResnext(SMALL_RESNEXT);
+  const model = smallResnext(SMALL_RESNEXT_SPEC);
   const parameters = model.parameters().reduce((n, p) => n + p.size, 0);
   const input = MODELS.small_resnext.input;
   const { macs } = model.shapeAndMacs([batch, ...input]);
   model.dispose();
-  return { kind: 'train', label: 'small resnext', mode: 'train', spec: SMALL_RESNEXT, batch, input, parameters, flops: 3 * 2 * macs, lr: 0.05, momentum: 0.9 };
+  return { kind: 'train', label: 'small resnext', mode: 'train', spec: SMALL_RESNEXT_SPEC, batch, input, parameters, flops: 3 * 2 * macs, lr: 0.05, momentum: 0.9 };
 }
 
 /** Throws unless an engine's model has as many parameters as ours: otherwise it is another model. */

@@ -37,8 +37,14 @@ export interface SmallSpec {
   numClasses?: number;
 }
 
+/** smallResnext()'s spec where none is given: the model `resnext train` trains. */
+export const SMALL_RESNEXT_SPEC: Required<SmallSpec> = { cardinality: 8, groupWidth: 4, blocksPerStage: [2, 2, 2], channels: [64, 128, 256], stemChannels: 32, inChannels: 1, numClasses: 10 };
+
 /** A small ResNeXt for 28x28 single-channel images (Fashion-MNIST, MNIST). */
-export function smallResnext({ cardinality = 8, groupWidth = 4, blocksPerStage = [2, 2, 2], channels = [64, 128, 256], stemChannels = 32, inChannels = 1, numClasses = 10 }: SmallSpec = {}, options: ResNetOptions = {}): ResNet {
+export function smallResnext(given: SmallSpec = {}, options: ResNetOptions = {}): ResNet {
+  // Fields given as undefined (MODELS passes { numClasses } as it came) keep the default.
+  const defined = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
+  const { cardinality, groupWidth, blocksPerStage, channels, stemChannels, inChannels, numClasses }: Required<SmallSpec> = { ...SMALL_RESNEXT_SPEC, ...defined };
   const spec: ResNetSpec = {
     inChannels,
     stem: 'cifar',

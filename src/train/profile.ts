@@ -2,23 +2,18 @@
 // timestamp queries: `resnext train --profile` and bench/profile.ts.
 import { tensor } from '../creation.js';
 import type { ResNet } from '../models/resnet.js';
-import { crossEntropy } from '../ops/cross_entropy.js';
 import { SGD } from '../optim/sgd.js';
 import { Generator } from '../random.js';
 import { runtime, type ProfileRow } from '../runtime/index.js';
 import { tidy } from '../tensor.js';
+import { sgdStep } from './step.js';
 
 export async function profileStep(model: ResNet, imageShape: number[], batch: number, classes: number): Promise<ProfileRow[]> {
   const rng = new Generator(0);
   const x = Float32Array.from({ length: batch * imageShape.reduce((a, b) => a * b, 1) }, () => rng.normal());
   const labels = Array.from({ length: batch }, (_, i) => i % classes);
   const optimizer = new SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
-  const step = () =>
-    tidy(() => {
-      crossEntropy(model.forward(tensor(x, [batch, ...imageShape])), labels).backward();
-      optimizer.step();
-      optimizer.zeroGrad();
-    });
+  const step = () => tidy(() => void sgdStep(model, optimizer, tensor(x, [batch, ...imageShape]), labels));
   model.train();
   step(); // compiles the pipelines
   await runtime().sync();

@@ -19,6 +19,7 @@ import { Generator } from '../random.js';
 import { runtime } from '../runtime/index.js';
 import { tidy, type Tensor } from '../tensor.js';
 import { readCheckpoint, saveCheckpoint, type RunPosition } from './checkpoint.js';
+import { sgdStep } from './step.js';
 import { validateConfig, type TrainConfig } from './config.js';
 import { lineChart } from './plot.js';
 import type { Progress } from './progress.js';
@@ -161,14 +162,7 @@ export async function train(requested: TrainConfig, options: TrainOptions): Prom
       }
       const lr = learningRate(schedule, step);
       optimizer.lr = lr;
-      const { loss, logits } = tidy(() => {
-        const out = model.forward(tensor(batch.x, [batch.size, ...dataset.shape]));
-        const l = crossEntropy(out, batch.labels);
-        l.backward();
-        optimizer.step();
-        optimizer.zeroGrad();
-        return { loss: l, logits: out };
-      });
+      const { loss, logits } = tidy(() => sgdStep(model, optimizer, tensor(batch.x, [batch.size, ...dataset.shape]), batch.labels));
       step++;
       if (stopTrace) {
         const tuningStarted = performance.now();
