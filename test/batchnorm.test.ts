@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ArgumentError, batchNorm, ShapeError, tensor } from '../src/index.js';
-import { batchNorm as refBatchNorm, nd, updatedRunningStats } from '../src/reference/index.js';
+import { batchNorm as refBatchNorm, batchNormBackward, nd, updatedRunningStats } from '../src/reference/index.js';
+import { checkTrainingCase, SEGMENT_SHAPES } from './batchnorm-cases.js';
 import { assertClose, expectMatches, gradcheck, randomData, randomDim, rngFor } from './helpers.js';
 
 const count = (s: number[]) => s.reduce((a, b) => a * b, 1);
@@ -58,6 +59,34 @@ describe('batchNorm matches the reference', () => {
       );
     });
   }
+
+  // The kernels split each plane into segments (one per invocation): many short ones when a
+  // tensor has few planes (the shapes above), one per plane when it has 2048 or more, and
+  // two for planes over 1024 elements. Each of those splits, forward and backward.
+  for (const shape of SEGMENT_SHAPES) {
+    it(`training with the fused ReLU on ${JSON.stringify(shape)}: output, running stats and gradients`, () => checkTrainingCase(shape));
+  }
+
+  it('the closed-form reference backward agrees with central differences of the reference forward', () => {
+    const rng = rngFor('bn reference backward');
+    const shape = [3, 2, 2, 3];
+    const spec = { training: true, relu: true, eps: 1e-5, momentum: 0.1 };
+    const [x, g, w, b] = [nd(randomData(rng, 36, { lo: -2, hi: 2 }), shape), nd(randomData(rng, 36), shape), nd(randomData(rng, 2, { gap: 0.3 }), [2]), nd(randomData(rng, 2), [2])];
+    const [m, v] = [nd([0, 0], [2]), nd([1, 1], [2])];
+    const objective = () => refBatchNorm(x, m, v, w, b, spec).data.reduce((s, y, i) => s + y * g.data[i], 0);
+    const grads = batchNormBackward(x, g, m, v, w, b, spec);
+    for (const [name, input, analytic] of [['x', x, grads.x], ['weight', w, grads.weight], ['bias', b, grads.bias]] as const) {
+      const numeric = Array.from(input.data, (value, j) => {
+        input.data[j] = value + 1e-6;
+        const up = objective();
+        input.data[j] = value - 1e-6;
+        const down = objective();
+        input.data[j] = value;
+        return (up - down) / 2e-6;
+      });
+      assertClose(analytic.data, numeric, `reference backward: d/d ${name}`, { rtol: 1e-5, atol: 1e-6 });
+    }
+  });
 
   it('rejects bad shapes and missing running statistics', () => {
     const x = tensor(new Float32Array(2 * 3 * 4), [2, 3, 2, 2]);

@@ -7,6 +7,7 @@ import { relu, runtime, sub, tensor } from '../src/index.js';
 import { withConvVariant, type ConvVariant } from '../src/ops/conv2d.js';
 import { mm } from '../src/ops/matmul.js';
 import { elementwise, matmul as refMatmul, nd } from '../src/reference/index.js';
+import { checkTrainingCase, SEGMENT_SHAPES } from './batchnorm-cases.js';
 import { checkCase, randomCase, SAME_CASES } from './conv-cases.js';
 import { expectMatches, gradcheck, randomData, rngFor } from './helpers.js';
 
@@ -19,6 +20,7 @@ function mutate(kernel: string, from: string, to: string): void {
 afterEach(() => {
   runtime().setKernelSource('matmul', null);
   runtime().setKernelSource('elementwise', null);
+  runtime().setKernelSource('batchnorm', null);
 });
 
 describe('a wrong kernel is caught', () => {
@@ -42,6 +44,20 @@ describe('a wrong kernel is caught', () => {
     const [da, db] = [randomData(rng, 12), randomData(rng, 4)];
     await expect(expectMatches(sub(tensor(da, [3, 4]), tensor(db, [1, 4])), elementwise.binary('sub', nd(da, [3, 4]), nd(db, [1, 4])), 'mutant broadcast')).rejects.toThrow(/element/);
   });
+});
+
+describe('a wrong batchnorm kernel is caught by the batchnorm checks', () => {
+  const mutants: [string, string, string, number[]][] = [
+    ['finalize that skips each plane\'s first segment', 'for (var s = 0u; s < SEGMENTS; s++)', 'for (var s = 1u; s < SEGMENTS; s++)', SEGMENT_SHAPES[1]],
+    ['segments that stop one element short', 'start + min(SEGMENT, q.HW - min(first, q.HW))', 'start + min(SEGMENT - 1u, q.HW - min(first, q.HW))', SEGMENT_SHAPES[0]],
+    ['backward_apply without the mean of g', 'd = scale * (g - mean_g - xhat * mean_gx);', 'd = scale * (g - xhat * mean_gx);', SEGMENT_SHAPES[2]],
+  ];
+  for (const [name, from, to, shape] of mutants) {
+    it(name, async () => {
+      mutate('batchnorm', from, to);
+      await expect(checkTrainingCase(shape)).rejects.toThrow(/bn \[/);
+    });
+  }
 });
 
 describe('a wrong backward rule is caught by gradcheck', () => {

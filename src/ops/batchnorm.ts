@@ -3,14 +3,25 @@
 // statistics normalise and the running statistics are updated in place.
 import { record } from '../autograd.js';
 import { ArgumentError, fmtShape, ShapeError } from '../errors.js';
-import { Params, runtime } from '../runtime/index.js';
+import { linearGrid, Params, runtime } from '../runtime/index.js';
 import { empty, Tensor } from '../tensor.js';
 import { cat, narrow } from './slice.js';
 import { expectFinite, expectTensor } from './validate.js';
 
 const WG = 64;
-/** Must match CHUNKS in kernels/batchnorm.wgsl: chunks of VEC elements per invocation. */
-const CHUNKS = 8;
+/** Longer planes are split into segments, one invocation each... */
+const MAX_SEGMENT = 1024;
+/** ...and so are the planes of tensors with fewer planes than this, to keep a GPU busy. */
+const MIN_INVOCATIONS = 2048;
+
+/** How kernels/batchnorm.wgsl splits each (n, c) plane of HW elements: SEGMENTS pieces of
+ *  SEGMENT elements (the last may be short), each a whole number of VEC-element loads. */
+function segmentation(planes: number, HW: number) {
+  const VEC = HW % 4 === 0 ? 4 : 1;
+  const wanted = Math.max(Math.ceil(HW / MAX_SEGMENT), Math.ceil(MIN_INVOCATIONS / planes));
+  const SEGMENT = Math.ceil(HW / VEC / Math.min(wanted, HW / VEC)) * VEC;
+  return { VEC, SEGMENT, SEGMENTS: Math.ceil(HW / SEGMENT) };
+}
 
 export interface BatchNormOptions {
   training: boolean;
@@ -45,12 +56,18 @@ export function batchNorm(
   if (training && N * H * W < 2) throw new ShapeError(op, 'input', `${fmtShape(x.shape)} has one value per channel; training needs more than one`);
   const rt = runtime();
   const params = () => new Params().u32(N, C, H * W).f32(eps, momentum);
-  const VEC = (H * W) % 4 === 0 ? 4 : 1;
-  const constants = { WG, RELU: Number(relu), TRAINING: Number(training), VEC };
+  const split = segmentation(N * C, H * W);
+  const constants = { WG, RELU: Number(relu), TRAINING: Number(training), ...split };
+  const segmentGrid = linearGrid(Math.ceil((N * C * split.SEGMENTS) / WG));
+  const channelGrid = [Math.ceil(C / WG)] as const;
+  const newPartials = () => empty([N * C * split.SEGMENTS, 2]);
   let stats: Tensor;
   if (training) {
     stats = empty([2 * C]);
-    rt.dispatch({ kernel: 'batchnorm', entry: 'stats_main', constants, buffers: [x.buffer(op, 'input'), stats.buffer(op, 'stats')], params: params(), workgroups: [C] });
+    const partials = newPartials();
+    rt.dispatch({ kernel: 'batchnorm', entry: 'stats_partial', constants, buffers: [x.buffer(op, 'input'), partials.buffer(op, 'partials')], params: params(), workgroups: segmentGrid });
+    rt.dispatch({ kernel: 'batchnorm', entry: 'finalize', constants, buffers: [x.buffer(op, 'input'), partials.buffer(op, 'partials'), stats.buffer(op, 'stats')], params: params(), workgroups: channelGrid });
+    partials.dispose();
     if (runningMean && runningVar) {
       rt.dispatch({
         kernel: 'batchnorm',
@@ -58,30 +75,32 @@ export function batchNorm(
         constants,
         buffers: [stats.buffer(op, 'stats'), runningMean.buffer(op, 'running_mean'), runningVar.buffer(op, 'running_var')],
         params: params(),
-        workgroups: [Math.ceil(C / WG)],
+        workgroups: channelGrid,
       });
     }
   } else {
     stats = cat([runningMean!, runningVar!]);
   }
   const y = empty(x.shape);
-  const elementGrid = [Math.ceil((H * W) / VEC / CHUNKS / WG), C, N] as const;
   rt.dispatch({
     kernel: 'batchnorm',
     entry: 'apply',
     constants,
     buffers: [x.buffer(op, 'input'), stats.buffer(op, 'stats'), weight.buffer(op, 'weight'), bias.buffer(op, 'bias'), y.buffer(op, 'out')],
     params: params(),
-    workgroups: elementGrid,
+    workgroups: segmentGrid,
   });
   return record(y, op, [x, weight, bias], (g) => {
     const common = [x.buffer(op, 'input'), stats.buffer(op, 'stats'), weight.buffer(op, 'weight'), bias.buffer(op, 'bias'), g.buffer(op, 'grad')];
+    const partials = newPartials();
+    rt.dispatch({ kernel: 'batchnorm', entry: 'backward_partial', constants, buffers: [...common, partials.buffer(op, 'partials')], params: params(), workgroups: segmentGrid });
     const sums = empty([2, C]);
-    rt.dispatch({ kernel: 'batchnorm', entry: 'backward_reduce', constants, buffers: [...common, sums.buffer(op, 'sums')], params: params(), workgroups: [C] });
+    rt.dispatch({ kernel: 'batchnorm', entry: 'finalize', constants: { ...constants, SHIFTED: 0 }, buffers: [x.buffer(op, 'input'), partials.buffer(op, 'partials'), sums.buffer(op, 'sums')], params: params(), workgroups: channelGrid });
+    partials.dispose();
     let dx: Tensor | null = null;
     if (x.requiresGrad) {
       dx = empty(x.shape);
-      rt.dispatch({ kernel: 'batchnorm', entry: 'backward_apply', constants, buffers: [...common, sums.buffer(op, 'sums'), dx.buffer(op, 'grad_input')], params: params(), workgroups: elementGrid });
+      rt.dispatch({ kernel: 'batchnorm', entry: 'backward_apply', constants, buffers: [...common, sums.buffer(op, 'sums'), dx.buffer(op, 'grad_input')], params: params(), workgroups: segmentGrid });
     }
     const perChannelGrad = (row: number) => {
       const slice = narrow(sums, 0, row, 1);
