@@ -109,9 +109,17 @@ fn binary(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
   out[i] = binary_op(vec4<f32>(x), vec4<f32>(y)).x;
 }
 
-// unary4 and binary4: operands of the output's shape, 4 elements per invocation (a vec4
-// load costs about as much as a scalar one on CPU adapters). Buffers are whole vec4s, so
-// the last vec4's lanes past n read and write padding.
+// unary4, binary4 and accumulate: operands of the output's shape, SPAN consecutive vec4s
+// per invocation (a vec4 load costs about as much as a scalar one on CPU adapters, and an
+// invocation's setup as much as several loads). Buffers are whole vec4s, so the last
+// vec4's lanes past n read and write padding.
+override SPAN: u32 = 1u;
+
+// The vec4s [first, end) that invocation `gid` walks.
+fn span_of(gid: vec3<u32>, nwg: vec3<u32>, n: u32) -> vec2<u32> {
+  let first = linear_index(gid, nwg) * SPAN;
+  return vec2<u32>(first, min(first + SPAN, (n + 3u) / 4u));
+}
 @group(0) @binding(0) var<storage, read> a4: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> b4: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> out4: array<vec4<f32>>;
@@ -119,29 +127,40 @@ fn binary(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
 
 @compute @workgroup_size(WG)
 fn unary4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = linear_index(gid, nwg);
-  if (i * 4u >= unary_p.n) { return; }
-  unary_out4[i] = unary_p.alpha * unary_op(a4[i]) + unary_p.beta;
+  let span = span_of(gid, nwg, unary_p.n);
+  for (var i = span.x; i < span.y; i++) { unary_out4[i] = unary_p.alpha * unary_op(a4[i]) + unary_p.beta; }
 }
 
 @compute @workgroup_size(WG)
 fn binary4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = linear_index(gid, nwg);
-  if (i * 4u >= p.n) { return; }
-  out4[i] = binary_op(a4[i], b4[i]);
+  let span = span_of(gid, nwg, p.n);
+  for (var i = span.x; i < span.y; i++) { out4[i] = binary_op(a4[i], b4[i]); }
 }
+
+// strided_copy: one invocation per run of up to RUN elements along the last dimension,
+// whose offsets are computed once (the divisions per element cost more than the copy).
+const RUN = 64u;
 
 @compute @workgroup_size(WG)
 fn strided_copy(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = linear_index(gid, nwg);
-  if (i >= unary_p.n) { return; }
-  let source_offset = strided_offset(i, unary_p.shape, unary_p.a_strides);
-  unary_out[strided_offset(i, unary_p.shape, unary_p.b_strides)] = a[source_offset];
+  let d = RANK - 1u;
+  let last = unary_p.shape[d / 4u][d % 4u];
+  let runs = (last + RUN - 1u) / RUN;
+  let t = linear_index(gid, nwg);
+  let first = div_mod(t, runs);
+  let start = first.x * last + first.y * RUN;
+  if (start >= unary_p.n) { return; }
+  let source_offset = strided_offset(start, unary_p.shape, unary_p.a_strides);
+  let out_offset = strided_offset(start, unary_p.shape, unary_p.b_strides);
+  let source_step = unary_p.a_strides[d / 4u][d % 4u];
+  let out_step = unary_p.b_strides[d / 4u][d % 4u];
+  for (var j = 0u; j < min(RUN, last - first.y * RUN); j++) {
+    unary_out[out_offset + j * out_step] = a[source_offset + j * source_step];
+  }
 }
 
 @compute @workgroup_size(WG)
 fn accumulate(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = linear_index(gid, nwg);
-  if (i * 4u >= unary_p.n) { return; }
-  sum_into[i] += source[i];
+  let span = span_of(gid, nwg, unary_p.n);
+  for (var i = span.x; i < span.y; i++) { sum_into[i] += source[i]; }
 }

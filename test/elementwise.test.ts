@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { add, div, exp, expand, log, mul, neg, relu, sqrt, sub, tensor, type Tensor } from '../src/index.js';
+import { accumulateInto } from '../src/ops/elementwise.js';
 import { elementwise as ref, nd, type NDArray } from '../src/reference/index.js';
 import { expectMatches, gradcheck, randomData, randomShape, rngFor } from './helpers.js';
 import type { Generator } from '../src/index.js';
@@ -74,6 +75,17 @@ describe('unary elementwise ops match the reference', () => {
     const out = await relu(tensor(d, [n])).toArray();
     expect(out[n - 1]).toBe(Math.max((n - 1) % 7 - 3, 0));
     expect(out.every((v, i) => v === Math.max(d[i], 0))).toBe(true);
+  });
+
+  it('a tensor long enough that each invocation walks 16 vec4s, the last one fewer: add, relu and accumulate', async () => {
+    const n = 4 * 16 * 4096 + 4 * 37 + 3;
+    const rng = rngFor('spans');
+    const [da, db] = [data(rng, [n]), data(rng, [n])];
+    const [a, b] = [tensor(da, [n]), tensor(db, [n])];
+    await expectMatches(add(a, b), ref.binary('add', nd(da, [n]), nd(db, [n])), 'add over spans');
+    await expectMatches(relu(a), ref.unary('relu', nd(da, [n])), 'relu over spans');
+    accumulateInto(a, b);
+    await expectMatches(a, ref.binary('add', nd(da, [n]), nd(db, [n])), 'accumulate over spans');
   });
 
   it('expand broadcasts like torch.expand', async () => {

@@ -3,10 +3,10 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { record } from '../src/autograd.js';
-import { relu, runtime, sub, tensor } from '../src/index.js';
+import { relu, runtime, stridedSlice, sub, tensor } from '../src/index.js';
 import { withConvVariant, type ConvVariant } from '../src/ops/conv2d.js';
 import { mm } from '../src/ops/matmul.js';
-import { elementwise, matmul as refMatmul, nd } from '../src/reference/index.js';
+import { elementwise, matmul as refMatmul, nd, stridedSlice as refStridedSlice } from '../src/reference/index.js';
 import { checkTrainingCase, SEGMENT_SHAPES } from './batchnorm-cases.js';
 import { checkCase, randomCase, SAME_CASES } from './conv-cases.js';
 import { expectMatches, gradcheck, randomData, rngFor } from './helpers.js';
@@ -43,6 +43,21 @@ describe('a wrong kernel is caught', () => {
     const rng = rngFor('mutant broadcast');
     const [da, db] = [randomData(rng, 12), randomData(rng, 4)];
     await expect(expectMatches(sub(tensor(da, [3, 4]), tensor(db, [1, 4])), elementwise.binary('sub', nd(da, [3, 4]), nd(db, [1, 4])), 'mutant broadcast')).rejects.toThrow(/element/);
+  });
+});
+
+describe('a wrong elementwise walk is caught', () => {
+  it('vec4 spans that stop one vec4 short', async () => {
+    mutate('elementwise', 'min(first + SPAN, (n + 3u) / 4u)', 'min(first + SPAN - 1u, (n + 3u) / 4u)');
+    const n = 4 * 16 * 4096 + 7;
+    const d = randomData(rngFor('mutant span'), n);
+    await expect(expectMatches(relu(tensor(d, [n])), elementwise.unary('relu', nd(d, [n])), 'mutant span')).rejects.toThrow(/mutant span: element/);
+  });
+
+  it('strided copy runs that stop one element short', async () => {
+    mutate('elementwise', 'j < min(RUN, last - first.y * RUN)', 'j < min(RUN - 1u, last - first.y * RUN)');
+    const d = randomData(rngFor('mutant run'), 2 * 150);
+    await expect(expectMatches(stridedSlice(tensor(d, [2, 150]), [1, 2]), refStridedSlice(nd(d, [2, 150]), [1, 2]), 'mutant run')).rejects.toThrow(/mutant run: element/);
   });
 });
 

@@ -55,7 +55,13 @@ describe('stridedSlice matches the reference', () => {
       const data = randomData(rng, count(shape));
       await expectMatches(stridedSlice(tensor(data, shape), steps), refStridedSlice(nd(data, shape), steps), `stridedSlice ${JSON.stringify(shape)} by ${steps}`);
     }
+    // Rows of the output longer than one invocation's run of 64: three runs, and two.
+    for (const [shape, steps] of [[[2, 3, 150], [1, 2, 1]], [[3, 263], [2, 3]]]) {
+      const data = randomData(rng, count(shape));
+      await expectMatches(stridedSlice(tensor(data, shape), steps), refStridedSlice(nd(data, shape), steps), `stridedSlice ${JSON.stringify(shape)} by ${steps}`);
+    }
     await gradcheck({ name: 'stridedSlice', inputs: [{ data: randomData(rng, 2 * 3 * 5 * 4), shape: [2, 3, 5, 4] }], gpu: (x) => stridedSlice(x, [1, 2, 2, 3]), reference: (x) => refStridedSlice(x, [1, 2, 2, 3]) }, rng);
+    await gradcheck({ name: 'stridedSlice, long rows', inputs: [{ data: randomData(rng, 2 * 139), shape: [2, 139] }], gpu: (x) => stridedSlice(x, [1, 2]), reference: (x) => refStridedSlice(x, [1, 2]) }, rng);
   });
 
   it('rejects steps that do not fit the input', () => {

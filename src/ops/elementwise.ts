@@ -8,6 +8,20 @@ import { sumTo } from './reduce.js';
 import { broadcastShapes, broadcastStrides, expectFinite, expectShape, expectTensor } from './validate.js';
 
 const WG = 256;
+/** Vec4s per invocation of the vec4 entries, where there are enough of them that
+ *  MIN_INVOCATIONS invocations remain. */
+const SPAN = 16;
+const MIN_INVOCATIONS = 4096;
+
+/** Must match RUN in kernels/elementwise.wgsl: elements of the last dimension per invocation of strided_copy. */
+const STRIDED_RUN = 64;
+
+/** The vec4 entries' SPAN and grid for n elements. */
+function vec4Plan(n: number) {
+  const vec4s = Math.ceil(n / 4);
+  const span = vec4s >= SPAN * MIN_INVOCATIONS ? SPAN : 1;
+  return { SPAN: span, workgroups: linearGrid(Math.ceil(vec4s / span / WG)) };
+}
 const UNARY = { identity: 0, relu: 1, exp: 2, log: 3, sqrt: 4 } as const;
 const BINARY = { add: 0, sub: 1, mul: 2, div: 3, reluBackward: 4 } as const;
 type Unary = keyof typeof UNARY;
@@ -27,14 +41,14 @@ function unaryKernel(op: string, f: Unary, x: Tensor, alpha = 1, beta = 0, shape
   const out = empty(shape);
   if (out.size === 0) return out;
   const broadcast = shape.join() !== x.shape.join();
-  const perInvocation = broadcast ? 1 : 4;
+  const vec4 = broadcast ? null : vec4Plan(out.size);
   runtime().dispatch({
     kernel: 'elementwise',
-    entry: broadcast ? 'unary' : 'unary4',
-    constants: { OP: UNARY[f], BROADCAST: Number(broadcast), WG, ...(broadcast ? stridedConstants(shape, x.size, out.size) : {}) },
+    entry: vec4 ? 'unary4' : 'unary',
+    constants: { OP: UNARY[f], BROADCAST: Number(broadcast), WG, ...(vec4 ? { SPAN: vec4.SPAN } : stridedConstants(shape, x.size, out.size)) },
     buffers: [x.buffer(op, 'input'), out.buffer(op, 'out')],
     params: params(out.size, shape, broadcastStrides(x.shape, shape), [], alpha, beta),
-    workgroups: linearGrid(Math.ceil(out.size / perInvocation / WG)),
+    workgroups: vec4?.workgroups ?? linearGrid(Math.ceil(out.size / WG)),
   });
   return out;
 }
@@ -44,14 +58,14 @@ function binaryKernel(op: string, f: Binary, a: Tensor, b: Tensor): Tensor {
   const out = empty(shape);
   if (out.size === 0) return out;
   const broadcast = a.shape.join() !== shape.join() || b.shape.join() !== shape.join();
-  const perInvocation = broadcast ? 1 : 4;
+  const vec4 = broadcast ? null : vec4Plan(out.size);
   runtime().dispatch({
     kernel: 'elementwise',
-    entry: broadcast ? 'binary' : 'binary4',
-    constants: { OP: BINARY[f], BROADCAST: Number(broadcast), WG, ...(broadcast ? stridedConstants(shape, a.size, b.size, out.size) : {}) },
+    entry: vec4 ? 'binary4' : 'binary',
+    constants: { OP: BINARY[f], BROADCAST: Number(broadcast), WG, ...(vec4 ? { SPAN: vec4.SPAN } : stridedConstants(shape, a.size, b.size, out.size)) },
     buffers: [a.buffer(op, 'input'), b.buffer(op, 'other'), out.buffer(op, 'out')],
     params: params(out.size, shape, broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape)),
-    workgroups: linearGrid(Math.ceil(out.size / perInvocation / WG)),
+    workgroups: vec4?.workgroups ?? linearGrid(Math.ceil(out.size / WG)),
   });
   return out;
 }
@@ -159,13 +173,14 @@ export function accumulateInto(target: Tensor, source: Tensor): void {
     throw new ShapeError('accumulate', 'source', `has shape ${fmtShape(source.shape)}, target has ${fmtShape(target.shape)}`);
   }
   if (target.size === 0) return;
+  const { SPAN, workgroups } = vec4Plan(target.size);
   runtime().dispatch({
     kernel: 'elementwise',
     entry: 'accumulate',
-    constants: { WG },
+    constants: { WG, SPAN },
     buffers: [target.buffer('accumulate', 'target'), source.buffer('accumulate', 'source')],
     params: params(target.size, target.shape),
-    workgroups: linearGrid(Math.ceil(target.size / 4 / WG)),
+    workgroups,
   });
 }
 
@@ -173,13 +188,15 @@ export function accumulateInto(target: Tensor, source: Tensor): void {
 export function stridedCopy(op: string, src: Tensor, srcStrides: number[], dst: Tensor, dstStrides: number[], shape: Shape): void {
   const n = shape.reduce((a, b) => a * b, 1);
   if (n === 0) return;
+  const last = shape.at(-1) ?? 1;
+  const runs = (n / last) * Math.ceil(last / STRIDED_RUN);
   runtime().dispatch({
     kernel: 'elementwise',
     entry: 'strided_copy',
     constants: { WG, ...stridedConstants(shape, src.size, dst.size, n) },
     buffers: [src.buffer(op, 'input'), dst.buffer(op, 'out')],
-    params: params(n, shape, srcStrides, dstStrides),
-    workgroups: linearGrid(Math.ceil(n / WG)),
+    params: params(n, shape.length ? shape : [1], srcStrides, dstStrides),
+    workgroups: linearGrid(Math.ceil(runs / WG)),
   });
 }
 
