@@ -1,11 +1,18 @@
-// C[M, N] = A[M, K] B[K, N], row-major, with K and N multiples of 4, for adapters with a
-// fixed subgroup size SG. A subgroup computes a ROWS x 4 * SG tile of C: lane l owns
+// C[M, N] = A[M, K] B[K, N], with K and N multiples of 4, for adapters with a fixed
+// subgroup size SG. A subgroup computes a ROWS x 4 * SG tile of C: lane l owns
 // columns [4 l, 4 l + 4) of the tile for all ROWS rows. Per 4 steps of k, a lane loads
 // the 4 vec4s of B it needs, and the lanes share out the ROWS vec4s of A (each row's 4 k
 // values), which every lane then reads by subgroup broadcast: on CPU adapters (lavapipe)
 // a per-invocation load costs dozens of FMAs and a broadcast about one, so A, which all
 // lanes need, is loaded once per subgroup instead of once per lane. 16 rows beat 8 there
 // (18 vs 16.5 GFLOP/s at 1024^3): more FMAs per load of B, at the cost of spilled sums.
+//
+// Operands are read through vec4 strides, so that a batch of products runs as one
+// dispatch: output z is the sum over batches b in [z * per_output, (z + 1) * per_output)
+// of A_b B_b, where A_b and B_b start a_batch and b_batch vec4s after A_(b-1) and B_(b-1).
+// A 1x1 convolution is such a batch (conv2d.ts): per image, W x[n] (forward), W^T dy[n]
+// (grad-input, A read from the packed weights), and with TRANS_B, the sum over images of
+// dy[n] x[n]^T (grad-weight).
 enable subgroups;
 // Tiles come from gid.x / SG, uniform over a subgroup (workgroups are whole subgroups),
 // which WGSL's uniformity analysis cannot see.
@@ -15,11 +22,23 @@ struct Params {
   M: u32,
   N: u32,
   K: u32,
+  // vec4 strides: A's row r, k-vec4 k at r * a_row + k * a_k; without TRANS_B, B's row k,
+  // column vec4 c at k * b_k + c; with it, B^T's row n (column n of B) at n * b_k.
+  a_row: u32,
+  a_k: u32,
+  b_k: u32,
+  a_batch: u32,
+  b_batch: u32,
+  outputs: u32,
+  per_output: u32,
+  batches: u32,
 }
 
 override WG: u32 = 64u;
 override SG: u32 = 8u;
 override ROWS: u32 = 16u;
+// B is given transposed (B^T row-major, K contiguous per column of B).
+override TRANS_B: bool = false;
 const ROWS_MAX = 16u;
 
 @group(0) @binding(0) var<storage, read> a4: array<vec4<f32>>;
@@ -27,10 +46,21 @@ const ROWS_MAX = 16u;
 @group(0) @binding(2) var<storage, read_write> c4: array<vec4<f32>>;
 @group(0) @binding(3) var<uniform> p: Params;
 
+// Without TRANS_B, row 4 k + j of B at column vec4 `col`; with it, column 4 col + j of B
+// at rows [4 k, 4 k + 4).
+fn b_vec(base: u32, col: u32, k: u32, j: u32) -> vec4<f32> {
+  if (TRANS_B) { return b4[base + (4u * col + j) * p.b_k + k]; }
+  return b4[base + (4u * k + j) * p.b_k + col];
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
   let col_tiles = (p.N + 4u * SG - 1u) / (4u * SG);
-  let tile = (gid.x + gid.y * nwg.x * WG) / SG;
+  let tiles = (p.M + ROWS - 1u) / ROWS * col_tiles;
+  let t = (gid.x + gid.y * nwg.x * WG) / SG;
+  let z = t / tiles;
+  if (z >= p.outputs) { return; }
+  let tile = t % tiles;
   let row0 = tile / col_tiles * ROWS;
   // This lane's vec4 of columns, clamped into B (what it reads past N is never stored).
   let n4 = p.N / 4u;
@@ -38,25 +68,33 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let b_col = min(col4, n4 - 1u);
   let k4 = p.K / 4u;
   var acc: array<vec4<f32>, ROWS_MAX>;
-  for (var k = 0u; k < k4; k++) {
-    // Lane l holds rows l, l + SG, ... of the tile (their 4 k values).
-    var a_mine: array<vec4<f32>, ROWS_MAX>;
-    for (var i = 0u; i < (ROWS + SG - 1u) / SG; i++) {
-      a_mine[i] = a4[min(row0 + min(i * SG + lane, ROWS - 1u), p.M - 1u) * k4 + k];
-    }
-    let b0 = b4[(4u * k) * n4 + b_col];
-    let b1 = b4[(4u * k + 1u) * n4 + b_col];
-    let b2 = b4[(4u * k + 2u) * n4 + b_col];
-    let b3 = b4[(4u * k + 3u) * n4 + b_col];
-    for (var r = 0u; r < ROWS; r++) {
-      let av = subgroupShuffle(a_mine[r / SG], r % SG);
-      acc[r] += av.x * b0 + av.y * b1 + av.z * b2 + av.w * b3;
+  for (var batch = z * p.per_output; batch < min((z + 1u) * p.per_output, p.batches); batch++) {
+    let a_base = batch * p.a_batch;
+    let b_base = batch * p.b_batch;
+    for (var k = 0u; k < k4; k++) {
+      // Lane l holds rows l, l + SG, ... of the tile (their 4 k values).
+      var a_mine: array<vec4<f32>, ROWS_MAX>;
+      for (var i = 0u; i < (ROWS + SG - 1u) / SG; i++) {
+        a_mine[i] = a4[a_base + min(row0 + min(i * SG + lane, ROWS - 1u), p.M - 1u) * p.a_row + k * p.a_k];
+      }
+      let b0 = b_vec(b_base, b_col, k, 0u);
+      let b1 = b_vec(b_base, b_col, k, 1u);
+      let b2 = b_vec(b_base, b_col, k, 2u);
+      let b3 = b_vec(b_base, b_col, k, 3u);
+      for (var r = 0u; r < ROWS; r++) {
+        let av = subgroupShuffle(a_mine[r / SG], r % SG);
+        if (TRANS_B) {
+          acc[r] += vec4<f32>(dot(av, b0), dot(av, b1), dot(av, b2), dot(av, b3));
+        } else {
+          acc[r] += av.x * b0 + av.y * b1 + av.z * b2 + av.w * b3;
+        }
+      }
     }
   }
   if (col4 >= n4) { return; }
   for (var r = 0u; r < ROWS; r++) {
     let row = row0 + r;
     if (row >= p.M) { return; }
-    c4[row * n4 + col4] = acc[r];
+    c4[z * (p.M * n4) + row * n4 + col4] = acc[r];
   }
 }

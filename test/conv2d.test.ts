@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ArgumentError, conv2d, randn, runtime, ShapeError, tensor } from '../src/index.js';
 import { conv2d as refConv, nd, type ConvSpec } from '../src/reference/index.js';
 import { withConvVariant } from '../src/ops/conv2d.js';
-import { abs, checkCase, count, describeCase, KINDS, randomCase, SAME_CASES } from './conv-cases.js';
+import { abs, checkCase, count, describeCase, KINDS, POINTWISE_CASES, randomCase, SAME_CASES } from './conv-cases.js';
 import { assertClose, gradcheck, randomData, rngFor } from './helpers.js';
 
 describe('conv2d matches the CPU reference', () => {
@@ -55,6 +55,15 @@ describe('the subgroup kernels (kernels/conv2d_subgroup.wgsl) match the referenc
     const cases = SAME_CASES.filter((c) => c.xShape[3] % 4 === 0 && c.wShape[2] > 1);
     expect(cases.map((c) => c.xShape[2] % 2), 'an even and an odd height').toEqual(expect.arrayContaining([0, 1]));
     for (const [i, c] of cases.entries()) await withConvVariant('subgroup-rows', () => checkCase(c, rng, `two-row case ${i}`));
+  });
+  it.skipIf(SG === null)('1x1 convolutions as batches of matrix products', async () => {
+    const rng = rngFor('conv2d pointwise matmul');
+    for (const [i, c] of POINTWISE_CASES.entries()) {
+      runtime().startProfile();
+      await withConvVariant('matmul', () => checkCase(c, rng, `matmul case ${i}`));
+      const products = (await runtime().stopProfile()).find((r) => r.kernel === 'matmul_subgroup:main');
+      expect(products?.calls, `${describeCase(c)}: forward (unless it has a bias), grad-input and grad-weight`).toBe(c.bias ? 2 : 3);
+    }
   });
   it('with the subgroup kernels turned off, the portable kernels give the same answers', async () => {
     const rng = rngFor('conv2d portable');

@@ -8,7 +8,7 @@ import { withConvVariant, type ConvVariant } from '../src/ops/conv2d.js';
 import { mm } from '../src/ops/matmul.js';
 import { elementwise, matmul as refMatmul, nd, stridedSlice as refStridedSlice } from '../src/reference/index.js';
 import { checkTrainingCase, SEGMENT_SHAPES } from './batchnorm-cases.js';
-import { checkCase, randomCase, SAME_CASES } from './conv-cases.js';
+import { checkCase, POINTWISE_CASES, randomCase, SAME_CASES } from './conv-cases.js';
 import { expectMatches, gradcheck, randomData, rngFor } from './helpers.js';
 
 function mutate(kernel: string, from: string, to: string): void {
@@ -21,6 +21,7 @@ afterEach(() => {
   runtime().setKernelSource('matmul', null);
   runtime().setKernelSource('elementwise', null);
   runtime().setKernelSource('batchnorm', null);
+  runtime().setKernelSource('matmul_subgroup', null);
 });
 
 describe('a wrong kernel is caught', () => {
@@ -119,6 +120,17 @@ describe('a wrong convolution kernel is caught by the conv2d checks', () => {
       const rng = rngFor(`mutant subgroup conv ${name}`);
       const check = (i: number) => (i < SAME_CASES.length ? withConvVariant(variant, () => checkCase(SAME_CASES[i], rng, `mutant same case ${i}`)) : null);
       await expectCaught('conv2d_subgroup', from, to, stage, check);
+    });
+  }
+  const productMutants: [string, string, string, string][] = [
+    ['grad-weight that reads one column of x for all four', 'return b4[base + (4u * col + j) * p.b_k + k];', 'return b4[base + 4u * col * p.b_k + k];', 'grad-weight'],
+    ['grad-weight whose chunks skip their first image', 'for (var batch = z * p.per_output;', 'for (var batch = z * p.per_output + min(p.per_output - 1u, 1u);', 'grad-weight'],
+  ];
+  for (const [name, from, to, stage] of productMutants) {
+    it.skipIf(runtime().report.subgroupSize === null)(`1x1 convolution as products: ${name}`, async () => {
+      const rng = rngFor(`mutant products ${name}`);
+      const check = (i: number) => (i < POINTWISE_CASES.length ? withConvVariant('matmul', () => checkCase(POINTWISE_CASES[i], rng, `mutant pointwise case ${i}`)) : null);
+      await expectCaught('matmul_subgroup', from, to, stage, check);
     });
   }
 });

@@ -7,6 +7,7 @@ import { Params, runtime, WORKGROUPS_PER_DIMENSION } from '../runtime/index.js';
 import { empty, Tensor } from '../tensor.js';
 import { randn } from '../creation.js';
 import { Generator } from '../random.js';
+import { pointwiseApplies, pointwiseForward, pointwiseGradInput, pointwiseGradWeight } from './conv2d_pointwise.js';
 import { reduceKernel } from './reduce.js';
 import { stridedSlice } from './slice.js';
 import { expectTensor } from './validate.js';
@@ -158,9 +159,10 @@ function forwardChunks(g: ConvGeometry, rows: number): number {
 }
 
 export type ConvRole = 'forward' | 'grad_input' | 'grad_weight';
-/** The kernels a convolution role can run on: the portable one, the subgroup one, and the
- *  subgroup forward with two output rows per invocation. */
-export type ConvVariant = 'portable' | 'subgroup' | 'subgroup-rows';
+/** The kernels a convolution role can run on: the portable one, the subgroup one, the
+ *  subgroup forward with two output rows per invocation, and for 1x1 kernels, batches of
+ *  matrix products (conv2d_pointwise.ts). */
+export type ConvVariant = 'portable' | 'subgroup' | 'subgroup-rows' | 'matmul';
 /** Set while the tuner times one variant. */
 let forcedVariant: ConvVariant | null = null;
 
@@ -168,22 +170,28 @@ const tuningKey = (role: ConvRole, g: ConvGeometry) =>
   `conv2d ${role} ${g.N}x${g.C_in}x${g.H}x${g.W}->${g.C_out} k${g.kH}x${g.kW} s${g.stride.join('x')} p${g.padding.join('x')} d${g.dilation.join('x')} g${g.groups} ${kernelVersions()}`;
 
 /** The two candidates' source digests: a choice holds for the kernels it timed. */
-const kernelVersions = () => `${runtime().kernelDigest('conv2d')}/${runtime().kernelDigest('conv2d_subgroup')}`;
+const kernelVersions = () => ['conv2d', 'conv2d_subgroup', 'matmul_subgroup'].map((k) => runtime().kernelDigest(k)).join('/');
 
 /** The subgroup kernel's constants where it applies and is chosen for this role and shape
  *  (by the tuner, else by default), or null: the portable kernel runs. */
 function subgroupPlan(role: ConvRole, g: ConvGeometry): Record<string, number> | null {
   const constants = subgroupConstants(g, (role === 'grad_input' ? g.C_in : g.C_out) / g.groups);
   if (!constants || (role === 'grad_weight' && g.C_out * (g.C_in / g.groups) * g.kH * g.kW > MAX_PARTIAL_FLOATS)) return null;
-  const variant = forcedVariant ?? runtime().tuning.get(tuningKey(role, g)) ?? 'subgroup';
+  const variant = chosenVariant(role, g);
   if (variant === 'portable') return null;
   return (variant === 'subgroup-rows' && role !== 'grad_weight' && withRows(constants)) || constants;
 }
 
+const chosenVariant = (role: ConvRole, g: ConvGeometry) => forcedVariant ?? (runtime().tuning.get(tuningKey(role, g)) as ConvVariant | undefined) ?? 'subgroup';
+
+/** Whether this role runs as matrix products: chosen, applicable, and (forward) without bias. */
+const onMatmul = (role: ConvRole, g: ConvGeometry, hasBias = false) => chosenVariant(role, g) === 'matmul' && !hasBias && pointwiseApplies(g);
+
 /** The kernels the tuner times for a role and shape where the subgroup kernel applies. */
 function candidates(role: ConvRole, g: ConvGeometry): ConvVariant[] {
   const rows = role !== 'grad_weight' && withConvVariant('subgroup', () => withRows(subgroupPlan(role, g)!)) !== null;
-  return rows ? ['subgroup', 'subgroup-rows', 'portable'] : ['subgroup', 'portable'];
+  const variants: ConvVariant[] = rows ? ['subgroup', 'subgroup-rows', 'portable'] : ['subgroup', 'portable'];
+  return pointwiseApplies(g) ? [...variants, 'matmul'] : variants;
 }
 
 /** A convolution a traced computation ran, and which of its kernels it needed. */
@@ -250,14 +258,24 @@ export async function tuneConv2d(uses: readonly ConvUse[]): Promise<TunedChoice[
   return decided;
 }
 
-/** Runs `body` with every convolution on `variant` where it applies (else as without). */
+/** Runs `body` with every convolution on `variant` where it applies (else as without),
+ *  until the promise it returns settles if it returns one (a test's backward runs after
+ *  an await). */
 export function withConvVariant<T>(variant: ConvVariant, body: () => T): T {
+  const previous = forcedVariant;
   forcedVariant = variant;
+  let result: T;
   try {
-    return body();
-  } finally {
-    forcedVariant = null;
+    result = body();
+  } catch (error) {
+    forcedVariant = previous;
+    throw error;
   }
+  if (!(result instanceof Promise)) {
+    forcedVariant = previous;
+    return result;
+  }
+  return result.finally(() => (forcedVariant = previous)) as T;
 }
 
 /** Fastest of three timed runs after a warm-up, in ms of GPU time. */
@@ -287,6 +305,7 @@ function subgroupConv(input: Tensor, packed: Tensor, bias: Tensor | null, out: T
 
 /** Forward kernel only: y = conv(x, w) + bias, no graph. */
 export function convForward(x: Tensor, weight: Tensor, bias: Tensor | null, g: ConvGeometry, op = 'conv2d'): Tensor {
+  if (onMatmul('forward', g, bias !== null)) return pointwiseForward(x, weight, g);
   const y = empty([g.N, g.C_out, g.H_out, g.W_out]);
   const packed = packWeights(weight, g, false, op);
   const sg = subgroupPlan('forward', g);
@@ -310,6 +329,12 @@ export function convForward(x: Tensor, weight: Tensor, bias: Tensor | null, g: C
 
 export function convGradInput(dy: Tensor, weight: Tensor, g: ConvGeometry): Tensor {
   const op = 'conv2d backward';
+  if (onMatmul('grad_input', g)) {
+    const packed = packWeights(weight, g, false, op);
+    const dx = pointwiseGradInput(dy, packed, g);
+    packed.dispose();
+    return dx;
+  }
   const dx = empty([g.N, g.C_in, g.H, g.W]);
   const packed = packWeights(weight, g, true, op);
   const sg = subgroupPlan('grad_input', g);
@@ -349,7 +374,11 @@ export function convGradWeight(x: Tensor, dy: Tensor, weightShape: Shape, g: Con
   const cols = (g.C_in / g.groups) * g.kH * g.kW;
   const weightSize = g.C_out * cols;
   const sg = subgroupPlan('grad_weight', g);
-  const partial = sg ? subgroupGradWeight(x, dy, g, sg, weightSize) : portableGradWeight(x, dy, g, cols, weightSize);
+  const partial = onMatmul('grad_weight', g)
+    ? pointwiseGradWeight(x, dy, g, MAX_PARTIAL_FLOATS)
+    : sg
+      ? subgroupGradWeight(x, dy, g, sg, weightSize)
+      : portableGradWeight(x, dy, g, cols, weightSize);
   const summed = reduceKernel('conv2d backward', partial, [0], 1);
   partial.dispose();
   const dw = summed.view(weightShape);

@@ -13,6 +13,49 @@ const TILE = 32; // kernels/matmul.wgsl: 8x8 invocations, each 4x4 outputs
 const WG = 64;
 const SUBGROUP_ROWS = 16;
 
+/** A batch of products for kernels/matmul_subgroup.wgsl: strides in vec4s (see its Params). */
+export interface MatmulLayout {
+  M: number;
+  N: number;
+  K: number;
+  aRow: number;
+  aK: number;
+  bK: number;
+  transB?: boolean;
+  aBatch?: number;
+  bBatch?: number;
+  /** Products summed into each output, the outputs (C's batch), and the products in all
+   *  (the last output may sum fewer). */
+  perOutput?: number;
+  outputs?: number;
+  batches?: number;
+}
+
+/** Subgroup tiles of kernels/matmul_subgroup.wgsl that cover one M x N product. */
+export function subgroupMatmulTiles(M: number, N: number): number {
+  return Math.ceil(M / SUBGROUP_ROWS) * Math.ceil(N / (4 * runtime().report.subgroupSize!));
+}
+
+/** Whether kernels/matmul_subgroup.wgsl runs here: a fixed subgroup size of at least 8. */
+export function subgroupMatmulRuns(): boolean {
+  const SG = runtime().report.subgroupSize;
+  return SG !== null && SG >= 8 && WG % SG === 0 && !runtime().portableKernels;
+}
+
+/** out = the batch of products `l` describes (no graph); K and N multiples of 4. */
+export function subgroupMatmul(op: string, a: Tensor, b: Tensor, out: Tensor, l: MatmulLayout): void {
+  const SG = runtime().report.subgroupSize!;
+  const { outputs = 1, perOutput = 1, batches = outputs * perOutput } = l;
+  const tiles = subgroupMatmulTiles(l.M, l.N) * outputs;
+  runtime().dispatch({
+    kernel: 'matmul_subgroup',
+    constants: { WG, SG, ROWS: SUBGROUP_ROWS, TRANS_B: Number(l.transB ?? false) },
+    buffers: [a.buffer(op, 'input'), b.buffer(op, 'other'), out.buffer(op, 'out')],
+    params: new Params().u32(l.M, l.N, l.K, l.aRow, l.aK, l.bK, l.aBatch ?? 0, l.bBatch ?? 0, outputs, perOutput, batches),
+    workgroups: linearGrid(Math.ceil((tiles * SG) / WG)),
+  });
+}
+
 /** op(a) @ op(b), where op transposes a 2-D operand when its flag is set. */
 export function mm(a: Tensor, b: Tensor, transA = false, transB = false, op = 'matmul'): Tensor {
   expectTensor(op, 'input', a);
@@ -25,16 +68,8 @@ export function mm(a: Tensor, b: Tensor, transA = false, transB = false, op = 'm
     throw new ShapeError(op, 'other', `has shape ${fmtShape(b.shape)}${transB ? ' (transposed)' : ''}, which cannot multiply input of shape ${fmtShape(a.shape)}${transA ? ' (transposed)' : ''}: inner sizes ${K} and ${Kb} differ`);
   }
   const out = empty([M, N]);
-  const SG = runtime().report.subgroupSize;
-  if (M > 0 && N > 0 && K > 0 && !transA && !transB && K % 4 === 0 && N % 4 === 0 && SG !== null && SG >= 8 && WG % SG === 0 && !runtime().portableKernels) {
-    const tiles = Math.ceil(M / SUBGROUP_ROWS) * Math.ceil(N / (4 * SG));
-    runtime().dispatch({
-      kernel: 'matmul_subgroup',
-      constants: { WG, SG, ROWS: SUBGROUP_ROWS },
-      buffers: [a.buffer(op, 'input'), b.buffer(op, 'other'), out.buffer(op, 'out')],
-      params: new Params().u32(M, N, K),
-      workgroups: linearGrid(Math.ceil((tiles * SG) / WG)),
-    });
+  if (M > 0 && N > 0 && K > 0 && !transA && !transB && K % 4 === 0 && N % 4 === 0 && subgroupMatmulRuns()) {
+    subgroupMatmul(op, a, b, out, { M, N, K, aRow: K / 4, aK: 1, bK: N / 4 });
   } else if (M > 0 && N > 0) {
     runtime().dispatch({
       kernel: 'matmul',

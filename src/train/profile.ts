@@ -2,6 +2,7 @@
 // timestamp queries: `resnext train --profile` and bench/profile.ts.
 import { tensor } from '../creation.js';
 import type { ResNet } from '../models/resnet.js';
+import { traceConv2d, tuneConv2d } from '../ops/conv2d.js';
 import { SGD } from '../optim/sgd.js';
 import { Generator } from '../random.js';
 import { runtime, type ProfileRow } from '../runtime/index.js';
@@ -15,7 +16,11 @@ export async function profileStep(model: ResNet, imageShape: number[], batch: nu
   const optimizer = new SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
   const step = () => tidy(() => void sgdStep(model, optimizer, tensor(x, [batch, ...imageShape]), labels));
   model.train();
-  step(); // compiles the pipelines
+  // As training does: the first step picks each convolution's kernels, the next compiles them.
+  const stopTrace = traceConv2d();
+  step();
+  await tuneConv2d(stopTrace());
+  step();
   await runtime().sync();
   runtime().startProfile();
   step();
