@@ -5,6 +5,9 @@
 // copy: rows of `n` contiguous elements, row r from src[src_offset + r * src_row] to
 //       dst[dst_offset + r * dst_row]: clone (one row), and slicing or concatenating along
 //       any axis (rows = the product of the dims before it).
+// copy_padded: the same, one invocation per row (no division per element), each row then
+//       padded with zeros to `width` elements (planes made whole vec4s, and back, for the
+//       matrix-product 1x1 convolution).
 
 struct Params {
   n: u32,
@@ -14,6 +17,7 @@ struct Params {
   dst_offset: u32,
   src_row: u32,
   dst_row: u32,
+  width: u32,
 }
 
 override WG: u32 = 256u;
@@ -38,6 +42,17 @@ fn copy(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let r = i / copy_p.n;
   let k = i % copy_p.n;
   dst[copy_p.dst_offset + r * copy_p.dst_row + k] = src[copy_p.src_offset + r * copy_p.src_row + k];
+}
+
+@compute @workgroup_size(WG)
+fn copy_padded(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let r = gid.x + gid.y * nwg.x * WG;
+  if (r >= copy_p.rows) { return; }
+  let source = copy_p.src_offset + r * copy_p.src_row;
+  let to = copy_p.dst_offset + r * copy_p.dst_row;
+  for (var k = 0u; k < copy_p.width; k++) {
+    dst[to + k] = select(0.0, src[source + min(k, copy_p.n - 1u)], k < copy_p.n);
+  }
 }
 
 @group(0) @binding(0) var<storage, read_write> filled4: array<vec4<f32>>;

@@ -22,6 +22,7 @@ afterEach(() => {
   runtime().setKernelSource('elementwise', null);
   runtime().setKernelSource('batchnorm', null);
   runtime().setKernelSource('matmul_subgroup', null);
+  runtime().setKernelSource('fill', null);
 });
 
 describe('a wrong kernel is caught', () => {
@@ -122,15 +123,16 @@ describe('a wrong convolution kernel is caught by the conv2d checks', () => {
       await expectCaught('conv2d_subgroup', from, to, stage, check);
     });
   }
-  const productMutants: [string, string, string, string][] = [
-    ['grad-weight that reads one column of x for all four', 'return b4[base + (4u * col + j) * p.b_k + k];', 'return b4[base + 4u * col * p.b_k + k];', 'grad-weight'],
-    ['grad-weight whose chunks skip their first image', 'for (var batch = z * p.per_output;', 'for (var batch = z * p.per_output + min(p.per_output - 1u, 1u);', 'grad-weight'],
+  const productMutants: [string, string, string, string, string][] = [
+    ['grad-weight that reads one column of x for all four', 'matmul_subgroup', 'return b4[base + (4u * col + j) * p.b_k + k];', 'return b4[base + 4u * col * p.b_k + k];', 'grad-weight'],
+    ['grad-weight whose chunks skip their first image', 'matmul_subgroup', 'for (var batch = z * p.per_output;', 'for (var batch = z * p.per_output + min(p.per_output - 1u, 1u);', 'grad-weight'],
+    ['planes padded with one value too many', 'fill', 'select(0.0, src[source + min(k, copy_p.n - 1u)], k < copy_p.n)', 'select(0.0, src[source + min(k, copy_p.n)], k <= copy_p.n)', 'grad-weight'],
   ];
-  for (const [name, from, to, stage] of productMutants) {
+  for (const [name, kernel, from, to, stage] of productMutants) {
     it.skipIf(runtime().report.subgroupSize === null)(`1x1 convolution as products: ${name}`, async () => {
       const rng = rngFor(`mutant products ${name}`);
       const check = (i: number) => (i < POINTWISE_CASES.length ? withConvVariant('matmul', () => checkCase(POINTWISE_CASES[i], rng, `mutant pointwise case ${i}`)) : null);
-      await expectCaught('matmul_subgroup', from, to, stage, check);
+      await expectCaught(kernel, from, to, stage, check);
     });
   }
 });

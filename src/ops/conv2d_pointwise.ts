@@ -1,55 +1,89 @@
 // 1x1 convolutions as batches of matrix products (kernels/matmul_subgroup.wgsl): per
 // image n, y[n] = W x[n] and dx[n] = W^T dy[n], with planes as the columns; and
 // dW = sum over n of dy[n] x[n]^T, in chunks of images whose partial sums conv2d adds.
-// One of the kernels conv2d's tuner times (the 'matmul' variant).
+// The kernel reads whole vec4s: planes that are not (7x7) are copied into planes padded
+// with zeros, and results copied back out. One of the kernels conv2d's tuner times (the
+// 'matmul' variant).
 import type { Tensor } from '../tensor.js';
 import { empty } from '../tensor.js';
+import { copyRows } from './fill.js';
 import { subgroupMatmul, subgroupMatmulRuns, subgroupMatmulTiles } from './matmul.js';
 import type { ConvGeometry } from './conv2d.js';
 
 /** Subgroups the grad-weight chunks should give the device at least. */
 const GRAD_WEIGHT_SUBGROUPS = 128;
 
-/** A 1x1, stride-1, unpadded, ungrouped convolution whose planes and channels are whole
- *  vec4s, on an adapter that runs the subgroup matmul. */
+/** A 1x1, stride-1, unpadded, ungrouped convolution whose channels are whole vec4s, on an
+ *  adapter that runs the subgroup matmul. */
 export function pointwiseApplies(g: ConvGeometry): boolean {
   const unit = (p: readonly number[], v: number) => p.every((d) => d === v);
   return (
     g.kH * g.kW === 1 && unit(g.stride, 1) && unit(g.padding, 0) && unit(g.dilation, 1) && g.groups === 1 &&
-    (g.H * g.W) % 4 === 0 && g.C_in % 4 === 0 && g.C_out % 4 === 0 && subgroupMatmulRuns()
+    g.C_in % 4 === 0 && g.C_out % 4 === 0 && subgroupMatmulRuns()
   );
 }
 
 const op = 'conv2d';
 
+/** Plane size as the kernel reads it: H * W rounded up to whole vec4s. */
+const paddedPlane = (g: ConvGeometry) => Math.ceil((g.H * g.W) / 4) * 4;
+
+/** t [N, C, H, W] with each plane padded to `plane` elements, or t itself where it needs none. */
+function padded(t: Tensor, plane: number): Tensor {
+  const [N, C, H, W] = t.shape;
+  if (H * W === plane) return t;
+  const out = empty([N, C, plane]);
+  copyRows(op, t, out, { n: H * W, rows: N * C, srcRow: H * W, dstRow: plane, width: plane });
+  return out;
+}
+
+/** The [N, C, H, W] result of a product over padded planes (disposing those). */
+function unpadded(t: Tensor, shape: number[]): Tensor {
+  const [N, C, H, W] = shape;
+  const out = t.size === N * C * H * W ? t.view(shape) : empty(shape);
+  if (out.size !== t.size) copyRows(op, t, out, { n: H * W, rows: N * C, srcRow: t.size / (N * C), dstRow: H * W, width: H * W });
+  t.dispose();
+  return out;
+}
+
+/** Disposes `t` if it is a padded copy, not the caller's tensor. */
+const release = (t: Tensor, original: Tensor) => t !== original && t.dispose();
+
 /** y[n] = W x[n]: W [C_out, C_in] as stored. */
 export function pointwiseForward(x: Tensor, weight: Tensor, g: ConvGeometry): Tensor {
-  const HW = g.H * g.W;
-  const y = empty([g.N, g.C_out, g.H, g.W]);
-  subgroupMatmul(op, weight, x, y, { M: g.C_out, N: HW, K: g.C_in, aRow: g.C_in / 4, aK: 1, bK: HW / 4, bBatch: (g.C_in * HW) / 4, outputs: g.N });
-  return y;
+  const HW = paddedPlane(g);
+  const xp = padded(x, HW);
+  const y = empty([g.N, g.C_out, HW]);
+  subgroupMatmul(op, weight, xp, y, { M: g.C_out, N: HW, K: g.C_in, aRow: g.C_in / 4, aK: 1, bK: HW / 4, bBatch: (g.C_in * HW) / 4, outputs: g.N });
+  release(xp, x);
+  return unpadded(y, [g.N, g.C_out, g.H, g.W]);
 }
 
 /** dx[n] = W^T dy[n], reading W^T from conv2d's packed weights: vec4 (ci, co block b) at b * C_in + ci. */
 export function pointwiseGradInput(dy: Tensor, packed: Tensor, g: ConvGeometry): Tensor {
-  const HW = g.H * g.W;
-  const dx = empty([g.N, g.C_in, g.H, g.W]);
-  subgroupMatmul(`${op} backward`, packed, dy, dx, { M: g.C_in, N: HW, K: g.C_out, aRow: 1, aK: g.C_in, bK: HW / 4, bBatch: (g.C_out * HW) / 4, outputs: g.N });
-  return dx;
+  const HW = paddedPlane(g);
+  const dyp = padded(dy, HW);
+  const dx = empty([g.N, g.C_in, HW]);
+  subgroupMatmul(`${op} backward`, packed, dyp, dx, { M: g.C_in, N: HW, K: g.C_out, aRow: 1, aK: g.C_in, bK: HW / 4, bBatch: (g.C_out * HW) / 4, outputs: g.N });
+  release(dyp, dy);
+  return unpadded(dx, [g.N, g.C_in, g.H, g.W]);
 }
 
 /** Partial sums of dW = dy[n] x[n]^T over chunks of images, [chunks, C_out * C_in]. */
 export function pointwiseGradWeight(x: Tensor, dy: Tensor, g: ConvGeometry, maxPartialFloats: number): Tensor {
-  const HW = g.H * g.W;
+  const HW = paddedPlane(g);
+  const [xp, dyp] = [padded(x, HW), padded(dy, HW)];
   const weightSize = g.C_out * g.C_in;
   const tiles = subgroupMatmulTiles(g.C_out, g.C_in);
   const wanted = Math.min(g.N, Math.ceil(GRAD_WEIGHT_SUBGROUPS / tiles), Math.max(1, Math.floor(maxPartialFloats / weightSize)));
   const perOutput = Math.ceil(g.N / wanted);
   const outputs = Math.ceil(g.N / perOutput);
   const partial = empty([outputs, weightSize]);
-  subgroupMatmul(`${op} backward`, dy, x, partial, {
+  subgroupMatmul(`${op} backward`, dyp, xp, partial, {
     M: g.C_out, N: g.C_in, K: HW, aRow: HW / 4, aK: 1, bK: HW / 4, transB: true,
     aBatch: (g.C_out * HW) / 4, bBatch: (g.C_in * HW) / 4, perOutput, outputs, batches: g.N,
   });
+  release(xp, x);
+  release(dyp, dy);
   return partial;
 }

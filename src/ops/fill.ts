@@ -44,11 +44,25 @@ export interface RowCopy {
   dstOffset?: number;
   srcRow?: number;
   dstRow?: number;
+  /** Elements written per row: the n copied, then zeros to this width (one invocation per
+   *  row: for many short rows). */
+  width?: number;
 }
 
 /** Copies rows of elements from src into dst (both already allocated). */
-export function copyRows(op: string, src: Tensor, dst: Tensor, { n, rows, srcOffset = 0, dstOffset = 0, srcRow = n, dstRow = n }: RowCopy): void {
+export function copyRows(op: string, src: Tensor, dst: Tensor, { n, rows, srcOffset = 0, dstOffset = 0, srcRow = n, dstRow = n, width: padTo }: RowCopy): void {
   if (n * rows === 0) return;
+  if (padTo !== undefined) {
+    runtime().dispatch({
+      kernel: 'fill',
+      entry: 'copy_padded',
+      constants: { WG },
+      buffers: [src.buffer(op, 'input'), dst.buffer(op, 'out')],
+      params: new Params().u32(n).f32(0).u32(rows, srcOffset, dstOffset, srcRow, dstRow, padTo),
+      workgroups: linearGrid(Math.ceil(rows / WG)),
+    });
+    return;
+  }
   // vec4s when every count and offset is whole vec4s, or when one row fills dst from its
   // start to its end (then the last vec4 copies padding into padding).
   const whole = [n, srcOffset, dstOffset, srcRow, dstRow].every((v) => v % 4 === 0);
