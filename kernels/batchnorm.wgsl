@@ -7,6 +7,9 @@
 //   update_running:  running_mean/var <- (1 - momentum) * running + momentum * batch
 //                    (the unbiased variance, as PyTorch keeps)
 //   apply:           y = (x - mean) * rsqrt(var + eps) * weight + bias, then max(y, 0) if RELU
+//   apply_residual:  the same with a residual added before the ReLU (a ResNet block's end;
+//                    its backward gates the gradient first and runs the passes below
+//                    without RELU)
 //   backward_partial: per plane segment: sum(g) and sum(g * xhat), where g is the upstream
 //                    gradient, zeroed where a fused ReLU clipped
 //   backward_apply:  dx = weight * rsqrt(var + eps) * (g - [sum(g) + xhat * sum(g xhat)] / M)
@@ -57,6 +60,10 @@ override SHIFTED: bool = true;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> y: array<vec4<f32>>;
 @group(0) @binding(5) var<uniform> ap: Params;
+// apply_residual: x (0), stats (1), weight (2), bias (3), residual (4), y (5), params (6)
+@group(0) @binding(4) var<storage, read> residual4: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read_write> y_sum: array<vec4<f32>>;
+@group(0) @binding(6) var<uniform> rp: Params;
 // backward_partial: x (0), stats (1), weight (2), bias (3), grad (4), partial sums (5), params (6)
 @group(0) @binding(4) var<storage, read> grad4: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read_write> grad_partials_out: array<vec2<f32>>;
@@ -70,10 +77,16 @@ override SHIFTED: bool = true;
 const ALL = vec4<f32>(1.0);
 const FIRST = vec4<f32>(1.0, 0.0, 0.0, 0.0);
 
-// Elements [i, i + VEC) of x, or of the upstream gradient, as a vec4 (unused lanes 0).
+// Elements [i, i + VEC) of x, the residual or the upstream gradient, as a vec4 (unused
+// lanes 0).
 fn x_vec(i: u32) -> vec4<f32> {
   if (VEC == 4u) { return x4[i / 4u]; }
   return vec4<f32>(x4[i / 4u][i % 4u], 0.0, 0.0, 0.0);
+}
+
+fn residual_vec(i: u32) -> vec4<f32> {
+  if (VEC == 4u) { return residual4[i / 4u]; }
+  return vec4<f32>(residual4[i / 4u][i % 4u], 0.0, 0.0, 0.0);
 }
 
 fn grad_vec(i: u32) -> vec4<f32> {
@@ -148,17 +161,41 @@ fn update_running(@builtin(global_invocation_id) gid: vec3<u32>) {
   running_var[c] = (1.0 - up.momentum) * running_var[c] + up.momentum * unbiased;
 }
 
+// The per-channel factors of segment s: y = (x - mean) * scale + b.
+struct Affine {
+  mean: f32,
+  scale: f32,
+  b: f32,
+}
+
+fn affine_of(c: u32, q: Params) -> Affine {
+  return Affine(stats[c], inverseSqrt(stats[q.C + c] + q.eps) * weight[c], bias[c]);
+}
+
+fn activated(v: vec4<f32>) -> vec4<f32> {
+  if (RELU) { return max(v, vec4<f32>()); }
+  return v;
+}
+
 @compute @workgroup_size(WG)
 fn apply(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let s = segment_of(gid, nwg, ap);
   if (s.t >= segment_count(ap)) { return; }
-  let scale = inverseSqrt(stats[ap.C + s.c] + ap.eps) * weight[s.c];
-  let mean = stats[s.c];
-  let b = bias[s.c];
+  let f = affine_of(s.c, ap);
   for (var i = s.start; i < s.end; i += VEC) {
-    var v = (x_vec(i) - mean) * scale + b;
-    if (RELU) { v = max(v, vec4<f32>()); }
+    let v = activated((x_vec(i) - f.mean) * f.scale + f.b);
     if (VEC == 4u) { y[i / 4u] = v; } else { y[i / 4u][i % 4u] = v.x; }
+  }
+}
+
+@compute @workgroup_size(WG)
+fn apply_residual(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let s = segment_of(gid, nwg, rp);
+  if (s.t >= segment_count(rp)) { return; }
+  let f = affine_of(s.c, rp);
+  for (var i = s.start; i < s.end; i += VEC) {
+    let v = activated((x_vec(i) - f.mean) * f.scale + f.b + residual_vec(i));
+    if (VEC == 4u) { y_sum[i / 4u] = v; } else { y_sum[i / 4u][i % 4u] = v.x; }
   }
 }
 

@@ -139,7 +139,7 @@ fn binary4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
 
 // strided_copy: one invocation per run of up to RUN elements along the last dimension,
 // whose offsets are computed once (the divisions per element cost more than the copy).
-const RUN = 64u;
+override RUN: u32 = 64u;
 
 @compute @workgroup_size(WG)
 fn strided_copy(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ArgumentError, batchNorm, ShapeError, tensor } from '../src/index.js';
 import { batchNorm as refBatchNorm, batchNormBackward, nd, updatedRunningStats } from '../src/reference/index.js';
-import { checkTrainingCase, SEGMENT_SHAPES } from './batchnorm-cases.js';
+import { checkResidualCase, checkTrainingCase, SEGMENT_SHAPES } from './batchnorm-cases.js';
 import { assertClose, expectMatches, gradcheck, randomData, randomDim, rngFor } from './helpers.js';
 
 const count = (s: number[]) => s.reduce((a, b) => a * b, 1);
@@ -88,6 +88,16 @@ describe('batchNorm matches the reference', () => {
     }
   });
 
+  for (const [training, relu, shape] of [[true, true, [3, 2, 3, 2]], [true, true, [2, 2, 4, 4]], [true, false, [3, 2, 3, 2]], [false, true, [2, 2, 4, 4]]] as const) {
+    it(`with a residual added before the ReLU on ${JSON.stringify(shape)}: output and gradcheck (training=${training}, relu=${relu})`, () => checkResidualCase(training, relu, [...shape]));
+  }
+
+  it('an empty batch in eval mode gives an empty output', async () => {
+    const c3 = tensor([1, 1, 1]);
+    expect(batchNorm(tensor(new Float32Array(0), [2, 3, 0, 4]), c3, c3, c3, c3, { training: false }).shape).toEqual([2, 3, 0, 4]);
+    expect(batchNorm(tensor(new Float32Array(0), [0, 3, 2, 2]), c3, c3, c3, c3, { training: false, relu: true }).shape).toEqual([0, 3, 2, 2]);
+  });
+
   it('rejects bad shapes and missing running statistics', () => {
     const x = tensor(new Float32Array(2 * 3 * 4), [2, 3, 2, 2]);
     const c3 = tensor([1, 1, 1]);
@@ -96,5 +106,6 @@ describe('batchNorm matches the reference', () => {
     expect(() => batchNorm(x, null, null, c3, c3, { training: false })).toThrow(ArgumentError);
     expect(() => batchNorm(tensor([1, 2, 3]), null, null, c3, c3, { training: true })).toThrow(/must be 4-D/);
     expect(() => batchNorm(tensor([1, 2, 3], [1, 3, 1, 1]), null, null, c3, c3, { training: true })).toThrow(/training needs more than one/);
+    expect(() => batchNorm(x, null, null, c3, c3, { training: true, relu: true, residual: tensor([1, 2, 3]) })).toThrow(/^batchNormAddRelu: argument 'residual' has shape \[3\], expected the input's \[2, 3, 2, 2\]/);
   });
 });

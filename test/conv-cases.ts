@@ -79,7 +79,8 @@ export const SAME_CASES: Case[] = [
  *  and planes that are not whole vec4s. */
 export const POINTWISE_CASES: Case[] = [
   { kind: 'pointwise as products', xShape: [2, 12, 3, 4], wShape: [20, 12, 1, 1], spec: same(1, 1), bias: false },
-  { kind: 'pointwise as products, grad-weight over chunks of 3 images', xShape: [10, 128, 2, 2], wShape: [128, 128, 1, 1], spec: same(1, 1), bias: false },
+  // 41 images: grad-weight sums them in uneven chunks of several at any subgroup size from 8 to 64.
+  { kind: 'pointwise as products, grad-weight over uneven chunks of images', xShape: [41, 128, 2, 2], wShape: [128, 128, 1, 1], spec: same(1, 1), bias: false },
   { kind: 'pointwise as products, with bias', xShape: [2, 8, 2, 6], wShape: [12, 8, 1, 1], spec: same(1, 1), bias: true },
   { kind: 'pointwise as products, planes padded to whole vec4s', xShape: [3, 8, 5, 3], wShape: [12, 8, 1, 1], spec: same(1, 1), bias: false },
   { kind: 'pointwise as products, 7x7 planes', xShape: [5, 16, 7, 7], wShape: [20, 16, 1, 1], spec: same(1, 1), bias: false },

@@ -7,7 +7,7 @@ import { relu, runtime, stridedSlice, sub, tensor } from '../src/index.js';
 import { withConvVariant, type ConvVariant } from '../src/ops/conv2d.js';
 import { mm } from '../src/ops/matmul.js';
 import { elementwise, matmul as refMatmul, nd, stridedSlice as refStridedSlice } from '../src/reference/index.js';
-import { checkTrainingCase, SEGMENT_SHAPES } from './batchnorm-cases.js';
+import { checkResidualCase, checkTrainingCase, SEGMENT_SHAPES } from './batchnorm-cases.js';
 import { checkCase, POINTWISE_CASES, randomCase, SAME_CASES } from './conv-cases.js';
 import { expectMatches, gradcheck, randomData, rngFor } from './helpers.js';
 
@@ -75,6 +75,10 @@ describe('a wrong batchnorm kernel is caught by the batchnorm checks', () => {
       await expect(checkTrainingCase(shape)).rejects.toThrow(/bn \[/);
     });
   }
+  it('apply_residual that adds half the residual', async () => {
+    mutate('batchnorm', 'f.b + residual_vec(i)', 'f.b + 0.5 * residual_vec(i)');
+    await expect(checkResidualCase(true, true, [2, 2, 4, 4])).rejects.toThrow(/bn \+ residual/);
+  });
 });
 
 describe('a wrong backward rule is caught by gradcheck', () => {

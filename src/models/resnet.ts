@@ -8,7 +8,7 @@
 import { ArgumentError } from '../errors.js';
 import { batchNorm } from '../ops/batchnorm.js';
 import { conv2d } from '../ops/conv2d.js';
-import { add, relu } from '../ops/elementwise.js';
+import { add } from '../ops/elementwise.js';
 import { flatten } from '../ops/shape.js';
 import { cat, narrow } from '../ops/slice.js';
 import type { Generator } from '../random.js';
@@ -83,7 +83,7 @@ export class Bottleneck extends Module {
   forward(x: Tensor): Tensor {
     const merged = this.form === 'c' ? this.grouped(x) : this.paths(x);
     const identity = this.downsample ? this.downsample.forward(x) : x;
-    return relu(add(this.bn3.forward(merged), identity));
+    return this.bn3.forward(merged, true, identity);
   }
 
   /** Form (c): the grouped convolution. */

@@ -76,10 +76,11 @@ export class BatchNorm2d extends Module {
     this.registerBuffer('num_batches_tracked', 0n);
   }
 
-  /** With relu, applies ReLU in the same pass (BN + ReLU fused). */
-  forward(x: Tensor, relu = false): Tensor {
+  /** With relu, applies ReLU in the same pass (BN + ReLU fused), after adding `residual`
+   *  if one is given (a ResNet block's end, fused too). */
+  forward(x: Tensor, relu = false, residual: Tensor | null = null): Tensor {
     if (this.training) this.registerBuffer('num_batches_tracked', (this.buffer('num_batches_tracked') as bigint) + 1n);
-    return batchNorm(x, this.buffer('running_mean') as Tensor, this.buffer('running_var') as Tensor, this.weight, this.bias, { training: this.training, relu, ...this.options });
+    return batchNorm(x, this.buffer('running_mean') as Tensor, this.buffer('running_var') as Tensor, this.weight, this.bias, { training: this.training, relu, residual, ...this.options });
   }
 
   shapeAndMacs(input: number[]): ShapeAndMacs {

@@ -1,10 +1,11 @@
 // Batch normalisation over NCHW (kernels/batchnorm.wgsl), like
-// torch.nn.functional.batch_norm, with an optional fused ReLU: in training, batch
-// statistics normalise and the running statistics are updated in place.
+// torch.nn.functional.batch_norm, with an optional fused residual add and ReLU: in
+// training, batch statistics normalise and the running statistics are updated in place.
 import { record } from '../autograd.js';
 import { ArgumentError, fmtShape, ShapeError } from '../errors.js';
 import { linearGrid, Params, runtime } from '../runtime/index.js';
 import { empty, Tensor } from '../tensor.js';
+import { reluBackward } from './elementwise.js';
 import { cat, narrow } from './slice.js';
 import { expectFinite, expectTensor } from './validate.js';
 
@@ -18,6 +19,7 @@ const MIN_INVOCATIONS = 2048;
  *  SEGMENT elements (the last may be short), each a whole number of VEC-element loads. */
 function segmentation(planes: number, HW: number) {
   const VEC = HW % 4 === 0 ? 4 : 1;
+  if (HW === 0) return { VEC, SEGMENT: VEC, SEGMENTS: 1 };
   const wanted = Math.max(Math.ceil(HW / MAX_SEGMENT), Math.ceil(MIN_INVOCATIONS / planes));
   const SEGMENT = Math.ceil(HW / VEC / Math.min(wanted, HW / VEC)) * VEC;
   return { VEC, SEGMENT, SEGMENTS: Math.ceil(HW / SEGMENT) };
@@ -30,6 +32,9 @@ export interface BatchNormOptions {
   eps?: number;
   /** Apply ReLU to the output in the same pass (and mask its gradient). */
   relu?: boolean;
+  /** Added to the normalised values before the ReLU, in the same pass: a ResNet block's
+   *  relu(bn3(...) + identity). Shaped like the input. */
+  residual?: Tensor | null;
 }
 
 export function batchNorm(
@@ -38,11 +43,14 @@ export function batchNorm(
   runningVar: Tensor | null,
   weight: Tensor,
   bias: Tensor,
-  { training, momentum = 0.1, eps = 1e-5, relu = false }: BatchNormOptions,
+  { training, momentum = 0.1, eps = 1e-5, relu = false, residual = null }: BatchNormOptions,
 ): Tensor {
-  const op = relu ? 'batchNormRelu' : 'batchNorm';
+  const op = `batchNorm${residual ? 'Add' : ''}${relu ? 'Relu' : ''}`;
   expectTensor(op, 'input', x);
   if (x.rank !== 4) throw new ShapeError(op, 'input', `must be 4-D [N, C, H, W], got ${fmtShape(x.shape)}`);
+  if (residual !== null && expectTensor(op, 'residual', residual).shape.join() !== x.shape.join()) {
+    throw new ShapeError(op, 'residual', `has shape ${fmtShape(residual.shape)}, expected the input's ${fmtShape(x.shape)}`);
+  }
   const [N, C, H, W] = x.shape;
   const perChannel: [string, Tensor | null][] = [['weight', weight], ['bias', bias], ['running_mean', runningMean], ['running_var', runningVar]];
   for (const [name, t] of perChannel) {
@@ -84,23 +92,27 @@ export function batchNorm(
   const y = empty(x.shape);
   rt.dispatch({
     kernel: 'batchnorm',
-    entry: 'apply',
+    entry: residual ? 'apply_residual' : 'apply',
     constants,
-    buffers: [x.buffer(op, 'input'), stats.buffer(op, 'stats'), weight.buffer(op, 'weight'), bias.buffer(op, 'bias'), y.buffer(op, 'out')],
+    buffers: [x.buffer(op, 'input'), stats.buffer(op, 'stats'), weight.buffer(op, 'weight'), bias.buffer(op, 'bias'), ...(residual ? [residual.buffer(op, 'residual')] : []), y.buffer(op, 'out')],
     params: params(),
     workgroups: segmentGrid,
   });
-  return record(y, op, [x, weight, bias], (g) => {
+  return record(y, op, residual ? [x, weight, bias, residual] : [x, weight, bias], (upstream) => {
+    // With a residual, the ReLU's mask comes from the output: the gradient is gated first
+    // (it is also the residual's) and the passes below run without RELU.
+    const g = residual && relu ? reluBackward(op, upstream, y) : upstream;
+    const backwardConstants = residual ? { ...constants, RELU: 0 } : constants;
     const common = [x.buffer(op, 'input'), stats.buffer(op, 'stats'), weight.buffer(op, 'weight'), bias.buffer(op, 'bias'), g.buffer(op, 'grad')];
     const partials = newPartials();
-    rt.dispatch({ kernel: 'batchnorm', entry: 'backward_partial', constants, buffers: [...common, partials.buffer(op, 'partials')], params: params(), workgroups: segmentGrid });
+    rt.dispatch({ kernel: 'batchnorm', entry: 'backward_partial', constants: backwardConstants, buffers: [...common, partials.buffer(op, 'partials')], params: params(), workgroups: segmentGrid });
     const sums = empty([2, C]);
-    rt.dispatch({ kernel: 'batchnorm', entry: 'finalize', constants: { ...constants, SHIFTED: 0 }, buffers: [x.buffer(op, 'input'), partials.buffer(op, 'partials'), sums.buffer(op, 'sums')], params: params(), workgroups: channelGrid });
+    rt.dispatch({ kernel: 'batchnorm', entry: 'finalize', constants: { ...backwardConstants, SHIFTED: 0 }, buffers: [x.buffer(op, 'input'), partials.buffer(op, 'partials'), sums.buffer(op, 'sums')], params: params(), workgroups: channelGrid });
     partials.dispose();
     let dx: Tensor | null = null;
     if (x.requiresGrad) {
       dx = empty(x.shape);
-      rt.dispatch({ kernel: 'batchnorm', entry: 'backward_apply', constants, buffers: [...common, sums.buffer(op, 'sums'), dx.buffer(op, 'grad_input')], params: params(), workgroups: segmentGrid });
+      rt.dispatch({ kernel: 'batchnorm', entry: 'backward_apply', constants: backwardConstants, buffers: [...common, sums.buffer(op, 'sums'), dx.buffer(op, 'grad_input')], params: params(), workgroups: segmentGrid });
     }
     const perChannelGrad = (row: number) => {
       const slice = narrow(sums, 0, row, 1);
@@ -110,6 +122,9 @@ export function batchNorm(
     };
     const grads = [dx, weight.requiresGrad ? perChannelGrad(1) : null, bias.requiresGrad ? perChannelGrad(0) : null];
     sums.dispose();
-    return grads;
+    if (!residual) return grads;
+    if (residual.requiresGrad) return [...grads, g];
+    if (g !== upstream) g.dispose();
+    return [...grads, null];
   });
 }

@@ -33,7 +33,7 @@ function padded(t: Tensor, plane: number): Tensor {
   const [N, C, H, W] = t.shape;
   if (H * W === plane) return t;
   const out = empty([N, C, plane]);
-  copyRows(op, t, out, { n: H * W, rows: N * C, srcRow: H * W, dstRow: plane, width: plane });
+  copyRows(op, t, out, { n: H * W, rows: N * C, srcRow: H * W, dstRow: plane, padTo: plane });
   return out;
 }
 
@@ -41,7 +41,7 @@ function padded(t: Tensor, plane: number): Tensor {
 function unpadded(t: Tensor, shape: number[]): Tensor {
   const [N, C, H, W] = shape;
   const out = t.size === N * C * H * W ? t.view(shape) : empty(shape);
-  if (out.size !== t.size) copyRows(op, t, out, { n: H * W, rows: N * C, srcRow: t.size / (N * C), dstRow: H * W, width: H * W });
+  if (out.size !== t.size) copyRows(op, t, out, { n: H * W, rows: N * C, srcRow: t.size / (N * C), dstRow: H * W, padTo: H * W });
   t.dispose();
   return out;
 }

@@ -13,7 +13,7 @@ const WG = 256;
 const SPAN = 16;
 const MIN_INVOCATIONS = 4096;
 
-/** Must match RUN in kernels/elementwise.wgsl: elements of the last dimension per invocation of strided_copy. */
+/** Elements of the last dimension per invocation of strided_copy. */
 const STRIDED_RUN = 64;
 
 /** The vec4 entries' SPAN and grid for n elements. */
@@ -132,7 +132,12 @@ export function neg(x: Tensor): Tensor {
 
 export function relu(x: Tensor): Tensor {
   expectTensor('relu', 'input', x);
-  return record(unaryKernel('relu', 'relu', x), 'relu', [x], (g) => [binaryKernel('relu', 'reluBackward', g, x)]);
+  return record(unaryKernel('relu', 'relu', x), 'relu', [x], (g) => [reluBackward('relu', g, x)]);
+}
+
+/** g where x > 0, else 0 (x may be ReLU's input or its output): ReLU's backward, no graph. */
+export function reluBackward(op: string, g: Tensor, x: Tensor): Tensor {
+  return binaryKernel(op, 'reluBackward', g, x);
 }
 
 export function exp(x: Tensor): Tensor {
@@ -193,7 +198,7 @@ export function stridedCopy(op: string, src: Tensor, srcStrides: number[], dst: 
   runtime().dispatch({
     kernel: 'elementwise',
     entry: 'strided_copy',
-    constants: { WG, ...stridedConstants(shape, src.size, dst.size, n) },
+    constants: { WG, RUN: STRIDED_RUN, ...stridedConstants(shape, src.size, dst.size, n) },
     buffers: [src.buffer(op, 'input'), dst.buffer(op, 'out')],
     params: params(n, shape.length ? shape : [1], srcStrides, dstStrides),
     workgroups: linearGrid(Math.ceil(runs / WG)),

@@ -44,13 +44,13 @@ export interface RowCopy {
   dstOffset?: number;
   srcRow?: number;
   dstRow?: number;
-  /** Elements written per row: the n copied, then zeros to this width (one invocation per
+  /** Elements written per row: the n copied, then zeros up to padTo (one invocation per
    *  row: for many short rows). */
-  width?: number;
+  padTo?: number;
 }
 
 /** Copies rows of elements from src into dst (both already allocated). */
-export function copyRows(op: string, src: Tensor, dst: Tensor, { n, rows, srcOffset = 0, dstOffset = 0, srcRow = n, dstRow = n, width: padTo }: RowCopy): void {
+export function copyRows(op: string, src: Tensor, dst: Tensor, { n, rows, srcOffset = 0, dstOffset = 0, srcRow = n, dstRow = n, padTo }: RowCopy): void {
   if (n * rows === 0) return;
   if (padTo !== undefined) {
     runtime().dispatch({

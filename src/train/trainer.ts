@@ -11,7 +11,7 @@ import { loadDataset, type Dataset, type Split } from '../data/datasets.js';
 import { ArgumentError, ResnextError } from '../errors.js';
 import { MODELS } from '../models/index.js';
 import type { ResNet } from '../models/resnet.js';
-import { traceConv2d, tuneConv2d } from '../ops/conv2d.js';
+import { traceConv2d, tuneConv2d, type TunedChoice } from '../ops/conv2d.js';
 import { crossEntropy } from '../ops/cross_entropy.js';
 import { learningRate, type Schedule } from '../optim/schedule.js';
 import { SGD } from '../optim/sgd.js';
@@ -168,7 +168,7 @@ export async function train(requested: TrainConfig, options: TrainOptions): Prom
         const tuningStarted = performance.now();
         const decided = await tuneConv2d(stopTrace());
         stopTrace = null;
-        if (decided.length > 0) log(`tuned ${decided.length} convolution kernels (${decided.filter((d) => d.choice !== 'portable').length} on subgroups) in ${((performance.now() - tuningStarted) / 1000).toFixed(1)} s`);
+        if (decided.length > 0) log(`tuned ${decided.length} convolution kernels (${describeChoices(decided)}) in ${((performance.now() - tuningStarted) / 1000).toFixed(1)} s`);
         started += performance.now() - tuningStarted; // images/s counts training only
       }
       runtime().flush(); // the GPU runs this step while the previous one's numbers are read
@@ -233,6 +233,13 @@ export async function evaluate(model: ResNet, dataset: Dataset, split: Split, li
   }
   const correct = confusion.reduce((n, row, i) => n + row[i], 0);
   return { loss: lossSum / Math.max(count, 1), error: count ? 1 - correct / count : 0, confusion };
+}
+
+/** "20 matmul, 12 subgroup, 6 portable": how many roles the tuner gave each kernel. */
+function describeChoices(decided: readonly TunedChoice[]): string {
+  const counts = new Map<string, number>();
+  for (const d of decided) counts.set(d.choice, (counts.get(d.choice) ?? 0) + 1);
+  return [...counts].sort((a, b) => b[1] - a[1]).map(([choice, n]) => `${n} ${choice}`).join(', ');
 }
 
 function argmax(values: Float32Array, offset: number, n: number): number {
