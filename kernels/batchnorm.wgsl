@@ -161,15 +161,20 @@ fn update_running(@builtin(global_invocation_id) gid: vec3<u32>) {
   running_var[c] = (1.0 - up.momentum) * running_var[c] + up.momentum * unbiased;
 }
 
-// The per-channel factors of segment s: y = (x - mean) * scale + b.
-struct Affine {
+// The values of channel c that every per-element pass needs, loaded once per segment.
+struct Channel {
   mean: f32,
-  scale: f32,
+  inv_std: f32,
+  w: f32,
   b: f32,
 }
 
-fn affine_of(c: u32, q: Params) -> Affine {
-  return Affine(stats[c], inverseSqrt(stats[q.C + c] + q.eps) * weight[c], bias[c]);
+fn channel_of(c: u32, q: Params) -> Channel {
+  return Channel(stats[c], inverseSqrt(stats[q.C + c] + q.eps), weight[c], bias[c]);
+}
+
+fn normalized(i: u32, ch: Channel) -> vec4<f32> {
+  return (x_vec(i) - ch.mean) * ch.inv_std;
 }
 
 fn activated(v: vec4<f32>) -> vec4<f32> {
@@ -181,9 +186,9 @@ fn activated(v: vec4<f32>) -> vec4<f32> {
 fn apply(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let s = segment_of(gid, nwg, ap);
   if (s.t >= segment_count(ap)) { return; }
-  let f = affine_of(s.c, ap);
+  let ch = channel_of(s.c, ap);
   for (var i = s.start; i < s.end; i += VEC) {
-    let v = activated((x_vec(i) - f.mean) * f.scale + f.b);
+    let v = activated(normalized(i, ch) * ch.w + ch.b);
     if (VEC == 4u) { y[i / 4u] = v; } else { y[i / 4u][i % 4u] = v.x; }
   }
 }
@@ -192,32 +197,29 @@ fn apply(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups)
 fn apply_residual(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let s = segment_of(gid, nwg, rp);
   if (s.t >= segment_count(rp)) { return; }
-  let f = affine_of(s.c, rp);
+  let ch = channel_of(s.c, rp);
   for (var i = s.start; i < s.end; i += VEC) {
-    let v = activated((x_vec(i) - f.mean) * f.scale + f.b + residual_vec(i));
+    let v = activated(normalized(i, ch) * ch.w + ch.b + residual_vec(i));
     if (VEC == 4u) { y_sum[i / 4u] = v; } else { y_sum[i / 4u][i % 4u] = v.x; }
   }
 }
 
 // The upstream gradient, zero where the fused ReLU clipped (y = xhat * w + b <= 0).
-fn gated(g: vec4<f32>, xhat: vec4<f32>, w: f32, b: f32) -> vec4<f32> {
+fn gated(g: vec4<f32>, xhat: vec4<f32>, ch: Channel) -> vec4<f32> {
   if (!RELU) { return g; }
-  return select(g, vec4<f32>(), xhat * w + b <= vec4<f32>());
+  return select(g, vec4<f32>(), xhat * ch.w + ch.b <= vec4<f32>());
 }
 
 @compute @workgroup_size(WG)
 fn backward_partial(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let s = segment_of(gid, nwg, bp);
   if (s.t >= segment_count(bp)) { return; }
-  let inv = inverseSqrt(stats[bp.C + s.c] + bp.eps);
-  let mean = stats[s.c];
-  let w = weight[s.c];
-  let b = bias[s.c];
+  let ch = channel_of(s.c, bp);
   var sg = vec4<f32>();
   var sgx = vec4<f32>();
   for (var i = s.start; i < s.end; i += VEC) {
-    let xhat = (x_vec(i) - mean) * inv;
-    let g = gated(grad_vec(i), xhat, w, b);
+    let xhat = normalized(i, ch);
+    let g = gated(grad_vec(i), xhat, ch);
     sg += g;
     sgx += g * xhat;
   }
@@ -228,17 +230,14 @@ fn backward_partial(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_
 fn backward_apply(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let s = segment_of(gid, nwg, dp);
   if (s.t >= segment_count(dp)) { return; }
-  let inv = inverseSqrt(stats[dp.C + s.c] + dp.eps);
-  let mean = stats[s.c];
-  let w = weight[s.c];
-  let b = bias[s.c];
-  let scale = w * inv;
+  let ch = channel_of(s.c, dp);
+  let scale = ch.w * ch.inv_std;
   let count = f32(dp.N * dp.HW);
   let mean_g = sums[s.c] / count;
   let mean_gx = sums[dp.C + s.c] / count;
   for (var i = s.start; i < s.end; i += VEC) {
-    let xhat = (x_vec(i) - mean) * inv;
-    let g = gated(grad_vec(i), xhat, w, b);
+    let xhat = normalized(i, ch);
+    let g = gated(grad_vec(i), xhat, ch);
     var d = scale * g;
     if (TRAINING) { d = scale * (g - mean_g - xhat * mean_gx); }
     if (VEC == 4u) { dx[i / 4u] = d; } else { dx[i / 4u][i % 4u] = d.x; }

@@ -76,7 +76,7 @@ describe('a wrong batchnorm kernel is caught by the batchnorm checks', () => {
     });
   }
   it('apply_residual that adds half the residual', async () => {
-    mutate('batchnorm', 'f.b + residual_vec(i)', 'f.b + 0.5 * residual_vec(i)');
+    mutate('batchnorm', 'ch.b + residual_vec(i)', 'ch.b + 0.5 * residual_vec(i)');
     await expect(checkResidualCase(true, true, [2, 2, 4, 4])).rejects.toThrow(/bn \+ residual/);
   });
 });
