@@ -4,8 +4,11 @@
 // the 4 vec4s of B it needs, and the lanes share out the ROWS vec4s of A (each row's 4 k
 // values), which every lane then reads by subgroup broadcast: on CPU adapters (lavapipe)
 // a per-invocation load costs dozens of FMAs and a broadcast about one, so A, which all
-// lanes need, is loaded once per subgroup instead of once per lane. 16 rows beat 8 there
-// (18 vs 16.5 GFLOP/s at 1024^3): more FMAs per load of B, at the cost of spilled sums.
+// lanes need, is loaded once per subgroup instead of once per lane. 32 rows beat 16 there
+// (1024^3: 65 vs 78 ms; the small ResNeXt's 1x1 layers 1.1-1.5x), as 16 beat 8: more FMAs
+// per load of B, at the cost of spilled sums. ROWS is a constant, not an override, because
+// the sums' array must be exactly ROWS long: sized for 32 and used for 16 (or 24), it ran
+// 2-4x slower than either size alone.
 //
 // Operands are read through vec4 strides, so that a batch of products runs as one
 // dispatch: output z is the sum over batches b in [z * per_output, (z + 1) * per_output)
@@ -36,10 +39,11 @@ struct Params {
 
 override WG: u32 = 64u;
 override SG: u32 = 8u;
-override ROWS: u32 = 16u;
 // B is given transposed (B^T row-major, K contiguous per column of B).
 override TRANS_B: bool = false;
-const ROWS_MAX = 16u;
+const ROWS = 32u;
+// Rows of A each lane loads per 4 steps of k: ROWS / SG, at most this (the host needs SG >= 8).
+const A_PER_LANE = ROWS / 8u;
 
 @group(0) @binding(0) var<storage, read> a4: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> b4: array<vec4<f32>>;
@@ -67,13 +71,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let col4 = (tile % col_tiles) * SG + lane;
   let b_col = min(col4, n4 - 1u);
   let k4 = p.K / 4u;
-  var acc: array<vec4<f32>, ROWS_MAX>;
+  var acc: array<vec4<f32>, ROWS>;
   for (var batch = z * p.per_output; batch < min((z + 1u) * p.per_output, p.batches); batch++) {
     let a_base = batch * p.a_batch;
     let b_base = batch * p.b_batch;
     for (var k = 0u; k < k4; k++) {
       // Lane l holds rows l, l + SG, ... of the tile (their 4 k values).
-      var a_mine: array<vec4<f32>, ROWS_MAX>;
+      var a_mine: array<vec4<f32>, A_PER_LANE>;
       for (var i = 0u; i < (ROWS + SG - 1u) / SG; i++) {
         a_mine[i] = a4[a_base + min(row0 + min(i * SG + lane, ROWS - 1u), p.M - 1u) * p.a_row + k * p.a_k];
       }

@@ -9,9 +9,10 @@ import { add } from './elementwise.js';
 import { expectRank, expectTensor } from './validate.js';
 
 const TILE = 32; // kernels/matmul.wgsl: 8x8 invocations, each 4x4 outputs
-/** kernels/matmul_subgroup.wgsl: invocations per workgroup, and rows of C per subgroup. */
+/** kernels/matmul_subgroup.wgsl: invocations per workgroup, and rows of C per subgroup
+ *  (must match its ROWS). */
 const WG = 64;
-const SUBGROUP_ROWS = 16;
+const SUBGROUP_ROWS = 32;
 
 /** A batch of products for kernels/matmul_subgroup.wgsl: strides in vec4s (see its Params). */
 export interface MatmulLayout {
@@ -49,7 +50,7 @@ export function subgroupMatmul(op: string, a: Tensor, b: Tensor, out: Tensor, l:
   const tiles = subgroupMatmulTiles(l.M, l.N) * outputs;
   runtime().dispatch({
     kernel: 'matmul_subgroup',
-    constants: { WG, SG, ROWS: SUBGROUP_ROWS, TRANS_B: Number(l.transB ?? false) },
+    constants: { WG, SG, TRANS_B: Number(l.transB ?? false) },
     buffers: [a.buffer(op, 'input'), b.buffer(op, 'other'), out.buffer(op, 'out')],
     params: new Params().u32(l.M, l.N, l.K, l.aRow, l.aK, l.bK, l.aBatch ?? 0, l.bBatch ?? 0, outputs, perOutput, batches),
     workgroups: linearGrid(Math.ceil((tiles * SG) / WG)),
