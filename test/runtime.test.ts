@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { add, bucketSizeForTest, GPUFailure, KernelCompileError, NoAdapterError, relu, runtime, tensor, tidy } from './runtime-exports.js';
 import { acquireDevice } from '../src/runtime/device.js';
+import { awaitGpu } from '../src/runtime/polling.js';
 import { settledInUseBytes } from './helpers.js';
 
 describe('runtime', () => {
@@ -72,5 +73,46 @@ describe('runtime', () => {
     rt.dispatch({ kernel: 'elementwise', entry: 'binary', buffers: [tensor([1]).buffer('test', 'x')], workgroups: [1] });
     await expect(rt.sync()).rejects.toThrow(GPUFailure);
     await rt.sync();
+  });
+});
+
+describe('waiting for the GPU', () => {
+  const original = globalThis.setImmediate;
+  const deferred = () => {
+    let settle!: (ok: boolean) => void;
+    const promise = new Promise<string>((resolve, reject) => (settle = (ok) => (ok ? resolve('done') : reject(new Error('lost')))));
+    return { promise, settle };
+  };
+
+  it("puts Dawn's setImmediate polling on a timer while any wait is pending, and back after the last", async () => {
+    const [first, second] = [deferred(), deferred()];
+    const waits = [awaitGpu(() => first.promise), awaitGpu(() => second.promise)];
+    expect(globalThis.setImmediate).not.toBe(original);
+    first.settle(true);
+    await expect(waits[0]).resolves.toBe('done');
+    expect(globalThis.setImmediate, 'one wait still pending').not.toBe(original);
+    second.settle(false);
+    await expect(waits[1]).rejects.toThrow('lost');
+    expect(globalThis.setImmediate).toBe(original);
+    // A callback queued on the timer still runs, with its arguments.
+    const ran = await new Promise((resolve) => awaitGpu(() => new Promise<void>((done) => globalThis.setImmediate(() => done()))).then(() => resolve(true)));
+    expect(ran).toBe(true);
+  });
+
+  it('restores setImmediate when starting the operation throws', () => {
+    expect(() => awaitGpu(() => { throw new Error('no device'); })).toThrow('no device');
+    expect(globalThis.setImmediate).toBe(original);
+  });
+
+  it('runtime.sync() and reads go through it', async () => {
+    const x = tensor([1, 2, 3]);
+    const read = x.toArray();
+    expect(globalThis.setImmediate, 'while the read is pending').not.toBe(original);
+    expect(Array.from(await read)).toEqual([1, 2, 3]);
+    const sync = runtime().sync();
+    expect(globalThis.setImmediate, 'while sync is pending').not.toBe(original);
+    await sync;
+    expect(globalThis.setImmediate).toBe(original);
+    x.dispose();
   });
 });

@@ -7,6 +7,7 @@ import { DeviceLostError, GPUFailure, KernelCompileError } from '../errors.js';
 import type { Acquired, AdapterReport } from './device.js';
 import { BufferPool, type PoolStats } from './pool.js';
 import { Profiler, PROFILE_SLOTS, type ProfileRow } from './profiler.js';
+import { awaitGpu } from './polling.js';
 import { TuningCache } from './tuning.js';
 import type { Params } from './uniforms.js';
 
@@ -253,7 +254,7 @@ export class Runtime {
     this.encoder!.resolveQuerySet(profiler.querySet, 0, 2 * labels.length, profiler.resolved, 0);
     this.encoder!.copyBufferToBuffer(profiler.resolved, 0, staging, 0, bytes);
     return () => {
-      const done: Promise<void> = staging.mapAsync(GPUMapMode.READ, 0, bytes).then(() => {
+      const done: Promise<void> = awaitGpu(() => staging.mapAsync(GPUMapMode.READ, 0, bytes)).then(() => {
         profiler.add(labels, new BigUint64Array(staging.getMappedRange(0, bytes).slice(0)));
         staging.unmap();
         this.staging.release(staging);
@@ -270,7 +271,7 @@ export class Runtime {
     this.copy(buffer, staging, Math.ceil(bytes / 4) * 4);
     this.flush();
     try {
-      await staging.mapAsync(GPUMapMode.READ, 0, staging.size);
+      await awaitGpu(() => staging.mapAsync(GPUMapMode.READ, 0, staging.size));
     } catch (e) {
       this.assertAlive();
       await this.throwPendingErrors();
@@ -287,7 +288,7 @@ export class Runtime {
   async sync(): Promise<void> {
     this.assertAlive();
     this.flush();
-    await this.device.queue.onSubmittedWorkDone();
+    await awaitGpu(() => this.device.queue.onSubmittedWorkDone());
     await this.throwPendingErrors();
   }
 
