@@ -169,7 +169,7 @@ let forcedVariant: ConvVariant | null = null;
 const tuningKey = (role: ConvRole, g: ConvGeometry) =>
   `conv2d ${role} ${g.N}x${g.C_in}x${g.H}x${g.W}->${g.C_out} k${g.kH}x${g.kW} s${g.stride.join('x')} p${g.padding.join('x')} d${g.dilation.join('x')} g${g.groups} ${kernelVersions()}`;
 
-/** The two candidates' source digests: a choice holds for the kernels it timed. */
+/** The candidates' kernel sources, digested: a choice holds for the kernels it timed. */
 const kernelVersions = () => ['conv2d', 'conv2d_subgroup', 'matmul_subgroup'].map((k) => runtime().kernelDigest(k)).join('/');
 
 /** The subgroup kernel's constants where it applies and is chosen for this role and shape
@@ -226,9 +226,9 @@ export interface TunedChoice {
   ms: Partial<Record<ConvVariant, number>>;
 }
 
-/** Times the portable and subgroup kernels (and the subgroup forward's two-row form) of each
- *  use where they apply and no choice is known yet, and keeps the fastest in
- *  runtime().tuning. Returns what it decided. */
+/** Times the candidates (portable, subgroup, the subgroup forward's two-row form, products
+ *  for 1x1) of each use where they apply and no choice is known yet, and keeps the fastest
+ *  in runtime().tuning. Returns what it decided. */
 export async function tuneConv2d(uses: readonly ConvUse[]): Promise<TunedChoice[]> {
   const decided: TunedChoice[] = [];
   for (const { geometry: g, roles } of uses) {
