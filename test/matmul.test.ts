@@ -26,7 +26,8 @@ describe('matmul matches the reference', () => {
 
   it('the subgroup kernel (K and N multiples of 4) and the portable one agree with the reference', async () => {
     const rng = rngFor('matmul subgroup');
-    // Rows not a multiple of the tile's 8, columns not a multiple of its 32, one row, one k step.
+    // Rows not a multiple of the tile's 32 (and more than one tile of them), columns not a
+    // multiple of its 4 x SG, one row, one k step.
     for (const [M, K, N] of [[13, 8, 36], [1, 4, 4], [40, 20, 68], [9, 64, 8]]) {
       const [da, db] = [randomData(rng, M * K), randomData(rng, K * N)];
       const [a, b] = [nd(da, [M, K]), nd(db, [K, N])];

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { add, bucketSizeForTest, GPUFailure, KernelCompileError, NoAdapterError, relu, runtime, tensor, tidy } from './runtime-exports.js';
 import { acquireDevice } from '../src/runtime/device.js';
 import { awaitGpu } from '../src/runtime/polling.js';
@@ -104,15 +104,35 @@ describe('waiting for the GPU', () => {
     expect(globalThis.setImmediate).toBe(original);
   });
 
-  it('runtime.sync() and reads go through it', async () => {
+  it('runtime.sync() and reads go through it, and Dawn polls on the timer meanwhile', async () => {
     const x = tensor([1, 2, 3]);
-    const read = x.toArray();
-    expect(globalThis.setImmediate, 'while the read is pending').not.toBe(original);
-    expect(Array.from(await read)).toEqual([1, 2, 3]);
+    const timers = vi.spyOn(globalThis, 'setTimeout');
+    try {
+      const read = x.toArray();
+      expect(globalThis.setImmediate, 'while the read is pending').not.toBe(original);
+      expect(Array.from(await read)).toEqual([1, 2, 3]);
+      // Dawn's binding queued its device ticks through the swapped setImmediate (a binding
+      // that no longer looks it up would spin again, unseen).
+      expect(timers.mock.calls.filter(([, ms]) => ms === 1).length, "Dawn's ticks on the 1 ms timer").toBeGreaterThan(0);
+    } finally {
+      timers.mockRestore();
+    }
     const sync = runtime().sync();
     expect(globalThis.setImmediate, 'while sync is pending').not.toBe(original);
     await sync;
     expect(globalThis.setImmediate).toBe(original);
     x.dispose();
+  });
+
+  it('clearImmediate cancels a callback queued on the timer, and still cancels real immediates', async () => {
+    const ran: string[] = [];
+    const gate = deferred();
+    const wait = awaitGpu(() => gate.promise);
+    globalThis.clearImmediate(globalThis.setImmediate(() => ran.push('timed')));
+    gate.settle(true);
+    await wait;
+    globalThis.clearImmediate(globalThis.setImmediate(() => ran.push('immediate')));
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(ran).toEqual([]);
   });
 });
