@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { add, bucketSizeForTest, GPUFailure, KernelCompileError, NoAdapterError, relu, runtime, tensor, tidy } from './runtime-exports.js';
+import { add, bucketSizeForTest, GPUFailure, KernelCompileError, matmul, NoAdapterError, relu, runtime, tensor, tidy } from './runtime-exports.js';
 import { acquireDevice } from '../src/runtime/device.js';
 import { awaitGpu } from '../src/runtime/polling.js';
 import { settledInUseBytes } from './helpers.js';
@@ -106,8 +106,11 @@ describe('waiting for the GPU', () => {
 
   it('runtime.sync() and reads go through it, and Dawn polls on the timer meanwhile', async () => {
     const x = tensor([1, 2, 3]);
+    const m = tensor(new Float32Array(256 * 256).fill(0.5), [256, 256]);
     const timers = vi.spyOn(globalThis, 'setTimeout');
     try {
+      // Enough work before the read that Dawn ticks more than once while it waits.
+      tidy(() => { for (let i = 0; i < 8; i++) matmul(m, m); });
       const read = x.toArray();
       expect(globalThis.setImmediate, 'while the read is pending').not.toBe(original);
       expect(Array.from(await read)).toEqual([1, 2, 3]);
@@ -122,6 +125,7 @@ describe('waiting for the GPU', () => {
     await sync;
     expect(globalThis.setImmediate).toBe(original);
     x.dispose();
+    m.dispose();
   });
 
   it('clearImmediate cancels a callback queued on the timer, and still cancels real immediates', async () => {
