@@ -4,8 +4,7 @@
 // The kernel reads whole vec4s: planes that are not (7x7) are copied into planes padded
 // with zeros, and results copied back out. One of the kernels conv2d's tuner times (the
 // 'matmul' variant).
-import type { Tensor } from '../tensor.js';
-import { empty } from '../tensor.js';
+import { empty, type Tensor } from '../tensor.js';
 import { copyRows } from './fill.js';
 import { subgroupMatmul, subgroupMatmulRuns, subgroupMatmulTiles } from './matmul.js';
 import type { ConvGeometry } from './conv2d.js';
