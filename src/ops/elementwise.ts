@@ -32,6 +32,27 @@ type Binary = keyof typeof BINARY;
  *  (see div_mod). */
 const stridedConstants = (shape: Shape, ...sizes: number[]) => ({ RANK: Math.max(1, shape.length), FAST_DIV: Number(Math.max(...sizes) < 1 << 24) });
 
+/** `shape` and each operand's strides over it with size-1 dims dropped and neighbours that
+ *  every operand walks as one dim (stride[d] = stride[d + 1] * shape[d + 1]) merged: the
+ *  strided entries divide once per dim and element, and strided_copy's runs grow (a mean's
+ *  backward over 7x7 planes walks [N * C, 49], not [N, C, 7, 7]). */
+function coalesce(shape: Shape, strides: readonly number[][]): { shape: number[]; strides: number[][] } {
+  const merged: number[] = [];
+  const mergedStrides = strides.map((): number[] => []);
+  shape.forEach((size, d) => {
+    if (size === 1) return;
+    const last = merged.length - 1;
+    if (last >= 0 && strides.every((s, k) => mergedStrides[k][last] === s[d] * size)) {
+      merged[last] *= size;
+      strides.forEach((s, k) => (mergedStrides[k][last] = s[d]));
+    } else {
+      merged.push(size);
+      strides.forEach((s, k) => mergedStrides[k].push(s[d]));
+    }
+  });
+  return merged.length ? { shape: merged, strides: mergedStrides } : { shape: [1], strides: strides.map(() => [0]) };
+}
+
 function params(n: number, shape: Shape, aStrides: number[] = [], bStrides: number[] = [], alpha = 1, beta = 0): Params {
   return new Params().u32(n).f32(alpha, beta).u32Array(shape, 2).u32Array(aStrides, 2).u32Array(bStrides, 2);
 }
@@ -42,12 +63,13 @@ function unaryKernel(op: string, f: Unary, x: Tensor, alpha = 1, beta = 0, shape
   if (out.size === 0) return out;
   const broadcast = shape.join() !== x.shape.join();
   const vec4 = broadcast ? null : vec4Plan(out.size);
+  const walk = coalesce(shape, [broadcastStrides(x.shape, shape)]);
   runtime().dispatch({
     kernel: 'elementwise',
     entry: vec4 ? 'unary4' : 'unary',
-    constants: { OP: UNARY[f], BROADCAST: Number(broadcast), WG, ...(vec4 ? { SPAN: vec4.SPAN } : stridedConstants(shape, x.size, out.size)) },
+    constants: { OP: UNARY[f], BROADCAST: Number(broadcast), WG, ...(vec4 ? { SPAN: vec4.SPAN } : stridedConstants(walk.shape, x.size, out.size)) },
     buffers: [x.buffer(op, 'input'), out.buffer(op, 'out')],
-    params: params(out.size, shape, broadcastStrides(x.shape, shape), [], alpha, beta),
+    params: params(out.size, walk.shape, walk.strides[0], [], alpha, beta),
     workgroups: vec4?.workgroups ?? linearGrid(Math.ceil(out.size / WG)),
   });
   return out;
@@ -59,12 +81,13 @@ function binaryKernel(op: string, f: Binary, a: Tensor, b: Tensor): Tensor {
   if (out.size === 0) return out;
   const broadcast = a.shape.join() !== shape.join() || b.shape.join() !== shape.join();
   const vec4 = broadcast ? null : vec4Plan(out.size);
+  const walk = coalesce(shape, [broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape)]);
   runtime().dispatch({
     kernel: 'elementwise',
     entry: vec4 ? 'binary4' : 'binary',
-    constants: { OP: BINARY[f], BROADCAST: Number(broadcast), WG, ...(vec4 ? { SPAN: vec4.SPAN } : stridedConstants(shape, a.size, b.size, out.size)) },
+    constants: { OP: BINARY[f], BROADCAST: Number(broadcast), WG, ...(vec4 ? { SPAN: vec4.SPAN } : stridedConstants(walk.shape, a.size, b.size, out.size)) },
     buffers: [a.buffer(op, 'input'), b.buffer(op, 'other'), out.buffer(op, 'out')],
-    params: params(out.size, shape, broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape)),
+    params: params(out.size, walk.shape, walk.strides[0], walk.strides[1]),
     workgroups: vec4?.workgroups ?? linearGrid(Math.ceil(out.size / WG)),
   });
   return out;
@@ -193,14 +216,15 @@ export function accumulateInto(target: Tensor, source: Tensor): void {
 export function stridedCopy(op: string, src: Tensor, srcStrides: number[], dst: Tensor, dstStrides: number[], shape: Shape): void {
   const n = shape.reduce((a, b) => a * b, 1);
   if (n === 0) return;
-  const last = shape.at(-1) ?? 1;
+  const walk = coalesce(shape, [srcStrides, dstStrides]);
+  const last = walk.shape.at(-1)!;
   const runs = (n / last) * Math.ceil(last / STRIDED_RUN);
   runtime().dispatch({
     kernel: 'elementwise',
     entry: 'strided_copy',
-    constants: { WG, RUN: STRIDED_RUN, ...stridedConstants(shape, src.size, dst.size, n) },
+    constants: { WG, RUN: STRIDED_RUN, ...stridedConstants(walk.shape, src.size, dst.size, n) },
     buffers: [src.buffer(op, 'input'), dst.buffer(op, 'out')],
-    params: params(n, shape.length ? shape : [1], srcStrides, dstStrides),
+    params: params(n, walk.shape, walk.strides[0], walk.strides[1]),
     workgroups: linearGrid(Math.ceil(runs / WG)),
   });
 }
