@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ArgumentError, conv2d, randn, runtime, ShapeError, tensor } from '../src/index.js';
 import { conv2d as refConv, nd, type ConvSpec } from '../src/reference/index.js';
 import { withConvVariant } from '../src/ops/conv2d.js';
-import { abs, checkCase, count, describeCase, KINDS, POINTWISE_CASES, randomCase, SAME_CASES } from './conv-cases.js';
+import { abs, checkCase, count, describeCase, KINDS, POINTWISE_CASES, randomCase, SAME_CASES, type Case } from './conv-cases.js';
 import { assertClose, gradcheck, randomData, rngFor } from './helpers.js';
 
 describe('conv2d matches the CPU reference', () => {
@@ -55,6 +55,18 @@ describe('the subgroup kernels (kernels/conv2d_subgroup.wgsl) match the referenc
     const cases = SAME_CASES.filter((c) => c.xShape[3] % 4 === 0 && c.wShape[2] > 1);
     expect(cases.map((c) => c.xShape[2] % 2), 'an even and an odd height').toEqual(expect.arrayContaining([0, 1]));
     for (const [i, c] of cases.entries()) await withConvVariant('subgroup-rows', () => checkCase(c, rng, `two-row case ${i}`));
+  });
+  it.skipIf(SG === null)('rows padded to whole vec4s (7x7 planes as 7x8), every role', async () => {
+    const rng = rngFor('conv2d padded rows');
+    const fiveWide: Case = { kind: 'rows of 5', xShape: [2, 8, 3, 5], wShape: [8, 2, 3, 3], spec: { stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 4 }, bias: false };
+    const cases = [...SAME_CASES.filter((c) => c.xShape[3] % 4 !== 0), fiveWide];
+    expect(cases.map((c) => c.xShape[3] % 4), 'widths 1, 2 and 3 past a vec4').toEqual(expect.arrayContaining([1, 2, 3]));
+    for (const [i, c] of cases.entries()) {
+      runtime().startProfile();
+      await withConvVariant('subgroup-padded', () => checkCase(c, rng, `padded-rows case ${i}`));
+      const copies = (await runtime().stopProfile()).find((r) => r.kernel === 'fill:copy_padded');
+      expect(copies?.calls, `${describeCase(c)}: a padded input and a cropped output for the forward and grad-input, two padded inputs for grad-weight`).toBe(6);
+    }
   });
   it.skipIf(SG === null)('1x1 convolutions as batches of matrix products', async () => {
     const rng = rngFor('conv2d pointwise matmul');

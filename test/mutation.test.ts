@@ -139,6 +139,12 @@ describe('a wrong convolution kernel is caught by the conv2d checks', () => {
       await expectCaught(kernel, from, to, stage, check);
     });
   }
+  it.skipIf(runtime().report.subgroupSize === null)('subgroup kernel on padded rows: rows padded with one value too many', async () => {
+    const rng = rngFor('mutant padded rows');
+    const cases = SAME_CASES.filter((c) => c.xShape[3] % 4 !== 0 && c.wShape[3] > 1);
+    const check = (i: number) => (i < cases.length ? withConvVariant('subgroup-padded', () => checkCase(cases[i], rng, `mutant padded-rows case ${i}`)) : null);
+    await expectCaught('fill', 'select(0.0, src[source + min(k, copy_p.n - 1u)], k < copy_p.n)', 'select(0.0, src[source + min(k, copy_p.n)], k <= copy_p.n)', 'forward', check);
+  });
 });
 
 /** Runs checks (until `check` returns null) with a mutated kernel; one must fail at `stage`. */

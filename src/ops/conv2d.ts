@@ -8,6 +8,7 @@ import { empty, Tensor } from '../tensor.js';
 import { randn } from '../creation.js';
 import { Generator } from '../random.js';
 import { pointwiseApplies, pointwiseForward, pointwiseGradInput, pointwiseGradWeight } from './conv2d_pointwise.js';
+import { cropLast, padLast } from './fill.js';
 import { reduceKernel } from './reduce.js';
 import { stridedSlice } from './slice.js';
 import { expectTensor } from './validate.js';
@@ -160,9 +161,9 @@ function forwardChunks(g: ConvGeometry, rows: number): number {
 
 export type ConvRole = 'forward' | 'grad_input' | 'grad_weight';
 /** The kernels a convolution role can run on: the portable one, the subgroup one, the
- *  subgroup forward with two output rows per invocation, and for 1x1 kernels, batches of
- *  matrix products (conv2d_pointwise.ts). */
-export type ConvVariant = 'portable' | 'subgroup' | 'subgroup-rows' | 'matmul';
+ *  subgroup forward with two output rows per invocation, the subgroup one on rows padded
+ *  to whole vec4s, and for 1x1 kernels, batches of matrix products (conv2d_pointwise.ts). */
+export type ConvVariant = 'portable' | 'subgroup' | 'subgroup-rows' | 'subgroup-padded' | 'matmul';
 /** Set while the tuner times one variant. */
 let forcedVariant: ConvVariant | null = null;
 
@@ -187,10 +188,24 @@ const chosenVariant = (role: ConvRole, g: ConvGeometry) => forcedVariant ?? (run
 /** Whether this role runs as matrix products: chosen, applicable, and (forward) without bias. */
 const onMatmul = (role: ConvRole, g: ConvGeometry, hasBias = false) => chosenVariant(role, g) === 'matmul' && !hasBias && pointwiseApplies(g);
 
+/** `g` on rows padded with zeros to whole vec4s, where that is a geometry the subgroup
+ *  kernel takes with the same result: the zeros past each row are the right padding it
+ *  would otherwise mask (planes of 7x7 become 7x8: aligned loads, no per-pixel masks). */
+function paddedRows(role: ConvRole, g: ConvGeometry): ConvGeometry | null {
+  const W = Math.ceil(g.W / 4) * 4;
+  if (W === g.W || W - g.W < g.padding[1]) return null;
+  const padded = { ...g, W, W_out: W };
+  return withConvVariant('subgroup', () => subgroupPlan(role, g) && subgroupPlan(role, padded)) ? padded : null;
+}
+
+/** Whether this role runs on padded rows: chosen and applicable. */
+const onPaddedRows = (role: ConvRole, g: ConvGeometry) => (chosenVariant(role, g) === 'subgroup-padded' ? paddedRows(role, g) : null);
+
 /** The kernels the tuner times for a role and shape where the subgroup kernel applies. */
 function candidates(role: ConvRole, g: ConvGeometry): ConvVariant[] {
   const rows = role !== 'grad_weight' && withConvVariant('subgroup', () => withRows(subgroupPlan(role, g)!)) !== null;
   const variants: ConvVariant[] = rows ? ['subgroup', 'subgroup-rows', 'portable'] : ['subgroup', 'portable'];
+  if (paddedRows(role, g)) variants.push('subgroup-padded');
   return pointwiseApplies(g) ? [...variants, 'matmul'] : variants;
 }
 
@@ -288,6 +303,16 @@ async function bestTime(variant: ConvVariant, record: () => Tensor): Promise<num
   return best;
 }
 
+/** run(input with rows padded to `padded.W`), cropped back to rows of the input's width:
+ *  a role (forward or grad-input) on padded rows, `channels` planes per image out. */
+function onRows(op: string, input: Tensor, padded: ConvGeometry, channels: number, run: (input: Tensor) => Tensor): Tensor {
+  const [N, , H, W] = input.shape;
+  const inputPadded = padLast(op, input, padded.W);
+  const out = run(inputPadded);
+  inputPadded.dispose();
+  return cropLast(op, out, W, [N, channels, H, W]);
+}
+
 /** Runs kernels/conv2d_subgroup.wgsl's forward over `input` (x, or dy for grad-input) into `out`. */
 function subgroupConv(input: Tensor, packed: Tensor, bias: Tensor | null, out: Tensor, g: ConvGeometry, constants: Record<string, number>, flip: boolean, op: string): void {
   const [cIn, cOut] = flip ? [g.C_out, g.C_in] : [g.C_in, g.C_out];
@@ -306,6 +331,8 @@ function subgroupConv(input: Tensor, packed: Tensor, bias: Tensor | null, out: T
 /** Forward kernel only: y = conv(x, w) + bias, no graph. */
 export function convForward(x: Tensor, weight: Tensor, bias: Tensor | null, g: ConvGeometry, op = 'conv2d'): Tensor {
   if (onMatmul('forward', g, bias !== null)) return pointwiseForward(x, weight, g);
+  const padded = onPaddedRows('forward', g);
+  if (padded) return onRows(op, x, padded, g.C_out, (xp) => withConvVariant('subgroup', () => convForward(xp, weight, bias, padded, op)));
   const y = empty([g.N, g.C_out, g.H_out, g.W_out]);
   const packed = packWeights(weight, g, false, op);
   const sg = subgroupPlan('forward', g);
@@ -329,6 +356,8 @@ export function convForward(x: Tensor, weight: Tensor, bias: Tensor | null, g: C
 
 export function convGradInput(dy: Tensor, weight: Tensor, g: ConvGeometry): Tensor {
   const op = 'conv2d backward';
+  const padded = onPaddedRows('grad_input', g);
+  if (padded) return onRows(op, dy, padded, g.C_in, (dyp) => withConvVariant('subgroup', () => convGradInput(dyp, weight, padded)));
   if (onMatmul('grad_input', g)) {
     const packed = packWeights(weight, g, false, op);
     const dx = pointwiseGradInput(dy, packed, g);
@@ -373,6 +402,14 @@ function chunking(g: ConvGeometry, workgroupsPerChunk: number, weightSize: numbe
 export function convGradWeight(x: Tensor, dy: Tensor, weightShape: Shape, g: ConvGeometry): Tensor {
   const cols = (g.C_in / g.groups) * g.kH * g.kW;
   const weightSize = g.C_out * cols;
+  const padded = onPaddedRows('grad_weight', g);
+  if (padded) {
+    const [xp, dyp] = [padLast('conv2d backward', x, padded.W), padLast('conv2d backward', dy, padded.W)];
+    const dw = withConvVariant('subgroup', () => convGradWeight(xp, dyp, weightShape, padded));
+    xp.dispose();
+    dyp.dispose();
+    return dw;
+  }
   const sg = subgroupPlan('grad_weight', g);
   const partial = onMatmul('grad_weight', g)
     ? pointwiseGradWeight(x, dy, g, MAX_PARTIAL_FLOATS)

@@ -5,7 +5,7 @@
 // with zeros, and results copied back out. One of the kernels conv2d's tuner times (the
 // 'matmul' variant).
 import { empty, type Tensor } from '../tensor.js';
-import { copyRows } from './fill.js';
+import { cropLast, padLast } from './fill.js';
 import { subgroupMatmul, subgroupMatmulRuns, subgroupMatmulTiles } from './matmul.js';
 import type { ConvGeometry } from './conv2d.js';
 
@@ -27,21 +27,13 @@ const op = 'conv2d';
 /** Plane size as the kernel reads it: H * W rounded up to whole vec4s. */
 const paddedPlane = (g: ConvGeometry) => Math.ceil((g.H * g.W) / 4) * 4;
 
-/** t [N, C, H, W] with each plane padded to `plane` elements, or t itself where it needs none. */
+/** t [N, C, H, W] with each plane padded with zeros to `plane` elements (t itself if it needs none). */
 function padded(t: Tensor, plane: number): Tensor {
   const [N, C, H, W] = t.shape;
   if (H * W === plane) return t;
-  const out = empty([N, C, plane]);
-  copyRows(op, t, out, { n: H * W, rows: N * C, srcRow: H * W, dstRow: plane, padTo: plane });
-  return out;
-}
-
-/** The [N, C, H, W] result of a product over padded planes (disposing those). */
-function unpadded(t: Tensor, shape: number[]): Tensor {
-  const [N, C, H, W] = shape;
-  const out = t.size === N * C * H * W ? t.view(shape) : empty(shape);
-  if (out.size !== t.size) copyRows(op, t, out, { n: H * W, rows: N * C, srcRow: t.size / (N * C), dstRow: H * W, padTo: H * W });
-  t.dispose();
+  const flat = t.view([N, C, H * W]);
+  const out = padLast(op, flat, plane);
+  flat.dispose();
   return out;
 }
 
@@ -55,7 +47,7 @@ export function pointwiseForward(x: Tensor, weight: Tensor, g: ConvGeometry): Te
   const y = empty([g.N, g.C_out, HW]);
   subgroupMatmul(op, weight, xp, y, { M: g.C_out, N: HW, K: g.C_in, aRow: g.C_in / 4, aK: 1, bK: HW / 4, bBatch: (g.C_in * HW) / 4, outputs: g.N });
   release(xp, x);
-  return unpadded(y, [g.N, g.C_out, g.H, g.W]);
+  return cropLast(op, y, g.H * g.W, [g.N, g.C_out, g.H, g.W]);
 }
 
 /** dx[n] = W^T dy[n], reading W^T from conv2d's packed weights: vec4 (ci, co block b) at b * C_in + ci. */
@@ -65,7 +57,7 @@ export function pointwiseGradInput(dy: Tensor, packed: Tensor, g: ConvGeometry):
   const dx = empty([g.N, g.C_in, HW]);
   subgroupMatmul(`${op} backward`, packed, dyp, dx, { M: g.C_in, N: HW, K: g.C_out, aRow: 1, aK: g.C_in, bK: HW / 4, bBatch: (g.C_out * HW) / 4, outputs: g.N });
   release(dyp, dy);
-  return unpadded(dx, [g.N, g.C_in, g.H, g.W]);
+  return cropLast(`${op} backward`, dx, g.H * g.W, [g.N, g.C_in, g.H, g.W]);
 }
 
 /** Partial sums of dW = dy[n] x[n]^T over chunks of images, [chunks, C_out * C_in]. */

@@ -79,6 +79,26 @@ export function copyRows(op: string, src: Tensor, dst: Tensor, { n, rows, srcOff
   });
 }
 
+/** t with its last dimension padded with zeros to `size` (t itself if it is that size
+ *  already), for kernels that read whole vec4s. No graph. */
+export function padLast(op: string, t: Tensor, size: number): Tensor {
+  const last = t.shape.at(-1)!;
+  if (last === size) return t;
+  const out = empty([...t.shape.slice(0, -1), size]);
+  copyRows(op, t, out, { n: last, rows: t.size / last, srcRow: last, dstRow: size, padTo: size });
+  return out;
+}
+
+/** The first `size` entries of t's last dimension, shaped `shape`, disposing t (a view
+ *  of t if nothing is cut). No graph. */
+export function cropLast(op: string, t: Tensor, size: number, shape: Shape): Tensor {
+  const last = t.shape.at(-1)!;
+  const out = last === size ? t.view(shape) : empty(shape);
+  if (last !== size) copyRows(op, t, out, { n: size, rows: t.size / last, srcRow: last, dstRow: size, padTo: size });
+  t.dispose();
+  return out;
+}
+
 /** Overwrites target's values in place with source's (a tensor or host data of the same size). */
 export function assign(target: Tensor, source: Tensor | Float32Array): void {
   expectTensor('assign', 'target', target);
