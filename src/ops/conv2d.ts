@@ -163,15 +163,17 @@ export type ConvRole = 'forward' | 'grad_input' | 'grad_weight';
 /** The kernels a convolution role can run on: the portable one, the subgroup one, the
  *  subgroup forward with two output rows per invocation, the subgroup one on rows padded
  *  to whole vec4s, and for 1x1 kernels, batches of matrix products (conv2d_pointwise.ts). */
-export type ConvVariant = 'portable' | 'subgroup' | 'subgroup-rows' | 'subgroup-padded' | 'matmul';
+const VARIANTS = ['portable', 'subgroup', 'subgroup-rows', 'subgroup-padded', 'matmul'] as const;
+export type ConvVariant = (typeof VARIANTS)[number];
 /** Set while the tuner times one variant. */
 let forcedVariant: ConvVariant | null = null;
 
 const tuningKey = (role: ConvRole, g: ConvGeometry) =>
   `conv2d ${role} ${g.N}x${g.C_in}x${g.H}x${g.W}->${g.C_out} k${g.kH}x${g.kW} s${g.stride.join('x')} p${g.padding.join('x')} d${g.dilation.join('x')} g${g.groups} ${kernelVersions()}`;
 
-/** The candidates' kernel sources, digested: a choice holds for the kernels it timed. */
-const kernelVersions = () => ['conv2d', 'conv2d_subgroup', 'matmul_subgroup'].map((k) => runtime().kernelDigest(k)).join('/');
+/** The candidates' kernel sources, digested, and their names: a choice holds for the
+ *  kernels it timed (a new candidate or an edited kernel is timed afresh). */
+const kernelVersions = () => [...['conv2d', 'conv2d_subgroup', 'matmul_subgroup'].map((k) => runtime().kernelDigest(k)), VARIANTS.join(',')].join('/');
 
 /** The subgroup kernel's constants where it applies and is chosen for this role and shape
  *  (by the tuner, else by default), or null: the portable kernel runs. */
