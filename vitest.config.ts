@@ -9,6 +9,7 @@ export default defineConfig({
     // The soak test collects garbage before it samples the JS heap.
     poolOptions: { forks: { execArgv: ['--expose-gc'] } },
     fileParallelism: false,
+    globalSetup: ['test/global-setup.ts'],
     setupFiles: ['test/setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,

@@ -1,6 +1,16 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx's loader, so no build step stands between a clone and use.
-import { register } from 'tsx/esm/api';
+// The `resnext` command. An installed package runs its built CLI (dist/, plain JavaScript);
+// a clone of the repository runs the TypeScript source through tsx, with the kernels
+// embedded afresh, so an edit is live without a build step.
+import { existsSync } from 'node:fs';
 
-register();
-await import('../src/cli/main.ts');
+const source = new URL('../src/cli/main.ts', import.meta.url);
+if (existsSync(source)) {
+  const { embedKernels } = await import('../scripts/embed-kernels.mjs');
+  embedKernels();
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import(source.href);
+} else {
+  await import('../dist/cli/main.js');
+}

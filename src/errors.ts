@@ -39,12 +39,9 @@ export class DisposedTensorError extends ResnextError {
 }
 
 export class NoAdapterError extends ResnextError {
-  constructor(detail: string) {
-    super(
-      `No WebGPU adapter found (${detail}). This engine needs a Vulkan driver that Dawn accepts: ` +
-        `run 'npm run setup' (on Debian bookworm as root it installs Mesa's software driver, lavapipe, ` +
-        `from bookworm-backports), or install your GPU's Vulkan driver.`,
-    );
+  /** `advice` says what to install or enable where the engine runs (the platform's). */
+  constructor(detail: string, advice: string) {
+    super(`No WebGPU adapter found (${detail}). ${advice}`);
   }
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { benchConv, forwardFlops, geometryOf, naiveForward, parseShape } from '../bench/conv.js';
+import { benchConv, forwardFlops, geometryOf, naiveForward, parseShape } from '../src/bench/conv.js';
 import { runtime, tensor } from '../src/index.js';
 import { empty } from '../src/tensor.js';
 import { conv2d as refConv, nd } from '../src/reference/index.js';

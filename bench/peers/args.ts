@@ -1,7 +1,7 @@
 // Command line of `npm run bench:peers -- [options]`. No GPU imports: bad arguments are
 // reported before any device or peer package is touched.
 import { parseArgs } from 'node:util';
-import { DEFAULT_SHAPES, type ConvShape } from '../shapes.js';
+import { DEFAULT_SHAPES, type ConvShape } from '../../src/bench/shapes.js';
 import type { Mode } from './workloads.js';
 
 export const DEFAULT_ITERATIONS = 5;

@@ -27,7 +27,7 @@ if (options.help) {
 installNavigatorGpu(); // before the browser-side peers look for it
 // Acquires our device; kept after argument checks so a typo costs nothing.
 const { describeAdapter, runtime, shutdown } = await import('../../src/index.js');
-const { median } = await import('../conv.js');
+const { median } = await import('../../src/bench/conv.js');
 const { buildWorkloads, describe, trainingWorkload } = await import('./workloads.js');
 const { fmaCeiling, naive, ours } = await import('./ours.js');
 const { ortNode, ortWeb } = await import('./ort.js');

@@ -9,7 +9,7 @@ import { SGD } from '../../src/optim/index.js';
 import { sgdStep } from '../../src/train/step.js';
 import { linearGrid } from '../../src/runtime/index.js';
 import { empty } from '../../src/tensor.js';
-import { naiveForward, timeRuns } from '../conv.js';
+import { naiveForward, timeRuns } from '../../src/bench/conv.js';
 import { wallTime, type Contender, type Runner, type Sample } from './contender.js';
 import { pseudoRandom, type TrainingWorkload, type Workload } from './workloads.js';
 

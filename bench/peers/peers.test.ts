@@ -3,8 +3,8 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { smallResnext } from '../../src/models/index.js';
-import { geometryOf } from '../conv.js';
-import { DEFAULT_SHAPES } from '../shapes.js';
+import { geometryOf } from '../../src/bench/conv.js';
+import { DEFAULT_SHAPES } from '../../src/bench/shapes.js';
 import { parseOptions, selectShapes } from './args.js';
 import { importPeer } from './contender.js';
 import { convModel, matmulModel } from './onnx.js';

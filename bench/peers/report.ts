@@ -1,6 +1,7 @@
 // `bench:peers` results as Markdown tables and an SVG bar chart. Pure functions of the
 // results, so they are tested without the peers installed.
-import { formatTable } from '../conv.js'; // acquires our device on import, as bench/conv.ts does
+import '../../src/index.js'; // acquires our device on import
+import { formatTable } from '../../src/bench/conv.js';
 import type { Kind } from './contender.js';
 
 export type Cell = { medianMs: number; minMs: number; wallMedianMs: number; gflops: number; samples: number[]; imagesPerSecond?: number } | { error: string };

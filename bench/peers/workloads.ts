@@ -1,10 +1,10 @@
 // What `bench:peers` measures: the `bench conv` shapes, forward and forward + backward,
 // one square matmul, and a training step of the small ResNeXt. Importing this acquires our
-// device (through bench/conv.ts).
+// device (through src/bench/conv.ts).
 import { MODELS, SMALL_RESNEXT_SPEC, smallResnext, type SmallSpec } from '../../src/models/index.js';
 import type { ConvGeometry } from '../../src/ops/conv2d.js';
-import { forwardFlops, geometryOf } from '../conv.js';
-import type { ConvShape } from '../shapes.js';
+import { forwardFlops, geometryOf } from '../../src/bench/conv.js';
+import type { ConvShape } from '../../src/bench/shapes.js';
 
 /** forward; or forward, grad-input and grad-weight, as one training step runs them. */
 export type Mode = 'forward' | 'fwd+bwd';

@@ -274,7 +274,7 @@ bench
   .option('--json <file>', 'also write the results as JSON')
   .option('--profile', 'instead: GPU time per kernel entry for one forward and backward of each shape')
   .action(async (opts: { shape: string[]; mode: string; warmup: number; iterations: number; baseline: boolean; tune: boolean; json?: string; profile?: boolean }) => {
-    const { DEFAULT_SHAPES, parseShape } = await import('../../bench/shapes.js');
+    const { DEFAULT_SHAPES, parseShape } = await import('../bench/shapes.js');
     const modes = { forward: ['forward'], backward: ['backward'], both: ['forward', 'backward'] }[opts.mode] as ('forward' | 'backward')[] | undefined;
     if (!modes) throw new InvalidArgumentError(`--mode '${opts.mode}' must be forward, backward or both`);
     let shapes;
@@ -285,14 +285,14 @@ bench
     }
     if (opts.profile) {
       await withEngine(async () => {
-        const { profileConv } = await import('../../bench/conv.js');
+        const { profileConv } = await import('../bench/conv.js');
         const { formatProfile } = await import('../train/profile.js');
         for (const s of shapes) console.log(`${formatProfile(await profileConv(s), s.label)}\n`);
       });
       return;
     }
     await withEngine(async ({ runtime, describeAdapter }) => {
-      const { benchConv, formatTable, TABLE_HEADER, tableRow } = await import('../../bench/conv.js');
+      const { benchConv, formatTable, TABLE_HEADER, tableRow } = await import('../bench/conv.js');
       const report = runtime().report;
       if (opts.tune) runtime().tuning.attach(TUNING_CACHE);
       console.log(`adapter: ${describeAdapter(report)}`);

@@ -1,16 +1,16 @@
 // safetensors (https://github.com/huggingface/safetensors): an 8-byte little-endian header
 // length, a JSON header {name: {dtype, shape, data_offsets}, __metadata__}, then the bytes.
-// Writing streams one tensor at a time from the GPU into a temporary file that is renamed
-// into place, so a crash never leaves a half-written file under the final name. Reading
-// holds the file once; float32 data is viewed in place where aligned.
-import { open, readFile, rename, rm } from 'node:fs/promises';
+// This module works on bytes, so it runs in Node and in pages alike; src/node/safetensors-file.ts
+// streams the chunks to a file (renamed into place) and reads files. Float32 data is viewed
+// in place where aligned.
 import { ResnextError } from '../errors.js';
 import type { HostTensor, StateDict } from '../nn/module.js';
 import { Tensor } from '../tensor.js';
 
 export class SafetensorsError extends ResnextError {
-  constructor(path: string, detail: string) {
-    super(`${path}: ${detail}`);
+  /** `source` names what was read: a path, or the kind of data in a page. */
+  constructor(source: string, detail: string) {
+    super(`${source}: ${detail}`);
   }
 }
 
@@ -29,8 +29,9 @@ interface HeaderEntry {
   data_offsets: [number, number];
 }
 
-/** Writes a state dict; bigint values become I64 scalars (num_batches_tracked). */
-export async function saveSafetensors(path: string, dict: StateDict, { dtype = 'F32', metadata }: SaveOptions = {}): Promise<void> {
+/** The file's bytes as chunks: the header, then one tensor at a time (read from the GPU
+ *  as it is reached). bigint values become I64 scalars (num_batches_tracked). */
+export async function* encodeSafetensors(dict: StateDict, { dtype = 'F32', metadata }: SaveOptions = {}): AsyncGenerator<Uint8Array> {
   const names = Object.keys(dict);
   const header: Record<string, HeaderEntry | Record<string, string>> = {};
   if (metadata) header.__metadata__ = metadata;
@@ -45,26 +46,25 @@ export async function saveSafetensors(path: string, dict: StateDict, { dtype = '
   }
   let json = JSON.stringify(header);
   json += ' '.repeat((8 - (json.length % 8)) % 8);
-  const headerBytes = Buffer.from(json, 'utf8');
-  const temporary = `${path}.tmp-${process.pid}`;
-  const file = await open(temporary, 'w');
-  try {
-    const length = Buffer.alloc(8);
-    length.writeBigUInt64LE(BigInt(headerBytes.length));
-    await file.write(length);
-    await file.write(headerBytes);
-    for (const name of names) await file.write(await encode(dict[name], dtype));
-    await file.sync();
-  } catch (error) {
-    await file.close();
-    await rm(temporary, { force: true });
-    throw error;
+  const headerBytes = new TextEncoder().encode(json);
+  const length = new Uint8Array(8);
+  new DataView(length.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
+  yield length;
+  yield headerBytes;
+  for (const name of names) yield await encode(dict[name], dtype);
+}
+
+/** The whole file in one array: what a page hands to a Blob for download. */
+export async function serializeSafetensors(dict: StateDict, options: SaveOptions = {}): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of encodeSafetensors(dict, options)) chunks.push(chunk);
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.length;
   }
-  await file.close();
-  await rename(temporary, path).catch(async (error) => {
-    await rm(temporary, { force: true });
-    throw new SafetensorsError(path, `cannot be written: ${(error as Error).message}`);
-  });
+  return out;
 }
 
 async function encode(value: StateDict[string], dtype: 'F32' | 'F16'): Promise<Uint8Array> {
@@ -78,15 +78,15 @@ export interface SafetensorsFile {
   metadata: Record<string, string>;
 }
 
-/** Reads every tensor as float32 (I64 scalars as bigint), with the file's metadata. */
-export async function readSafetensors(path: string): Promise<SafetensorsFile> {
-  const bytes = await readFile(path).catch((e: NodeJS.ErrnoException) => {
-    throw new SafetensorsError(path, e.code === 'EISDIR' ? 'is a directory, not a safetensors file' : `cannot be read (${e.code ?? e.message})`);
-  });
-  if (bytes.length < 8) throw new SafetensorsError(path, `is ${bytes.length} bytes long, too short for a safetensors header`);
-  const headerLength = Number(bytes.readBigUInt64LE(0));
+/** Every tensor as float32 (I64 scalars as bigint), with the file's metadata. `source`
+ *  names the data in errors (the file's path, or 'safetensors data'). */
+export function parseSafetensors(data: Uint8Array | ArrayBuffer, source = 'safetensors data'): SafetensorsFile {
+  const bytes = data instanceof Uint8Array ? data : new Uint8Array(data);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (bytes.length < 8) throw new SafetensorsError(source, `is ${bytes.length} bytes long, too short for a safetensors header`);
+  const headerLength = Number(view.getBigUint64(0, true));
   if (headerLength > MAX_HEADER_BYTES || 8 + headerLength > bytes.length) {
-    throw new SafetensorsError(path, `declares a ${headerLength}-byte header but the file has ${bytes.length - 8} bytes after the length`);
+    throw new SafetensorsError(source, `declares a ${headerLength}-byte header but the file has ${bytes.length - 8} bytes after the length`);
   }
   let header: Record<string, unknown>;
   let text: string;
@@ -94,7 +94,7 @@ export async function readSafetensors(path: string): Promise<SafetensorsFile> {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLength));
     header = JSON.parse(text);
   } catch (e) {
-    throw new SafetensorsError(path, `has a header that is not valid UTF-8 JSON (${(e as Error).message})`);
+    throw new SafetensorsError(source, `has a header that is not valid UTF-8 JSON (${(e as Error).message})`);
   }
   const dataStart = 8 + headerLength;
   const dataLength = bytes.length - dataStart;
@@ -102,32 +102,27 @@ export async function readSafetensors(path: string): Promise<SafetensorsFile> {
   const { __metadata__: metadata = {}, ...entries } = header;
   // JSON.parse keeps the last of repeated keys silently; every entry has one data_offsets.
   if ((text.match(/"data_offsets"/g) ?? []).length !== Object.keys(entries).length) {
-    throw new SafetensorsError(path, 'has a header that names a tensor more than once');
+    throw new SafetensorsError(source, 'has a header that names a tensor more than once');
   }
   for (const [name, raw] of Object.entries(entries)) {
     const { dtype, shape, data_offsets } = raw as HeaderEntry;
-    if (!(dtype in BYTES)) throw new SafetensorsError(path, `tensor '${name}' has unknown dtype ${JSON.stringify(dtype)}`);
-    if (!Array.isArray(shape) || shape.some((d) => !Number.isSafeInteger(d) || d < 0)) throw new SafetensorsError(path, `tensor '${name}' has an invalid shape ${JSON.stringify(shape)}`);
+    if (!(dtype in BYTES)) throw new SafetensorsError(source, `tensor '${name}' has unknown dtype ${JSON.stringify(dtype)}`);
+    if (!Array.isArray(shape) || shape.some((d) => !Number.isSafeInteger(d) || d < 0)) throw new SafetensorsError(source, `tensor '${name}' has an invalid shape ${JSON.stringify(shape)}`);
     const [begin, end] = data_offsets ?? [];
     const expected = BYTES[dtype] * shape.reduce((a, b) => a * b, 1);
     if (!Number.isSafeInteger(begin) || !Number.isSafeInteger(end) || begin < 0 || end > dataLength || end - begin !== expected) {
-      throw new SafetensorsError(path, `tensor '${name}' has data_offsets ${JSON.stringify(data_offsets)} that do not hold ${expected} bytes inside the ${dataLength}-byte data section`);
+      throw new SafetensorsError(source, `tensor '${name}' has data_offsets ${JSON.stringify(data_offsets)} that do not hold ${expected} bytes inside the ${dataLength}-byte data section`);
     }
     const slice = bytes.subarray(dataStart + begin, dataStart + end);
-    tensors[name] = dtype === 'I64' && shape.length === 0 ? slice.readBigInt64LE(0) : { shape, data: decode(slice, dtype) };
+    tensors[name] = dtype === 'I64' && shape.length === 0 ? new DataView(slice.buffer, slice.byteOffset, 8).getBigInt64(0, true) : { shape, data: decode(slice, dtype) };
   }
   return { tensors, metadata: metadata as Record<string, string> };
 }
 
-/** The tensors of a safetensors file, ready for Module.loadStateDict. */
-export async function loadSafetensors(path: string): Promise<Record<string, HostTensor | bigint>> {
-  return (await readSafetensors(path)).tensors;
-}
-
-function decode(bytes: Buffer, dtype: string): Float32Array {
+function decode(bytes: Uint8Array, dtype: string): Float32Array {
   const n = bytes.length / BYTES[dtype];
   // Typed arrays need aligned offsets: view in place when possible, else copy once.
-  const aligned = (size: number) => (bytes.byteOffset % size === 0 ? bytes : Buffer.from(bytes));
+  const aligned = (size: number) => (bytes.byteOffset % size === 0 ? bytes : new Uint8Array(bytes));
   switch (dtype) {
     case 'F32': {
       const b = aligned(4);

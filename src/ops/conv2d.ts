@@ -482,6 +482,10 @@ function subgroupGradWeight(x: Tensor, dy: Tensor, g: ConvGeometry, sg: Record<s
 export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, options: Conv2dOptions = {}): Tensor {
   expectTensor('conv2d', 'input', x);
   expectTensor('conv2d', 'weight', weight);
+  if (bias !== null && !(bias instanceof Tensor)) {
+    // conv2d(x, w, { padding }) from plain JavaScript: the options are the fourth argument.
+    throw new ArgumentError('conv2d', 'bias', `must be a Tensor or null, got ${typeof bias}; options go in the fourth argument: conv2d(x, weight, null, { padding })`);
+  }
   const g = convGeometry(x.shape, weight.shape, options);
   if (bias !== null) {
     expectTensor('conv2d', 'bias', bias);

@@ -1,16 +1,15 @@
-// Adapter and device acquisition. The object returned by Dawn's create() must stay
-// referenced for as long as its device lives (dawn.node crashes if it is collected while
-// the device is in use), so it is handed to the Runtime, which holds it until destroy().
-import { create, globals } from 'webgpu';
+// Adapter and device acquisition, through the platform's WebGPU entry point. In Node the
+// object returned by Dawn's create() must stay referenced for as long as its device lives
+// (dawn.node crashes if it is collected while the device is in use), so it is handed to
+// the Runtime, which holds it until destroy().
 import { NoAdapterError } from '../errors.js';
-
-Object.assign(globalThis, globals);
+import { platform } from './platform.js';
 
 export interface AdapterReport {
   name: string;
   vendor: string;
   architecture: string;
-  /** Dawn's backend for this platform (Vulkan on Linux). */
+  /** Dawn's backend for this platform (Vulkan on Linux), or the browser's WebGPU. */
   backend: string;
   /** True for CPU/software adapters such as Mesa's lavapipe: their timings are not GPU timings. */
   software: boolean;
@@ -29,7 +28,6 @@ export interface Acquired {
   report: AdapterReport;
 }
 
-const BACKEND_BY_PLATFORM: Record<string, string> = { linux: 'vulkan', darwin: 'metal', win32: 'd3d12' };
 const OPTIONAL_FEATURES: GPUFeatureName[] = ['timestamp-query', 'shader-f16', 'subgroups'];
 /** Limits a large model needs, requested up to what the adapter allows. */
 const LIMITS_TO_RAISE = [
@@ -44,12 +42,14 @@ const LIMITS_TO_RAISE = [
   'maxComputeWorkgroupsPerDimension',
 ] as const;
 
-/** `gpu` is Dawn's entry point unless a test passes a stand-in. */
-export async function acquireDevice(gpu: GPU = create([])): Promise<Acquired> {
+/** `gpu` is the platform's entry point unless a test passes a stand-in. */
+export async function acquireDevice(gpu: GPU | null = platform().gpu()): Promise<Acquired> {
+  const advice = platform().noAdapterAdvice;
+  if (!gpu) throw new NoAdapterError('this environment has no WebGPU entry point', advice);
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' }).catch((e: unknown) => {
-    throw new NoAdapterError(`requestAdapter failed: ${String(e)}`);
+    throw new NoAdapterError(`requestAdapter failed: ${String(e)}`, advice);
   });
-  if (!adapter) throw new NoAdapterError('Dawn returned no adapter');
+  if (!adapter) throw new NoAdapterError('requestAdapter returned no adapter', advice);
   const requiredLimits: Record<string, number> = {};
   for (const name of LIMITS_TO_RAISE) requiredLimits[name] = adapter.limits[name];
   const requiredFeatures = OPTIONAL_FEATURES.filter((f) => adapter.features.has(f));
@@ -59,7 +59,7 @@ export async function acquireDevice(gpu: GPU = create([])): Promise<Acquired> {
     name: info.description || info.device || info.architecture || 'unknown adapter',
     vendor: info.vendor,
     architecture: info.architecture,
-    backend: BACKEND_BY_PLATFORM[process.platform] ?? process.platform,
+    backend: platform().backend,
     software: (info as { isFallbackAdapter?: boolean }).isFallbackAdapter === true || /llvmpipe|lavapipe|swiftshader|software/i.test(`${info.vendor} ${info.architecture} ${info.description}`),
     features: [...device.features].sort(),
     subgroupSize: fixedSubgroupSize(device, info),

@@ -1,17 +1,15 @@
 // The one place that talks to the WebGPU device: kernel loading and the pipeline cache,
 // buffer pools, uniform packing, command batching, readback, error and device-loss
 // reporting. Ops call dispatch(); nothing else calls device.create*.
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { DeviceLostError, GPUFailure, KernelCompileError } from '../errors.js';
 import type { Acquired, AdapterReport } from './device.js';
 import { BufferPool, type PoolStats } from './pool.js';
 import { Profiler, PROFILE_SLOTS, type ProfileRow } from './profiler.js';
-import { awaitGpu } from './polling.js';
+import { KernelLibrary } from './kernels.js';
+import { platform } from './platform.js';
 import { TuningCache } from './tuning.js';
 import type { Params } from './uniforms.js';
 
-export const KERNEL_DIR = new URL('../../kernels/', import.meta.url);
 const UNIFORM_ARENA_BYTES = 64 * 1024;
 /** Submit once this much memory waits for a submit to become reusable: keeps peak memory
  *  near what is live, at the cost of a submit (tens of microseconds). */
@@ -52,11 +50,10 @@ export class Runtime {
   readonly tuning: TuningCache;
   /** Keep every op on its portable kernel even where a subgroup kernel applies (tests and
    *  benches compare the two); RESNEXT_KERNELS=portable sets it at start. */
-  portableKernels = process.env.RESNEXT_KERNELS === 'portable';
+  portableKernels = platform().portableKernels;
   private gpu: GPU | null;
   private readonly staging: BufferPool;
-  private readonly sources = new Map<string, string>();
-  private readonly digests = new Map<string, string>();
+  private readonly kernels = new KernelLibrary();
   private readonly modules = new Map<string, GPUShaderModule>();
   /** Kernels whose WGSL failed to compile: later dispatches of them throw at once. */
   private readonly broken = new Map<string, KernelCompileError>();
@@ -112,10 +109,8 @@ export class Runtime {
 
   /** Replaces a kernel's source for this runtime (tests use it to prove a broken kernel is caught). */
   setKernelSource(kernel: string, source: string | null): void {
-    if (source === null) this.sources.delete(kernel);
-    else this.sources.set(kernel, source);
+    this.kernels.replace(kernel, source);
     this.modules.delete(kernel);
-    this.digests.delete(kernel);
     this.broken.delete(kernel);
     for (const key of [...this.pipelines.keys()]) if (key.startsWith(`${kernel}:`)) this.pipelines.delete(key);
   }
@@ -254,7 +249,7 @@ export class Runtime {
     this.encoder!.resolveQuerySet(profiler.querySet, 0, 2 * labels.length, profiler.resolved, 0);
     this.encoder!.copyBufferToBuffer(profiler.resolved, 0, staging, 0, bytes);
     return () => {
-      const done: Promise<void> = awaitGpu(() => staging.mapAsync(GPUMapMode.READ, 0, bytes)).then(() => {
+      const done: Promise<void> = platform().awaitGpu(() => staging.mapAsync(GPUMapMode.READ, 0, bytes)).then(() => {
         profiler.add(labels, new BigUint64Array(staging.getMappedRange(0, bytes).slice(0)));
         staging.unmap();
         this.staging.release(staging);
@@ -271,7 +266,7 @@ export class Runtime {
     this.copy(buffer, staging, Math.ceil(bytes / 4) * 4);
     this.flush();
     try {
-      await awaitGpu(() => staging.mapAsync(GPUMapMode.READ, 0, staging.size));
+      await platform().awaitGpu(() => staging.mapAsync(GPUMapMode.READ, 0, staging.size));
     } catch (e) {
       this.assertAlive();
       await this.throwPendingErrors();
@@ -288,7 +283,7 @@ export class Runtime {
   async sync(): Promise<void> {
     this.assertAlive();
     this.flush();
-    await awaitGpu(() => this.device.queue.onSubmittedWorkDone());
+    await platform().awaitGpu(() => this.device.queue.onSubmittedWorkDone());
     await this.throwPendingErrors();
   }
 
@@ -344,13 +339,7 @@ export class Runtime {
   /** A short digest of a kernel's source: tuning choices made for one version of a kernel
    *  are keyed by it, so an edited kernel is timed afresh. */
   kernelDigest(kernel: string): string {
-    let digest = this.digests.get(kernel);
-    if (!digest) this.digests.set(kernel, (digest = createHash('sha256').update(this.kernelSource(kernel)).digest('hex').slice(0, 8)));
-    return digest;
-  }
-
-  private kernelSource(kernel: string): string {
-    return this.sources.get(kernel) ?? readFileSync(new URL(`${kernel}.wgsl`, KERNEL_DIR), 'utf8');
+    return this.kernels.digest(kernel);
   }
 
   private shaderModule(kernel: string): GPUShaderModule {
@@ -358,7 +347,7 @@ export class Runtime {
     if (module) return module;
     const file = `kernels/${kernel}.wgsl`;
     this.device.pushErrorScope('validation');
-    module = this.device.createShaderModule({ code: this.kernelSource(kernel), label: file });
+    module = this.device.createShaderModule({ code: this.kernels.source(kernel), label: file });
     const scope = this.device.popErrorScope();
     this.check(
       module.getCompilationInfo().then(async (info) => {

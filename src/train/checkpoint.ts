@@ -2,7 +2,7 @@
 // buffers under "optimizer.", and in the metadata the config, the position in the run and
 // the generator's state. saveSafetensors writes a temporary file and renames it, so the
 // last complete checkpoint survives any crash.
-import { readSafetensors, saveSafetensors } from '../io/safetensors.js';
+import { readSafetensors, saveSafetensors } from '../node/safetensors-file.js';
 import type { HostTensor, Module, StateDict } from '../nn/module.js';
 import type { SGD } from '../optim/sgd.js';
 import { ResnextError } from '../errors.js';

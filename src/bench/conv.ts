@@ -1,9 +1,11 @@
 // `resnext bench conv`: grouped-convolution throughput on the WebGPU adapter, ours against
 // a naive kernel (one invocation per output element) kept here as the baseline.
-import { randn, runtime, tidy, type Tensor } from '../src/index.js';
-import { linearGrid, type ProfileRow } from '../src/runtime/index.js';
-import { convForward, convGeometry, convGradInput, convGradWeight, convParams, tuneConv2d, type ConvGeometry, type ConvRole } from '../src/ops/conv2d.js';
-import { empty } from '../src/tensor.js';
+// It runs wherever the engine does (the CLI in Node, the web app in a page): the caller
+// has acquired the device.
+import { randn } from '../creation.js';
+import { convForward, convGeometry, convGradInput, convGradWeight, convParams, tuneConv2d, type ConvGeometry, type ConvRole } from '../ops/conv2d.js';
+import { linearGrid, runtime, type ProfileRow } from '../runtime/index.js';
+import { empty, tidy, type Tensor } from '../tensor.js';
 import type { ConvShape } from './shapes.js';
 
 export { DEFAULT_SHAPES, parseShape, type ConvShape } from './shapes.js';
