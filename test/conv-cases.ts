@@ -1,9 +1,8 @@
 // Random conv2d configurations and the check of one against the CPU reference; shared by
 // the conv2d tests and the mutation tests that prove the check can fail.
-import { expect } from 'vitest';
 import { conv2d, tensor, type Generator } from '../src/index.js';
 import { conv2d as refConv, conv2dGradInput, conv2dGradWeight, nd, reduce, type ConvSpec, type NDArray } from '../src/reference/index.js';
-import { assertClose, randomData, SEED } from './helpers.js';
+import { assertClose, assertShape, randomData, SEED } from './helpers.js';
 
 export interface Case {
   kind: string;
@@ -109,7 +108,7 @@ export async function checkCase(c: Case, rng: Generator, label: string): Promise
   const y = conv2d(x, w, b, c.spec);
   const [x64, w64, b64] = [nd(xd, c.xShape), nd(wd, c.wShape), c.bias ? nd(bd, [c.wShape[0]]) : null];
   const expected = refConv(x64, w64, b64, c.spec);
-  expect(y.shape, what).toEqual(expected.shape);
+  assertShape(y.shape, expected.shape, what);
   const yScale = refConv(abs(x64), abs(w64), b64 && abs(b64), c.spec).data;
   assertClose(await y.toArray(), expected.data, `forward, ${what}`, { rtol: 1e-5, scale: yScale });
   if (expected.shape[2] === 1 || expected.shape[3] === 1) seen.push('output of size 1');

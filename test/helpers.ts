@@ -1,10 +1,11 @@
 // Shared test tools: seeded shapes and data, comparison with the CPU reference, and
-// gradcheck (GPU backward vs central differences of the float64 reference).
-import { expect } from 'vitest';
+// gradcheck (GPU backward vs central differences of the float64 reference). They throw
+// plain Errors rather than using vitest's expect, so the browser suite runs them too
+// (test/browser/kernel-suite.ts, bundled with the browser entry in place of src/index.js).
 import { Generator, mul, runtime, sum, tensor, type Tensor } from '../src/index.js';
 import { nd, size, type NDArray } from '../src/reference/index.js';
 
-export const SEED = Number(process.env.TEST_SEED ?? 1234);
+export const SEED = Number((globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.TEST_SEED ?? 1234);
 
 /** A generator per test, seeded from TEST_SEED and the test's own name. */
 export function rngFor(name: string): Generator {
@@ -57,9 +58,15 @@ export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
   }
 }
 
+export function assertShape(actual: readonly number[], expected: readonly number[], what: string): void {
+  if (actual.length !== expected.length || actual.some((d, i) => d !== expected[i])) {
+    throw new Error(`${what}: shape [${actual.join(', ')}], expected [${expected.join(', ')}]`);
+  }
+}
+
 /** Reads a GPU tensor and compares it with a reference array, shape included. */
 export async function expectMatches(t: Tensor, ref: NDArray, what: string, tol?: Tolerance): Promise<void> {
-  expect(t.shape, `${what}: shape`).toEqual(ref.shape);
+  assertShape(t.shape, ref.shape, what);
   assertClose(await t.toArray(), ref.data, what, tol);
 }
 

@@ -1,32 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { ArgumentError, optim, tensor } from '../src/index.js';
-import { sgdStep } from '../src/reference/index.js';
-import { assertClose, randomData, rngFor } from './helpers.js';
+import { rngFor } from './helpers.js';
+import { checkSgdSteps, SGD_SETTINGS } from './optim-cases.js';
 
 describe('SGD matches torch.optim.SGD (CPU reference)', () => {
-  const settings = [
-    { momentum: 0, nesterov: false, weightDecay: 0 },
-    { momentum: 0.9, nesterov: false, weightDecay: 1e-4 },
-    { momentum: 0.9, nesterov: true, weightDecay: 5e-4 },
-  ];
-  for (const s of settings) {
+  for (const s of SGD_SETTINGS) {
     it(`momentum ${s.momentum}, nesterov ${s.nesterov}, weight decay ${s.weightDecay}: five steps, lr changing`, async () => {
-      const rng = rngFor(`sgd ${JSON.stringify(s)}`);
-      const n = 1001; // not a multiple of 4: the kernel works on vec4s
-      let param = Array.from(randomData(rng, n));
-      let buffer: number[] | null = null;
-      const p = tensor(Float32Array.from(param), [7, 143], { requiresGrad: true });
-      const opt = new optim.SGD([p], { lr: 0.1, ...s });
-      for (let step = 0; step < 5; step++) {
-        const grad = Array.from(randomData(rng, n));
-        p.grad = tensor(Float32Array.from(grad), [7, 143]);
-        opt.lr = 0.1 / (step + 1);
-        opt.step();
-        opt.zeroGrad();
-        ({ param, buffer } = sgdStep(param, grad, buffer, { lr: opt.lr, ...s }));
-      }
-      assertClose(await p.toArray(), param, 'parameters after 5 steps', { rtol: 1e-5, atol: 1e-6 });
-      if (buffer) assertClose(await opt.buffers[0]!.toArray(), buffer, 'momentum buffer', { rtol: 1e-5, atol: 1e-6 });
+      await checkSgdSteps(s, rngFor(`sgd ${JSON.stringify(s)}`));
     });
   }
 
