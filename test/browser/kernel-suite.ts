@@ -35,6 +35,11 @@ function checks(randomConvCases: number): Check[] {
   ];
 }
 
+/** The checks' names, the same in Node and in the page for one seed (the test lists them). */
+export function checkNames(randomConvCases: number): string[] {
+  return checks(randomConvCases).map(([name]) => name);
+}
+
 /** Runs every check, one after another, and reports each (a failure does not stop the rest). */
 export async function runKernelSuite(randomConvCases: number): Promise<{ adapter: string; subgroupSize: number | null; seed: number; results: SuiteResult[] }> {
   const results: SuiteResult[] = [];

@@ -1,0 +1,77 @@
+#!/usr/bin/env node
+// `npm run test:adapters`: the kernel suite on every adapter this machine can reach, then a
+// table (adapter, subgroup size, tests passed). Legs:
+//   lavapipe at subgroup sizes 4, 8 and 16 (LP_NATIVE_VECTOR_WIDTH=128|256|512; 512 needs
+//   AVX-512 and is skipped with the reason elsewhere), lavapipe with the subgroup kernels
+//   turned off (RESNEXT_KERNELS=portable), and SwiftShader in Chromium.
+// `--legs sg4,portable` runs some of them (CI runs the ones `npm test` does not). Exits 1
+// if any leg fails.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** The kernel tests: every file that checks ops against the reference, fuzzing and mutants included. */
+const KERNEL_TESTS = ['autograd', 'autotune', 'batchnorm', 'block-forms', 'conv2d', 'cross_entropy', 'elementwise', 'fuzz', 'matmul', 'mutation', 'optim', 'pool', 'reduce', 'slice'].map((f) => `test/${f}.test.ts`);
+const BROWSER_TESTS = ['test/browser-kernels.test.ts'];
+
+const hasAvx512 = () => existsSync('/proc/cpuinfo') && /\bavx512f\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));
+const hasChromium = () => ['/usr/bin/chromium', '/usr/bin/chromium-browser', process.env.CHROMIUM_PATH].some((p) => p && existsSync(p));
+
+const LEGS = {
+  sg4: { adapter: 'lavapipe', env: { LP_NATIVE_VECTOR_WIDTH: '128' }, files: KERNEL_TESTS },
+  sg8: { adapter: 'lavapipe', env: { LP_NATIVE_VECTOR_WIDTH: '256' }, files: KERNEL_TESTS },
+  sg16: { adapter: 'lavapipe', env: { LP_NATIVE_VECTOR_WIDTH: '512' }, files: KERNEL_TESTS, unavailable: () => (hasAvx512() ? null : 'this CPU has no AVX-512') },
+  portable: { adapter: 'lavapipe, portable kernels', env: { RESNEXT_KERNELS: 'portable' }, files: KERNEL_TESTS },
+  chromium: { adapter: 'SwiftShader in Chromium', env: {}, files: BROWSER_TESTS, browser: true, unavailable: () => (hasChromium() ? null : 'no Chromium (run npm run setup)') },
+};
+
+function probeSubgroups(env) {
+  const run = spawnSync(process.execPath, ['scripts/probe-adapter.mjs', '--json'], { env: { ...process.env, ...env }, encoding: 'utf8' });
+  try {
+    const { name, subgroups } = JSON.parse(run.stdout.trim().split('\n').pop());
+    return { name, subgroups: subgroups ? (subgroups.min === subgroups.max ? String(subgroups.min) : `${subgroups.min}-${subgroups.max}`) : 'none' };
+  } catch {
+    return { name: 'no adapter', subgroups: '?' };
+  }
+}
+
+function runLeg(name, leg) {
+  const why = leg.unavailable?.();
+  if (why) return { leg: name, adapter: leg.adapter, subgroups: '-', passed: 0, failed: 0, skipped: 0, status: `skipped: ${why}` };
+  const dir = mkdtempSync(join(tmpdir(), 'adapters-'));
+  const report = join(dir, 'report.json');
+  const env = { ...process.env, ...leg.env };
+  console.log(`\n== ${name}: ${leg.adapter} ${Object.entries(leg.env).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  const started = Date.now();
+  const run = spawnSync('npx', ['vitest', 'run', ...leg.files, '--reporter=dot', '--reporter=json', `--outputFile.json=${report}`], { env, stdio: 'inherit' });
+  const seconds = Math.round((Date.now() - started) / 1000);
+  let counts = { numPassedTests: 0, numFailedTests: 0, numPendingTests: 0 };
+  try {
+    counts = JSON.parse(readFileSync(report, 'utf8'));
+  } catch {
+    // no report: the run itself broke (counted as failed below)
+  }
+  rmSync(dir, { recursive: true, force: true });
+  const probe = leg.browser ? { subgroups: '4 (SwiftShader)' } : leg.env.RESNEXT_KERNELS === 'portable' ? { subgroups: 'off' } : probeSubgroups(env);
+  const ok = run.status === 0 && counts.numFailedTests === 0;
+  return { leg: name, adapter: leg.adapter, subgroups: probe.subgroups, passed: counts.numPassedTests, failed: counts.numFailedTests, skipped: counts.numPendingTests, status: ok ? `ok (${seconds} s)` : `FAILED (exit ${run.status})` };
+}
+
+function printTable(rows) {
+  const head = ['leg', 'adapter', 'subgroup size', 'passed', 'failed', 'skipped', 'status'];
+  const cells = rows.map((r) => [r.leg, r.adapter, r.subgroups, r.passed, r.failed, r.skipped, r.status].map(String));
+  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
+  const line = (c) => `| ${c.map((v, i) => v.padEnd(widths[i])).join(' | ')} |`;
+  console.log(['', line(head), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n'));
+}
+
+const chosen = process.argv.includes('--legs') ? process.argv[process.argv.indexOf('--legs') + 1].split(',') : Object.keys(LEGS);
+const unknown = chosen.filter((l) => !(l in LEGS));
+if (unknown.length) {
+  console.error(`test:adapters: unknown leg(s) ${unknown.join(', ')}; the legs are ${Object.keys(LEGS).join(', ')}`);
+  process.exit(2);
+}
+const rows = chosen.map((name) => runLeg(name, LEGS[name]));
+printTable(rows);
+process.exit(rows.some((r) => r.status.startsWith('FAILED')) ? 1 : 0);
