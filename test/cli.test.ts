@@ -1,12 +1,45 @@
 // The CLI as a user runs it: a separate process that must exit by itself.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { readCheckpoint } from '../src/train/checkpoint.js';
 
 const BIN = new URL('../bin/resnext.js', import.meta.url).pathname;
 const run = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000 });
+
+/** Runs the CLI and sends it a SIGINT each time its output (stdout and stderr) first
+ *  matches the next of `cues`; resolves when it has ended, with how it ended. */
+async function interrupted(args: string[], cues: RegExp[]) {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const killer = setTimeout(() => child.kill('SIGKILL'), 240_000);
+  let out = '';
+  let err = '';
+  let sent = 0;
+  const onOutput = () => {
+    while (sent < cues.length && cues[sent].test(out + err)) {
+      sent++;
+      child.kill('SIGINT');
+    }
+  };
+  child.stdout.on('data', (d) => ((out += d), onOutput()));
+  child.stderr.on('data', (d) => ((err += d), onOutput()));
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('close', (c, s) => resolve([c, s])));
+  clearTimeout(killer);
+  return { code, signal, out, err, sent };
+}
+
+/** The checkpoint must hold the position that the run said it stopped at. */
+async function expectCheckpointAsReported(dir: string, out: string) {
+  const midEpoch = out.match(/stopped at step (\d+) \(epoch (\d+), (\d+) steps in\); checkpoint written/);
+  const atEpochEnd = out.match(/stopped after epoch (\d+) \(step (\d+)\); checkpoint written/);
+  expect(midEpoch ?? atEpochEnd, out).not.toBeNull();
+  const { position, model } = await readCheckpoint(join(dir, 'last.safetensors'));
+  if (midEpoch) expect([position.step, position.epoch, position.partial?.steps]).toEqual([Number(midEpoch[1]), Number(midEpoch[2]) - 1, Number(midEpoch[3])]);
+  else expect([position.epoch, position.step, position.partial]).toEqual([Number(atEpochEnd![1]), Number(atEpochEnd![2]), undefined]);
+  expect(Object.keys(model).length).toBeGreaterThan(10);
+}
 
 describe('resnext CLI', () => {
   it('--help lists the commands and exits 0', () => {
@@ -31,21 +64,29 @@ describe('resnext CLI', () => {
     expect(r.stderr).toMatch(/already holds a run; pass --resume to continue it or --force to start over/);
   });
 
-  it('Ctrl-C during training finishes the step, writes a checkpoint and exits 130', async () => {
+  it('Ctrl-C during training finishes the step, writes a checkpoint and exits 130, however often it is pressed', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cli-sigint-'));
-    const child = spawn(process.execPath, [BIN, 'train', '--quick', '--batch-size', '8', '--out', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      if (/epoch 1 \d+\//.test(out)) child.kill('SIGINT');
-    });
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-    expect(code).toBe(130);
-    expect(out).toMatch(/stopped at step \d+ \(epoch 1, \d+ steps in\); checkpoint written/);
-    expect(out).toContain('--resume');
-    expect(readFileSync(join(dir, 'last.safetensors')).length).toBeGreaterThan(100_000);
+    // The first Ctrl-C once a step has run; the second while that step finishes and its
+    // checkpoint is written (it once quit at once here, losing the steps); the third while
+    // the process exits (it once killed the process by the signal here).
+    const r = await interrupted(['train', '--quick', '--batch-size', '8', '--out', dir], [/^epoch \d+ \d+\//m, /stopping after this step/, /interrupted; continue with/]);
+    expect([r.code, r.signal], r.err).toEqual([130, null]);
+    await expectCheckpointAsReported(dir, r.out);
+    expect(r.sent, r.out + r.err).toBe(3);
+    expect(r.out).toContain(`interrupted; continue with: resnext train --out ${dir} --resume`);
     // --quick's recipe stands where no flag overrides it (no augmentation).
     expect(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'))).toMatchObject({ augment: false, trainLimit: 3072 });
+  }, 300_000);
+
+  it('Ctrl-C before training starts exits 130 without training, pressed once or twice', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cli-sigint-early-'));
+    // "adapter:" comes once the device is up, before the dataset loads and the first step.
+    const r = await interrupted(['train', '--quick', '--batch-size', '8', '--out', dir], [/^adapter: /m, /stopping/]);
+    expect([r.code, r.signal], r.err).toEqual([130, null]);
+    if (/stopping before training starts/.test(r.err)) {
+      expect(r.out).not.toMatch(/^epoch \d+ \d+\//m);
+      expect(existsSync(join(dir, 'last.safetensors'))).toBe(false);
+    } else await expectCheckpointAsReported(dir, r.out); // this machine was slow to send it: a step had run
   }, 300_000);
 
   it('demo trains and exits by itself', () => {

@@ -187,29 +187,26 @@ trainOptions(program.command('train'))
       });
       return;
     }
+    // Ctrl-C, from here to the exit: finish the step, write a checkpoint, exit 130 (see interrupt.ts).
+    const { interruptOnSigint } = await import('../train/interrupt.js');
+    const interrupt = interruptOnSigint();
     await withEngine(async ({ runtime, describeAdapter }) => {
       const { train } = await import('../train/trainer.js');
       const { progressFor } = await import('../train/progress.js');
       console.log(`adapter: ${describeAdapter(runtime().report)}`);
       console.log(`training ${config.model} on ${config.dataset} for ${config.epochs} epochs (batch ${config.batchSize}, lr ${config.lr}, ${config.schedule}); run directory ${flags.out}`);
-      // Ctrl-C: finish the step, write a checkpoint, exit 130; a second Ctrl-C exits at once.
-      let stopRequested = false;
-      process.once('SIGINT', () => {
-        stopRequested = true;
-        console.error('\nstopping after this step (Ctrl-C again to quit at once)...');
-        process.once('SIGINT', () => process.exit(130));
-      });
-      const { epochs, interrupted } = await train(config, {
+      const { epochs, interrupted, started } = await train(config, {
         outDir: flags.out,
         resume: flags.resume,
         force: flags.force,
         cacheDir: flags.cacheDir,
         log: console.log,
         progress: progressFor(process.stdout, config.batchSize),
-        shouldStop: () => stopRequested,
+        signal: interrupt.signal,
+        onFirstStep: interrupt.training,
       });
       if (interrupted) {
-        console.log(`interrupted; continue with: resnext train --out ${flags.out} --resume`);
+        console.log(started || flags.resume ? `interrupted; continue with: resnext train --out ${flags.out} --resume` : 'interrupted before training started');
         process.exitCode = 130;
         return;
       }

@@ -56,9 +56,16 @@ export interface TrainOptions {
   cacheDir?: string;
   /** Stop after this many epochs of the run have completed (as if interrupted). */
   stopAfterEpoch?: number;
-  /** Asked after every step (e.g. set by SIGINT): when it says yes, the run saves a
-   *  checkpoint where it is and returns, and `--resume` continues from that step. */
+  /** Asked once after every step: when it says yes, the run saves a checkpoint where it
+   *  is and returns, and `--resume` continues from that step. */
   shouldStop?: () => boolean;
+  /** Aborted (by Ctrl-C), the run stops at the next point where nothing is lost: before its
+   *  first step, having trained nothing (`started` false), or after the step in flight, or
+   *  at the end of an epoch that is being evaluated, with that checkpoint written. */
+  signal?: AbortSignal;
+  /** Called once, as the first step of this call starts: from then on a stop writes a
+   *  checkpoint, which is all that keeps the steps taken. */
+  onFirstStep?: () => void;
   log?: (line: string) => void;
   progress?: Progress;
   /** Time the kernel variants of the model's convolutions after its first step and keep
@@ -70,8 +77,12 @@ export class TrainingDivergedError extends ResnextError {}
 
 export interface TrainResult {
   epochs: EpochMetrics[];
-  /** True when shouldStop ended the run early (a checkpoint was written first). */
+  /** True when shouldStop or the signal ended the run early (after a checkpoint, if
+   *  `started`). */
   interrupted: boolean;
+  /** False when the signal came before the first step: nothing was trained, and no
+   *  checkpoint written. */
+  started: boolean;
 }
 
 const CHECKPOINT = 'last.safetensors';
@@ -88,11 +99,13 @@ export function createModel(config: TrainConfig, dataset: Dataset, generator: Ge
 }
 
 export async function train(requested: TrainConfig, options: TrainOptions): Promise<TrainResult> {
-  const { outDir, log = () => undefined } = options;
+  const { outDir, signal, log = () => undefined } = options;
+  if (signal?.aborted) return { epochs: [], interrupted: true, started: false };
   const checkpointPath = join(outDir, CHECKPOINT);
   const resumed = options.resume ? await readCheckpoint(checkpointPath) : null;
   const config = validateConfig(resumed?.config ?? requested);
-  if (!options.resume && !options.force && existsSync(join(outDir, 'config.json'))) {
+  const holdsRun = existsSync(join(outDir, 'config.json'));
+  if (!options.resume && !options.force && holdsRun) {
     throw new ArgumentError('train', 'out', `${outDir} already holds a run; pass --resume to continue it or --force to start over`);
   }
   try {
@@ -124,6 +137,15 @@ export async function train(requested: TrainConfig, options: TrainOptions): Prom
   }
   await writeFile(join(outDir, METRICS), history.map((m) => JSON.stringify(m)).join('\n') + (history.length ? '\n' : ''));
   const lastEpoch = Math.min(config.epochs, options.stopAfterEpoch ?? config.epochs);
+  if (signal?.aborted) {
+    model.dispose();
+    optimizer.buffers.forEach((b) => b?.dispose());
+    // A new run leaves no trace, so that the same command starts it again.
+    if (!holdsRun) await Promise.all([METRICS, 'config.json'].map((f) => rm(join(outDir, f), { force: true })));
+    log(`stopped before the first step; nothing trained${resumed ? `, ${checkpointPath} as it was` : ''}`);
+    return { epochs: [], interrupted: true, started: false };
+  }
+  options.onFirstStep?.();
   if (options.tune !== false) runtime().tuning.attach(join(options.cacheDir ?? '.cache', TUNING_FILE));
   let stopTrace = options.tune === false ? null : traceConv2d();
   let interrupted = false;
@@ -164,6 +186,8 @@ export async function train(requested: TrainConfig, options: TrainOptions): Prom
       optimizer.lr = lr;
       const { loss, logits } = tidy(() => sgdStep(model, optimizer, tensor(batch.x, [batch.size, ...dataset.shape]), batch.labels));
       step++;
+      // Stopping: the tuning (seconds, on a CPU adapter) waits for the next run.
+      if (stopTrace && signal?.aborted) stopTrace = null;
       if (stopTrace) {
         const tuningStarted = performance.now();
         const decided = await tuneConv2d(stopTrace());
@@ -175,7 +199,7 @@ export async function train(requested: TrainConfig, options: TrainOptions): Prom
       await settle();
       pending = Promise.all([loss.toArray(), logits.toArray()]).finally(() => [loss, logits].forEach((t) => t.dispose()));
       pendingBatch = { labels: batch.labels, size: batch.size, step, lr };
-      if (options.shouldStop?.()) {
+      if (options.shouldStop?.() || signal?.aborted) {
         await settle();
         const steps = step - (epoch - 1) * stepsPerEpoch;
         await saveCheckpoint(checkpointPath, config, model, optimizer, { epoch: epoch - 1, step, rngState: epochStart, partial: { steps, seen, lossSum, wrong } });
@@ -197,10 +221,16 @@ export async function train(requested: TrainConfig, options: TrainOptions): Prom
     options.progress?.done(
       `epoch ${epoch}/${config.epochs}: train loss ${metrics.trainLoss.toFixed(4)} error ${(100 * metrics.trainError).toFixed(2)}%, test loss ${metrics.testLoss.toFixed(4)} error ${(100 * metrics.testError).toFixed(2)}%, ${metrics.imagesPerSecond.toFixed(1)} img/s, ${seconds.toFixed(1)} s`,
     );
+    // A stop that came during the evaluation: this epoch's checkpoint is the place to stop.
+    if (signal?.aborted && epoch < lastEpoch) {
+      log(`stopped after epoch ${epoch} (step ${step}); checkpoint written to ${checkpointPath}`);
+      interrupted = true;
+      break;
+    }
   }
   model.dispose();
   optimizer.buffers.forEach((b) => b?.dispose());
-  return { epochs: history.filter((m): m is EpochMetrics => m.kind === 'epoch'), interrupted };
+  return { epochs: history.filter((m): m is EpochMetrics => m.kind === 'epoch'), interrupted, started: true };
 }
 
 export interface Evaluation {
