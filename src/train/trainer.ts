@@ -4,21 +4,20 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { noGrad } from '../autograd.js';
 import { tensor } from '../creation.js';
 import { batches } from '../data/loader.js';
-import { loadDataset, type Dataset, type Split } from '../data/datasets.js';
+import { loadDataset, type Dataset } from '../data/datasets.js';
 import { ArgumentError, ResnextError } from '../errors.js';
 import { MODELS } from '../models/index.js';
 import type { ResNet } from '../models/resnet.js';
 import { traceConv2d, tuneConv2d, type TunedChoice } from '../ops/conv2d.js';
-import { crossEntropy } from '../ops/cross_entropy.js';
 import { learningRate, type Schedule } from '../optim/schedule.js';
 import { SGD } from '../optim/sgd.js';
 import { Generator } from '../random.js';
 import { runtime } from '../runtime/index.js';
-import { tidy, type Tensor } from '../tensor.js';
+import { tidy } from '../tensor.js';
 import { readCheckpoint, saveCheckpoint, type RunPosition } from './checkpoint.js';
+import { countWrong, evaluate } from './evaluate.js';
 import { sgdStep } from './step.js';
 import { validateConfig, type TrainConfig } from './config.js';
 import { lineChart } from './plot.js';
@@ -233,55 +232,11 @@ export async function train(requested: TrainConfig, options: TrainOptions): Prom
   return { epochs: history.filter((m): m is EpochMetrics => m.kind === 'epoch'), interrupted, started: true };
 }
 
-export interface Evaluation {
-  loss: number;
-  error: number;
-  /** confusion[true][predicted] */
-  confusion: number[][];
-}
-
-/** Test loss, top-1 error and confusion matrix, in eval mode without gradients. */
-export async function evaluate(model: ResNet, dataset: Dataset, split: Split, limit?: number, batchSize = 256): Promise<Evaluation> {
-  model.eval();
-  const classes = dataset.classes.length;
-  const confusion = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
-  let lossSum = 0;
-  let count = 0;
-  for (const batch of batches(dataset, split, { batchSize, train: false, generator: new Generator(0), limit })) {
-    const [loss, logits] = noGrad(() =>
-      tidy(() => {
-        const out = model.forward(tensor(batch.x, [batch.size, ...dataset.shape]));
-        return [crossEntropy(out, batch.labels), out] as Tensor[];
-      }),
-    );
-    const [l, values] = await Promise.all([loss.item(), logits.toArray()]);
-    loss.dispose();
-    logits.dispose();
-    lossSum += l * batch.size;
-    count += batch.size;
-    batch.labels.forEach((label, i) => confusion[label][argmax(values, i * classes, classes)]++);
-  }
-  const correct = confusion.reduce((n, row, i) => n + row[i], 0);
-  return { loss: lossSum / Math.max(count, 1), error: count ? 1 - correct / count : 0, confusion };
-}
-
 /** "20 matmul, 12 subgroup, 6 portable": how many roles the tuner gave each kernel. */
 function describeChoices(decided: readonly TunedChoice[]): string {
   const counts = new Map<string, number>();
   for (const d of decided) counts.set(d.choice, (counts.get(d.choice) ?? 0) + 1);
   return [...counts].sort((a, b) => b[1] - a[1]).map(([choice, n]) => `${n} ${choice}`).join(', ');
-}
-
-function argmax(values: Float32Array, offset: number, n: number): number {
-  let best = 0;
-  for (let j = 1; j < n; j++) if (values[offset + j] > values[offset + best]) best = j;
-  return best;
-}
-
-function countWrong(logits: Float32Array, labels: Uint8Array, classes: number): number {
-  let wrong = 0;
-  labels.forEach((label, i) => (wrong += argmax(logits, i * classes, classes) === label ? 0 : 1));
-  return wrong;
 }
 
 async function readMetrics(path: string): Promise<(EpochMetrics | StepMetrics)[]> {
@@ -304,3 +259,5 @@ async function writeCurves(outDir: string, history: (EpochMetrics | StepMetrics)
   );
   await writeFile(join(outDir, 'loss.svg'), lineChart('training loss', 'step', 'loss', [{ label: 'train loss', points: steps.map((m) => [m.step, m.loss]), color: '#d62728' }]));
 }
+
+export { evaluate, type Evaluation } from './evaluate.js';

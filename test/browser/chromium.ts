@@ -3,7 +3,7 @@
 // served from 127.0.0.1, a secure context, since navigator.gpu exists only in one.
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import { extname, join, normalize } from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 
@@ -40,7 +40,7 @@ export interface Served {
 
 /** Serves `routes` (path -> body) and, for other paths, files under `root`, on 127.0.0.1. */
 export async function serve(routes: Record<string, string | Uint8Array>, root?: string): Promise<Served> {
-  const server: Server = createServer(async (request, response) => {
+  const respond = async (request: IncomingMessage, response: ServerResponse) => {
     const path = decodeURIComponent(new URL(request.url ?? '/', 'http://x').pathname);
     const body = routes[path] ?? (root ? await readFile(join(root, normalize(path))).catch(() => undefined) : undefined);
     if (body === undefined) {
@@ -48,12 +48,20 @@ export async function serve(routes: Record<string, string | Uint8Array>, root?: 
       return;
     }
     response.writeHead(200, { 'content-type': TYPES[extname(path)] ?? 'application/octet-stream' }).end(body);
-  });
+  };
+  return listen((request, response) => void respond(request, response));
+}
+
+/** Serves every request with `handler` (a Vite dev server's middlewares, say) on 127.0.0.1,
+ *  on a port the system picks; `server` is there for what attaches to it (Vite's HMR socket). */
+export async function listen(handler: RequestListener): Promise<Served & { server: Server }> {
+  const server: Server = createServer(handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   return {
     url: `http://127.0.0.1:${port}`,
+    server,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
