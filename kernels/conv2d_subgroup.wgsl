@@ -15,12 +15,14 @@
 // plane (forward with ROWS = 2: the same 4 columns of two rows), loads the input those
 // pixels need from each input row once (one vec4: where planes are not whole vec4s, the
 // vec4 holding the first value, the rest coming from the neighbour's) and takes the halo
-// its taps need from its neighbours' loads. forward loads
-// a tap's weights once per subgroup, one vec4 per lane, and broadcasts them; grad_weight
-// keeps the sums of a tile of weights per lane over its pixels and adds them across the
-// subgroup at the end. Subgroups never straddle two planes
-// (each plane's 4-pixel chunks are padded to a multiple of SG invocations), and are taken
-// to be SG consecutive invocations, as on lavapipe and the usual GPUs (tests check it).
+// its taps need from its neighbours' loads. forward loads a tap's weights once per
+// subgroup, one vec4 per lane, and broadcasts them; grad_weight keeps the sums of a tile
+// of weights per lane over its pixels and adds them across the subgroup at the end.
+// Subgroups never straddle two planes (each plane's 4-pixel chunks are padded to a
+// multiple of SG invocations), and are taken to be SG consecutive invocations, as on
+// lavapipe and the usual GPUs (tests check it). Any fixed SG >= 4 works
+// (src/ops/subgroup_plan.ts): halos come from lanes +-1 and edge lanes 0 and SG - 1 only,
+// and workgroups are whole subgroups (the host runs WG = max(64, SG)).
 enable subgroups;
 // grad_weight's loop bounds come from gid.x / SG: the same for every lane of a subgroup
 // (workgroups are whole subgroups), which WGSL's uniformity analysis cannot see.
@@ -35,7 +37,7 @@ struct Params {
 }
 
 override WG: u32 = 64u;
-// The subgroup size the dispatch was planned for (the adapter's fixed size).
+// The subgroup size the dispatch was planned for (the adapter's fixed size, at least 4).
 override SG: u32 = 8u;
 // Plane width: a constant, so a shift by whole rows is a known offset into a vec4 and the
 // window is picked with constant indices.
@@ -47,22 +49,26 @@ override KW: u32 = 3u;
 override PAD_H: u32 = 1u;
 override PAD_W: u32 = 1u;
 override HAS_BIAS: bool = false;
-// forward: 4-channel output blocks per invocation (the input window is reused CB times).
+// forward: 4-channel output blocks per invocation (the input window is reused CB times);
+// CB * WREGS <= WL_MAX (the host caps CB).
 override CB: u32 = 1u;
 // forward on rows of whole vec4s (WIDTH % 4 == 0): output rows per invocation, the same 4
 // columns of each. Two rows of a 3x3 kernel read 4 input rows, not 6: fewer loads per FMA.
 override ROWS: u32 = 1u;
 // forward as grad-input: the weights are packed transposed; taps are read mirrored.
 override FLIP: bool = false;
-// forward: input channels whose weights one load covers: SG for 1x1 kernels (lane l loads
-// the weights of channel ci + l), else 1 (lane l loads tap l of channel ci).
+// forward: input channels whose weights one load covers: for 1x1 kernels min(SG, 32) (lane
+// l loads the weights of channel ci + l; at most SG), else 1 (lane l loads tap l of channel ci).
 override CI_STEP: u32 = 1u;
 // grad_weight: the tile of weights a lane sums, 4 * COB output x CI_TILE input channels.
 override COB: u32 = 1u;
 override CI_TILE: u32 = 1u;
 const CB_MAX = 4u;
-// Weight vec4s per lane to cover a row-by-row 3x3 kernel's taps over 8 lanes.
-const WREGS_MAX = 2u;
+// forward: weight vec4s per lane and output block. With CI_STEP = 1, lane l holds taps l,
+// l + SG, ...: 2 for a 3x3 kernel at SG = 8, 3 at SG = 4, 1 from SG = 9 on (and for 1x1).
+override WREGS: u32 = (KH * KW + SG - 1u) / SG;
+// wl's size (a constant: private arrays cannot take an override): CB = 2 blocks of 3, or 4 of 1.
+const WL_MAX = 8u;
 // grad_weight's sums per lane: 4 * COB * CI_TILE * KH * KW of them, at most GACC_MAX.
 const COB_MAX = 4u;
 const GACC_MAX = 288u;
@@ -202,9 +208,9 @@ fn tap_value(w: Window, kh: u32, kw: u32, j: u32) -> f32 {
 
 // forward state: accumulators (pixel j of output row r, block cb at (r * CB + cb) * 4 + j,
 // a vec4 over 4 channels; ROWS * CB <= CB_MAX) and this lane's share of the current
-// weights, per output block.
+// weights, block cb's at [cb * WREGS, (cb + 1) * WREGS).
 var<private> acc: array<vec4<f32>, 4 * CB_MAX>;
-var<private> wl: array<vec4<f32>, CB_MAX * WREGS_MAX>;
+var<private> wl: array<vec4<f32>, WL_MAX>;
 
 // Input row i (row i - PAD_H relative to the first output row) of one input channel, whose
 // weights are at lane w_lane (CI_STEP > 1) or spread over the lanes by tap (a constant lane
@@ -217,7 +223,7 @@ fn forward_row(i: u32, base: u32, w_lane: u32) {
     for (var kw = 0u; kw < KW; kw++) {
       let t = kh * KW + kw;
       var w: array<vec4<f32>, CB_MAX>;
-      for (var cb = 0u; cb < CB; cb++) { w[cb] = subgroupShuffle(wl[cb * WREGS_MAX + t / SG], t % SG + w_lane); }
+      for (var cb = 0u; cb < CB; cb++) { w[cb] = subgroupShuffle(wl[cb * WREGS + t / SG], t % SG + w_lane); }
       for (var j = 0u; j < 4u; j++) {
         let xv = tap_value(win, kh, kw, j);
         for (var cb = 0u; cb < CB; cb++) { acc[(r * CB + cb) * 4u + j] += xv * w[cb]; }
@@ -265,11 +271,11 @@ fn forward_sums(gid: vec3<u32>, sl: u32) -> Outputs {
     for (var cb = 0u; cb < CB; cb++) {
       let w_base = (g * blocks + min(b0 + cb, blocks - 1u)) * cig * taps;
       if (CI_STEP > 1u) {
-        wl[cb * WREGS_MAX] = wp[w_base + min(ci0 + lane, cig - 1u)];
+        wl[cb * WREGS] = wp[w_base + min(ci0 + lane, cig - 1u)];
       } else {
-        for (var k = 0u; k < WREGS_MAX; k++) {
+        for (var k = 0u; k < WREGS; k++) {
           let t = k * SG + lane;
-          if (t < taps) { wl[cb * WREGS_MAX + k] = wp[w_base + ci0 * taps + select(t, taps - 1u - t, FLIP)]; }
+          if (t < taps) { wl[cb * WREGS + k] = wp[w_base + ci0 * taps + select(t, taps - 1u - t, FLIP)]; }
         }
       }
     }
@@ -370,7 +376,7 @@ fn grad_weight(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(subgroup_
       if (ALIGNED) {
         v = dy4[(base + min(q0, plane - 4u)) / 4u];
       } else {
-        // As plane_values: the vec4 holding the first value, the next from the neighbour.
+        // As load_window: the vec4 holding the first value, the next from the neighbour.
         let last = arrayLength(&dy4) - 1u;
         let lo = dy4[min((base + q0) / 4u, last)];
         var hi = subgroupShuffleDown(lo, 1u);

@@ -37,13 +37,15 @@ struct Params {
   batches: u32,
 }
 
+// Whole subgroups: the host passes max(64, SG), SG the adapter's fixed size (at least 4).
 override WG: u32 = 64u;
 override SG: u32 = 8u;
 // B is given transposed (B^T row-major, K contiguous per column of B).
 override TRANS_B: bool = false;
 const ROWS = 32u;
-// Rows of A each lane loads per 4 steps of k: ROWS / SG, at most this (the host needs SG >= 8).
-const A_PER_LANE = ROWS / 8u;
+// Rows of A each lane loads per 4 steps of k: ceil(ROWS / SG), at most this (the host needs
+// SG >= 4; lanes past ROWS, from SG = 64 on, load row ROWS - 1 again, unused).
+const A_PER_LANE = ROWS / 4u;
 
 @group(0) @binding(0) var<storage, read> a4: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> b4: array<vec4<f32>>;

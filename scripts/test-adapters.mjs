@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /** The kernel tests: every file that checks ops against the reference, fuzzing and mutants included. */
-const KERNEL_TESTS = ['autograd', 'autotune', 'batchnorm', 'block-forms', 'conv2d', 'cross_entropy', 'elementwise', 'fuzz', 'matmul', 'mutation', 'optim', 'pool', 'reduce', 'slice'].map((f) => `test/${f}.test.ts`);
+const KERNEL_TESTS = ['autograd', 'autotune', 'batchnorm', 'block-forms', 'conv2d', 'cross_entropy', 'elementwise', 'fuzz', 'matmul', 'mutation', 'optim', 'pool', 'reduce', 'slice', 'subgroup-plan'].map((f) => `test/${f}.test.ts`);
 const BROWSER_TESTS = ['test/browser-kernels.test.ts'];
 
 const hasAvx512 = () => existsSync('/proc/cpuinfo') && /\bavx512f\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));

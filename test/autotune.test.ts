@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { conv2d, randn, runtime, tidy } from '../src/index.js';
-import { traceConv2d, tuneConv2d } from '../src/ops/conv2d.js';
+import { convGeometry, traceConv2d, tuneConv2d } from '../src/ops/conv2d.js';
+import { whySubgroupsUnavailable } from '../src/ops/subgroup_plan.js';
 import { TuningCache } from '../src/runtime/index.js';
 
 describe('the tuning cache', () => {
@@ -45,7 +46,10 @@ describe('the conv2d autotuner', () => {
     expect(runtime().kernelDigest('conv2d_subgroup')).toBe(before);
   });
 
-  it.skipIf(runtime().report.subgroupSize === null)('traces the convolutions a computation runs, times the kernels of each, and dispatches the fastest', async () => {
+  // The tuner times candidates only where the subgroup kernels run (elsewhere there is
+  // nothing to choose between): skipped there, saying why.
+  const unavailable = whySubgroupsUnavailable();
+  it.skipIf(unavailable)(`traces the convolutions a computation runs, times the kernels of each, and dispatches the fastest${unavailable ? ` (skipped: ${unavailable})` : ''}`, async () => {
     const x = randn([4, 8, 8, 8]);
     const w = randn([8, 2, 3, 3], { requiresGrad: true });
     const stop = traceConv2d();
@@ -72,5 +76,10 @@ describe('the conv2d autotuner', () => {
     const forward = decided.find((d) => d.key.startsWith('conv2d forward'))!;
     expect(ran.some((k) => k.startsWith(forward.choice === 'portable' ? 'conv2d:forward' : 'conv2d_subgroup:forward'))).toBe(true);
     w.grad?.dispose();
+  });
+
+  it.runIf(unavailable)(`where the subgroup kernels do not run${unavailable ? ` (${unavailable})` : ''}, there is nothing to time`, async () => {
+    const geometry = convGeometry([4, 8, 8, 8], [8, 2, 3, 3], { padding: 1, groups: 4 });
+    expect(await tuneConv2d([{ geometry, roles: ['forward', 'grad_input', 'grad_weight'] }])).toEqual([]);
   });
 });

@@ -59,6 +59,9 @@ export function randomCase(rng: Generator, index: number): Case {
 // subgroup's lanes or leave some idle; 1x1 and 3x3; output channels per group below, at
 // and above 4 and 8 (one or two blocks per invocation, a partial block); input channels
 // per group of 1, odd, and more than a grad-weight tile; more pixels than one subgroup sums.
+// An unaligned plane's edge lanes (0 and SG - 1) read values their neighbours do not hold
+// only where a subgroup starts or ends inside the plane, away from column 0: planes longer
+// than one subgroup's 4 * SG pixels, for every SG from 4 to 128 (23x23: 529 pixels).
 export const SAME_CASES: Case[] = [
   { kind: 'cardinality', xShape: [2, 8, 4, 16], wShape: [8, 4, 3, 3], spec: same(3, 2), bias: true },
   { kind: 'several subgroups per grad-weight tile', xShape: [3, 4, 16, 12], wShape: [4, 2, 3, 3], spec: same(3, 2), bias: false },
@@ -71,6 +74,7 @@ export const SAME_CASES: Case[] = [
   { kind: 'two output rows per invocation, odd height', xShape: [2, 8, 5, 8], wShape: [12, 2, 3, 3], spec: same(3, 4), bias: true },
   { kind: 'unaligned planes', xShape: [2, 16, 7, 7], wShape: [16, 4, 3, 3], spec: same(3, 4), bias: true },
   { kind: 'unaligned pointwise', xShape: [3, 8, 5, 3], wShape: [12, 8, 1, 1], spec: same(1, 1), bias: false },
+  { kind: 'unaligned planes several subgroups long', xShape: [1, 4, 23, 23], wShape: [4, 2, 3, 3], spec: same(3, 2), bias: false },
 ];
 
 /** 1x1 convolutions the 'matmul' variant takes: partial row and column tiles, images
@@ -78,7 +82,7 @@ export const SAME_CASES: Case[] = [
  *  and planes that are not whole vec4s. */
 export const POINTWISE_CASES: Case[] = [
   { kind: 'pointwise as products', xShape: [2, 12, 3, 4], wShape: [20, 12, 1, 1], spec: same(1, 1), bias: false },
-  // 41 images: grad-weight sums them in uneven chunks of several at any subgroup size from 8 to 64.
+  // 41 images: grad-weight sums them in uneven chunks, of at least 2 images but the last, at any subgroup size from 4 to 128.
   { kind: 'pointwise as products, grad-weight over uneven chunks of images', xShape: [41, 128, 2, 2], wShape: [128, 128, 1, 1], spec: same(1, 1), bias: false },
   { kind: 'pointwise as products, with bias', xShape: [2, 8, 2, 6], wShape: [12, 8, 1, 1], spec: same(1, 1), bias: true },
   { kind: 'pointwise as products, planes padded to whole vec4s', xShape: [3, 8, 5, 3], wShape: [12, 8, 1, 1], spec: same(1, 1), bias: false },
@@ -91,7 +95,7 @@ function same(k: number, groups: number): ConvSpec {
 }
 
 export const describeCase = (c: Case) =>
-  `${c.kind} x=${JSON.stringify(c.xShape)} w=${JSON.stringify(c.wShape)} stride=${c.spec.stride} pad=${c.spec.padding} dil=${c.spec.dilation} groups=${c.spec.groups} bias=${c.bias}`;
+  `${c.kind} x=${JSON.stringify(c.xShape)} w=${JSON.stringify(c.wShape)} stride=${c.spec.stride.join(",")} pad=${c.spec.padding.join(",")} dil=${c.spec.dilation.join(",")} groups=${c.spec.groups} bias=${c.bias}`;
 export const abs = (a: NDArray): NDArray => ({ data: a.data.map(Math.abs), shape: a.shape });
 export const count = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 

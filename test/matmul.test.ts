@@ -1,49 +1,47 @@
 import { describe, expect, it } from 'vitest';
+import { checkRandomMatmuls } from './matmul-cases.js';
 import { linear, matmul, runtime, tensor } from '../src/index.js';
 import { mm } from '../src/ops/matmul.js';
+import { whySubgroupsUnavailable } from '../src/ops/subgroup_plan.js';
 import { elementwise, matmul as refMatmul, nd, type NDArray } from '../src/reference/index.js';
-import { expectMatches, gradcheck, randomData, randomDim, rngFor } from './helpers.js';
+import { expectMatches, gradcheck, randomData, rngFor } from './helpers.js';
 
 const abs = (x: NDArray): NDArray => ({ data: x.data.map(Math.abs), shape: x.shape });
 
 describe('matmul matches the reference', () => {
   it('60 random sizes with every transpose combination', async () => {
-    const rng = rngFor('matmul');
-    for (let trial = 0; trial < 60; trial++) {
-      const [M, K, N] = [randomDim(rng, 40), randomDim(rng, 40), randomDim(rng, 40)];
-      const transA = trial % 2 === 1;
-      const transB = trial % 4 >= 2;
-      const sa = transA ? [K, M] : [M, K];
-      const sb = transB ? [N, K] : [K, N];
-      const da = randomData(rng, M * K);
-      const db = randomData(rng, K * N);
-      const a = nd(da, sa);
-      const b = nd(db, sb);
-      const scale = refMatmul(abs(a), abs(b), transA, transB).data;
-      await expectMatches(mm(tensor(da, sa), tensor(db, sb), transA, transB), refMatmul(a, b, transA, transB), `mm ${M}x${K}x${N} tA=${transA} tB=${transB}`, { rtol: 1e-6, scale });
-    }
+    await checkRandomMatmuls(rngFor('matmul'), 60);
   });
 
-  it('the subgroup kernel (K and N multiples of 4) and the portable one agree with the reference', async () => {
-    const rng = rngFor('matmul subgroup');
-    // Rows not a multiple of the tile's 32 (and more than one tile of them), columns not a
-    // multiple of its 4 x SG, one row, one k step.
-    for (const [M, K, N] of [[13, 8, 36], [1, 4, 4], [40, 20, 68], [9, 64, 8]]) {
-      const [da, db] = [randomData(rng, M * K), randomData(rng, K * N)];
-      const [a, b] = [nd(da, [M, K]), nd(db, [K, N])];
-      const scale = refMatmul(abs(a), abs(b)).data;
-      for (const portable of [false, true]) {
-        runtime().portableKernels = portable;
-        try {
-          runtime().startProfile();
-          await expectMatches(matmul(tensor(da, [M, K]), tensor(db, [K, N])), refMatmul(a, b), `matmul ${M}x${K}x${N} portable=${portable}`, { rtol: 1e-6, scale });
-          const ran = (await runtime().stopProfile()).map((r) => r.kernel);
-          expect(ran).toContain(portable || runtime().report.subgroupSize === null ? 'matmul:main' : 'matmul_subgroup:main');
-        } finally {
-          runtime().portableKernels = false;
-        }
+  // K and N multiples of 4, which the subgroup kernel takes: rows not a multiple of its
+  // tile's 32 (and more than one tile of them), columns not a multiple of its 4 x SG (for
+  // every SG from 4 on), one row, one k step.
+  const SUBGROUP_SHAPES = [[13, 8, 36], [1, 4, 4], [40, 20, 68], [9, 64, 8]];
+  /** Each shape's product on the kernel `portable` forces (or releases), against the
+   *  reference; returns the kernels that ran. */
+  async function checkForced(portable: boolean, label: string): Promise<string[]> {
+    const rng = rngFor(`matmul ${label}`);
+    const before = runtime().portableKernels;
+    runtime().portableKernels = portable;
+    runtime().startProfile();
+    try {
+      for (const [M, K, N] of SUBGROUP_SHAPES) {
+        const [da, db] = [randomData(rng, M * K), randomData(rng, K * N)];
+        const [a, b] = [nd(da, [M, K]), nd(db, [K, N])];
+        const scale = refMatmul(abs(a), abs(b)).data;
+        await expectMatches(matmul(tensor(da, [M, K]), tensor(db, [K, N])), refMatmul(a, b), `matmul ${M}x${K}x${N} (${label})`, { rtol: 1e-6, scale });
       }
+    } finally {
+      runtime().portableKernels = before;
     }
+    return (await runtime().stopProfile()).map((r) => r.kernel);
+  }
+  const unavailable = whySubgroupsUnavailable();
+  it.skipIf(unavailable)(`the subgroup kernel agrees with the reference${unavailable ? ` (skipped: ${unavailable})` : ''}`, async () => {
+    expect(await checkForced(false, 'subgroup kernel'), 'the subgroup kernel ran').toEqual(['matmul_subgroup:main']);
+  });
+  it('the portable kernel, forced, agrees with the reference on the same shapes', async () => {
+    expect(await checkForced(true, 'portable kernel'), 'the portable kernel ran').toEqual(['matmul:main']);
   });
 
   it('linear = x @ W^T + b', async () => {

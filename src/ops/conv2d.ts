@@ -1,94 +1,29 @@
 // Grouped 2-D convolution (kernels/conv2d.wgsl): PyTorch's conv2d in NCHW with stride,
 // padding, dilation and groups, and its backward (grad-input, grad-weight, grad-bias),
-// each one dispatch over all groups.
+// each one dispatch over all groups. Where they apply, a role runs instead on the subgroup
+// kernel (conv2d_subgroup.ts) or as matrix products (conv2d_pointwise.ts): which one is
+// decided here, by the autotuner's choice or a forced variant (withConvVariant).
 import { record } from '../autograd.js';
 import { ArgumentError, fmtShape, ShapeError, type Shape } from '../errors.js';
-import { Params, runtime, WORKGROUPS_PER_DIMENSION } from '../runtime/index.js';
+import { runtime } from '../runtime/index.js';
 import { empty, Tensor } from '../tensor.js';
 import { randn } from '../creation.js';
 import { Generator } from '../random.js';
+import { blocks, convGeometry, convParams, type Conv2dOptions, type ConvGeometry } from './conv2d_geometry.js';
 import { pointwiseApplies, pointwiseForward, pointwiseGradInput, pointwiseGradWeight } from './conv2d_pointwise.js';
+import { subgroupConstants, subgroupConv, subgroupGradWeight, withRows } from './conv2d_subgroup.js';
 import { cropLast, padLast } from './fill.js';
-import { reduceKernel } from './reduce.js';
+import { reduceKernel } from './reduce_kernel.js';
 import { stridedSlice } from './slice.js';
 import { expectTensor } from './validate.js';
 
-export type Pair = number | readonly [number, number];
+export { convGeometry, convParams, pair, type Conv2dOptions, type ConvGeometry, type Pair } from './conv2d_geometry.js';
 
-export interface Conv2dOptions {
-  stride?: Pair;
-  padding?: Pair;
-  dilation?: Pair;
-  groups?: number;
-}
-
-/** Every size a conv2d kernel needs, validated. */
-export interface ConvGeometry {
-  N: number;
-  C_in: number;
-  H: number;
-  W: number;
-  C_out: number;
-  H_out: number;
-  W_out: number;
-  groups: number;
-  kH: number;
-  kW: number;
-  stride: [number, number];
-  padding: [number, number];
-  dilation: [number, number];
-}
-
+/** Invocations per workgroup of kernels/conv2d.wgsl (the subgroup kernel's: src/ops/subgroup_plan.ts). */
 const WG = 64;
 /** Largest grad-weight partial-sum buffer, in floats, before chunks are merged. */
 const MAX_PARTIAL_FLOATS = 4 << 20;
 
-/** A number or pair argument as a pair, checked to be integers >= min. */
-export function pair(op: string, name: string, value: Pair | undefined, fallback: Pair, min: number): [number, number] {
-  const [a, b] = typeof value === 'number' ? [value, value] : (value ?? (typeof fallback === 'number' ? [fallback, fallback] : fallback));
-  if (![a, b].every((v) => Number.isSafeInteger(v) && v >= min)) {
-    throw new ArgumentError(op, name, `must be an integer >= ${min} or a pair of them, got ${JSON.stringify(value)}`);
-  }
-  return [a, b];
-}
-
-export function convGeometry(xShape: Shape, wShape: Shape, options: Conv2dOptions = {}, op = 'conv2d'): ConvGeometry {
-  if (xShape.length !== 4) throw new ShapeError(op, 'input', `must be 4-D [N, C_in, H, W], got ${fmtShape(xShape)}`);
-  if (wShape.length !== 4) throw new ShapeError(op, 'weight', `must be 4-D [C_out, C_in/groups, kH, kW], got ${fmtShape(wShape)}`);
-  const groups = options.groups ?? 1;
-  if (!Number.isSafeInteger(groups) || groups < 1) throw new ArgumentError(op, 'groups', `must be a positive integer, got ${groups}`);
-  const stride = pair(op, 'stride', options.stride, 1, 1);
-  const padding = pair(op, 'padding', options.padding, 0, 0);
-  const dilation = pair(op, 'dilation', options.dilation, 1, 1);
-  const [N, C_in, H, W] = xShape;
-  const [C_out, cig, kH, kW] = wShape;
-  if (C_in % groups !== 0) throw new ArgumentError(op, 'groups', `${groups} does not divide the input's ${C_in} channels (input ${fmtShape(xShape)})`);
-  if (C_out % groups !== 0) throw new ArgumentError(op, 'groups', `${groups} does not divide the weight's ${C_out} output channels (weight ${fmtShape(wShape)})`);
-  if (cig * groups !== C_in) {
-    throw new ShapeError(op, 'weight', `has shape ${fmtShape(wShape)}: expected [${C_out}, ${C_in / groups}, kH, kW] for input ${fmtShape(xShape)} with groups=${groups}`);
-  }
-  if ([N, C_in, H, W, C_out, kH, kW].some((d) => d < 1)) throw new ShapeError(op, 'input', `and weight must have no empty dimension: ${fmtShape(xShape)}, ${fmtShape(wShape)}`);
-  const span = (k: number, d: number) => d * (k - 1) + 1;
-  const [pH, pW] = [H + 2 * padding[0], W + 2 * padding[1]];
-  if (span(kH, dilation[0]) > pH || span(kW, dilation[1]) > pW) {
-    throw new ShapeError(op, 'weight', `kernel ${kH}x${kW} (dilation ${dilation.join('x')}) is larger than the padded input ${pH}x${pW} (input ${fmtShape(xShape)}, padding ${padding.join('x')})`);
-  }
-  const H_out = Math.floor((pH - span(kH, dilation[0])) / stride[0]) + 1;
-  const W_out = Math.floor((pW - span(kW, dilation[1])) / stride[1]) + 1;
-  return { N, C_in, H, W, C_out, H_out, W_out, groups, kH, kW, stride, padding, dilation };
-}
-
-export function convParams(g: ConvGeometry, rowsPerChunk = 0): Params {
-  return new Params().u32(
-    g.N, g.C_in, g.H, g.W,
-    g.C_out, g.H_out, g.W_out, g.groups,
-    g.kH, g.kW, ...g.stride,
-    ...g.padding, ...g.dilation,
-    rowsPerChunk,
-  );
-}
-
-const blocks = (n: number) => Math.ceil(n / 4);
 /** Must match WIN_MAX in kernels/conv2d.wgsl (pixels per invocation are at most its PX_MAX, 8). */
 const WIN_MAX = 24;
 
@@ -126,37 +61,6 @@ function packWeights(weight: Tensor, g: ConvGeometry, transpose: boolean, op: st
     workgroups: [Math.ceil(vectors / WG)],
   });
   return packed;
-}
-
-/** Override constants for kernels/conv2d_subgroup.wgsl, or null where it does not apply:
- *  it needs a fixed subgroup size and a stride-1 undilated convolution whose output has
- *  the input's size, with a kernel of at most 3x3. */
-function subgroupConstants(g: ConvGeometry, channelsOut: number): Record<string, number> | null {
-  const SG = runtime().report.subgroupSize;
-  if (runtime().portableKernels || SG === null || SG < 4 || WG % SG !== 0 || SG * 2 < Math.min(9, g.kH * g.kW)) return null;
-  const same = g.stride.every((s) => s === 1) && g.dilation.every((d) => d === 1) && g.H_out === g.H && g.W_out === g.W;
-  if (!same || g.kH > 3 || g.kW > 3) return null;
-  // One invocation per 4 pixels of every plane, planes padded to whole subgroups, along x.
-  if (Math.ceil((g.N * Math.ceil(Math.ceil((g.H * g.W) / 4) / SG) * SG) / WG) > WORKGROUPS_PER_DIMENSION) return null;
-  const pointwise = g.kH * g.kW === 1;
-  // Output blocks per invocation: more reuse each input load, more accumulators spill;
-  // 1x1 kernels, with the fewest FMAs per load, gain from 4 (measured), 3x3 from 2.
-  const CB = Math.max(1, Math.min(pointwise ? 4 : 2, Math.floor(channelsOut / 4)));
-  const CI_STEP = pointwise ? SG : 1;
-  const ALIGNED = Number((g.H * g.W) % 4 === 0);
-  return { WG, SG, WIDTH: g.W, ALIGNED, KH: g.kH, KW: g.kW, PAD_H: g.padding[0], PAD_W: g.padding[1], CB, CI_STEP, ROWS: 1 };
-}
-
-/** The forward's two-rows-per-invocation form of `constants`, where rows are whole vec4s
- *  and the kernel taller than 1: fewer loads per FMA, twice the sums (so one output block). */
-function withRows(constants: Record<string, number>): Record<string, number> | null {
-  return constants.WIDTH % 4 === 0 && constants.KH > 1 ? { ...constants, ROWS: 2, CB: 1 } : null;
-}
-
-/** The 4-pixel chunks of a plane that the subgroup kernel's forward gives an invocation each
- *  (as its forward_chunks()): ROWS rows of W / 4 at a time. */
-function forwardChunks(g: ConvGeometry, rows: number): number {
-  return rows === 1 ? Math.ceil((g.H * g.W) / 4) : Math.ceil(g.H / rows) * (g.W / 4);
 }
 
 export type ConvRole = 'forward' | 'grad_input' | 'grad_weight';
@@ -222,7 +126,7 @@ let traced: Map<string, ConvUse> | null = null;
 /** Records the convolutions conv2d() runs from now until the returned function is called,
  *  which returns them: the shapes a model needs, for tuneConv2d. */
 export function traceConv2d(): () => ConvUse[] {
-  const uses = (traced = new Map());
+  const uses = (traced = new Map<string, ConvUse>());
   return () => {
     if (traced === uses) traced = null;
     return [...uses.values()];
@@ -315,21 +219,6 @@ function onRows(op: string, input: Tensor, padded: ConvGeometry, channels: numbe
   return cropLast(op, out, W, [N, channels, H, W]);
 }
 
-/** Runs kernels/conv2d_subgroup.wgsl's forward over `input` (x, or dy for grad-input) into `out`. */
-function subgroupConv(input: Tensor, packed: Tensor, bias: Tensor | null, out: Tensor, g: ConvGeometry, constants: Record<string, number>, flip: boolean, op: string): void {
-  const [cIn, cOut] = flip ? [g.C_out, g.C_in] : [g.C_in, g.C_out];
-  const padded = Math.ceil(forwardChunks(g, constants.ROWS) / constants.SG) * constants.SG;
-  const supers = Math.ceil(blocks(cOut / g.groups) / constants.CB);
-  runtime().dispatch({
-    kernel: 'conv2d_subgroup',
-    entry: constants.ALIGNED ? 'forward4' : 'forward',
-    constants: { ...constants, HAS_BIAS: Number(bias !== null), FLIP: Number(flip) },
-    buffers: [input.buffer(op, 'input'), packed.buffer(op, 'weight'), (bias ?? packed).buffer(op, 'bias'), out.buffer(op, 'out')],
-    params: convParams({ ...g, C_in: cIn, C_out: cOut }),
-    workgroups: [Math.ceil((g.N * padded) / WG), g.groups * supers],
-  });
-}
-
 /** Forward kernel only: y = conv(x, w) + bias, no graph. */
 export function convForward(x: Tensor, weight: Tensor, bias: Tensor | null, g: ConvGeometry, op = 'conv2d'): Tensor {
   if (onMatmul('forward', g, bias !== null)) return pointwiseForward(x, weight, g);
@@ -416,7 +305,7 @@ export function convGradWeight(x: Tensor, dy: Tensor, weightShape: Shape, g: Con
   const partial = onMatmul('grad_weight', g)
     ? pointwiseGradWeight(x, dy, g, MAX_PARTIAL_FLOATS)
     : sg
-      ? subgroupGradWeight(x, dy, g, sg, weightSize)
+      ? subgroupGradWeight(x, dy, g, sg, weightSize, MAX_PARTIAL_FLOATS)
       : portableGradWeight(x, dy, g, cols, weightSize);
   const summed = reduceKernel('conv2d backward', partial, [0], 1);
   partial.dispose();
@@ -436,40 +325,6 @@ function portableGradWeight(x: Tensor, dy: Tensor, g: ConvGeometry, cols: number
     buffers: [x.buffer('conv2d backward', 'input'), dy.buffer('conv2d backward', 'grad'), partial.buffer('conv2d backward', 'partial')],
     params: convParams(g, rowsPerChunk),
     workgroups: [Math.ceil(items / WG), 1, chunks],
-  });
-  return partial;
-}
-
-/** (image, step) items each subgroup sums in grad_weight, at least: enough to amortise
- *  the subgroup's final reduction of its sums. */
-const GRAD_WEIGHT_ITEMS = 16;
-/** Must match GACC_MAX in kernels/conv2d_subgroup.wgsl. */
-const GACC_MAX = 288;
-
-function subgroupGradWeight(x: Tensor, dy: Tensor, g: ConvGeometry, sg: Record<string, number>, weightSize: number): Tensor {
-  const op = 'conv2d backward';
-  const items = g.N * Math.ceil(Math.ceil((g.H * g.W) / 4) / sg.SG);
-  const perSubgroup = Math.max(GRAD_WEIGHT_ITEMS, Math.ceil(items / Math.floor(MAX_PARTIAL_FLOATS / weightSize)));
-  const subgroups = Math.ceil(items / perSubgroup);
-  const [cig, cog] = [g.C_in / g.groups, g.C_out / g.groups];
-  // Each lane sums 4 * COB x CI_TILE x taps weights (at most GACC_MAX in the kernel): the
-  // more, the fewer loads per FMA, but past some count the sums spill. Measured on lavapipe:
-  // 1x1 kernels on planes of whole vec4s run fastest with 64 sums (8 x 8: 20-25% faster
-  // than 16 x 16, while 8 x 4 and 4 x 8 are slower again); on other planes, whose loads
-  // cost more, with 16 x 16; 3x3 kernels with 8 output channels.
-  const taps = g.kH * g.kW;
-  const pointwiseAligned = taps === 1 && sg.ALIGNED === 1;
-  const COB = Math.min(taps === 1 && !pointwiseAligned ? 4 : 2, Math.ceil(cog / 4));
-  const CI_TILE = Math.min(cig, pointwiseAligned ? 8 : 16, Math.floor(GACC_MAX / (4 * COB * taps)));
-  const tiles = g.groups * Math.ceil(cog / (4 * COB)) * Math.ceil(cig / CI_TILE);
-  const partial = empty([subgroups, weightSize]);
-  runtime().dispatch({
-    kernel: 'conv2d_subgroup',
-    entry: 'grad_weight',
-    constants: { ...sg, COB, CI_TILE },
-    buffers: [x.buffer(op, 'input'), dy.buffer(op, 'grad'), partial.buffer(op, 'partial')],
-    params: convParams(g, perSubgroup),
-    workgroups: [Math.ceil((subgroups * sg.SG) / WG), tiles],
   });
   return partial;
 }

@@ -6,8 +6,8 @@
 // 'matmul' variant).
 import { empty, type Tensor } from '../tensor.js';
 import { cropLast, padLast } from './fill.js';
+import type { ConvGeometry } from './conv2d_geometry.js';
 import { subgroupMatmul, subgroupMatmulRuns, subgroupMatmulTiles } from './matmul.js';
-import type { ConvGeometry } from './conv2d.js';
 
 /** Subgroups the grad-weight chunks should give the device at least. */
 const GRAD_WEIGHT_SUBGROUPS = 128;

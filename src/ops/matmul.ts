@@ -2,17 +2,14 @@
 // the backward rules written as products with transposed operands, so no transpose is
 // ever materialised.
 import { record } from '../autograd.js';
-import { fmtShape, ShapeError } from '../errors.js';
+import { fmtShape, ResnextError, ShapeError } from '../errors.js';
 import { linearGrid, Params, runtime } from '../runtime/index.js';
 import { empty, Tensor } from '../tensor.js';
 import { add } from './elementwise.js';
+import { MATMUL_SUBGROUP_ROWS, subgroupsHere } from './subgroup_plan.js';
 import { expectRank, expectTensor } from './validate.js';
 
 const TILE = 32; // kernels/matmul.wgsl: 8x8 invocations, each 4x4 outputs
-/** kernels/matmul_subgroup.wgsl: invocations per workgroup, and rows of C per subgroup
- *  (must match its ROWS). */
-const WG = 64;
-const SUBGROUP_ROWS = 32;
 
 /** A batch of products for kernels/matmul_subgroup.wgsl: strides in vec4s (see its Params). */
 export interface MatmulLayout {
@@ -32,22 +29,30 @@ export interface MatmulLayout {
   batches?: number;
 }
 
-/** Subgroup tiles of kernels/matmul_subgroup.wgsl that cover one M x N product. */
-export function subgroupMatmulTiles(M: number, N: number): number {
-  return Math.ceil(M / SUBGROUP_ROWS) * Math.ceil(N / (4 * runtime().report.subgroupSize!));
+/** Subgroup tiles of kernels/matmul_subgroup.wgsl that cover one M x N product, for
+ *  subgroups of SG lanes: MATMUL_SUBGROUP_ROWS rows by 4 * SG columns each. */
+export function subgroupMatmulTiles(M: number, N: number, SG = launch().SG): number {
+  return Math.ceil(M / MATMUL_SUBGROUP_ROWS) * Math.ceil(N / (4 * SG));
 }
 
-/** Whether kernels/matmul_subgroup.wgsl runs here: a fixed subgroup size of at least 8. */
+/** Whether kernels/matmul_subgroup.wgsl runs here: a fixed subgroup size it serves
+ *  (src/ops/subgroup_plan.ts), portable kernels not asked for. */
 export function subgroupMatmulRuns(): boolean {
-  const SG = runtime().report.subgroupSize;
-  return SG !== null && SG >= 8 && WG % SG === 0 && !runtime().portableKernels;
+  return subgroupsHere() !== null;
+}
+
+/** The subgroup launch, for callers that checked subgroupMatmulRuns(). */
+function launch() {
+  const plan = subgroupsHere();
+  if (!plan) throw new ResnextError('internal: kernels/matmul_subgroup.wgsl was dispatched on an adapter where subgroupMatmulRuns() is false; check it first');
+  return plan;
 }
 
 /** out = the batch of products `l` describes (no graph); K and N multiples of 4. */
 export function subgroupMatmul(op: string, a: Tensor, b: Tensor, out: Tensor, l: MatmulLayout): void {
-  const SG = runtime().report.subgroupSize!;
+  const { SG, WG } = launch();
   const { outputs = 1, perOutput = 1, batches = outputs * perOutput } = l;
-  const tiles = subgroupMatmulTiles(l.M, l.N) * outputs;
+  const tiles = subgroupMatmulTiles(l.M, l.N, SG) * outputs;
   runtime().dispatch({
     kernel: 'matmul_subgroup',
     constants: { WG, SG, TRANS_B: Number(l.transB ?? false) },

@@ -69,6 +69,9 @@ export async function acquireDevice(gpu: GPU | null = platform().gpu()): Promise
   return { gpu, adapter, device, report };
 }
 
+/** A size that varies (subgroupMinSize != subgroupMaxSize, e.g. Intel) is reported as null:
+ *  the subgroup kernels plan lanes and dispatch sizes around one fixed size, so those
+ *  adapters run the portable kernels (src/ops/subgroup_plan.ts). */
 function fixedSubgroupSize(device: GPUDevice, info: GPUAdapterInfo): number | null {
   const { subgroupMinSize: min, subgroupMaxSize: max } = info as { subgroupMinSize?: number; subgroupMaxSize?: number };
   return device.features.has('subgroups') && min !== undefined && min === max && min >= 4 ? min : null;

@@ -21,7 +21,10 @@ export function chromiumPath(): string | null {
 export async function launchChromium(): Promise<Browser> {
   const executablePath = chromiumPath();
   if (!executablePath) throw new Error('no Chromium found: run `npm run setup` (it installs Debian\'s chromium) or set CHROMIUM_PATH');
-  return puppeteer.launch({ executablePath, headless: true, args: WEBGPU_FLAGS, protocolTimeout: 600_000 });
+  // lavapipe's LP_NATIVE_VECTOR_WIDTH (set by the adapter legs) must not reach Chromium: its
+  // GPU process then often finds no adapter at all.
+  const { LP_NATIVE_VECTOR_WIDTH: _lavapipeOnly, ...env } = process.env;
+  return puppeteer.launch({ executablePath, headless: true, args: WEBGPU_FLAGS, protocolTimeout: 600_000, env });
 }
 
 const TYPES: Record<string, string> = {
