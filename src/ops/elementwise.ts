@@ -4,7 +4,7 @@ import { record } from '../autograd.js';
 import { ArgumentError, fmtShape, ShapeError, type Shape } from '../errors.js';
 import { linearGrid, Params, runtime } from '../runtime/index.js';
 import { empty, Tensor } from '../tensor.js';
-import { sumTo } from './reduce.js';
+import { sumTo } from './reduce_kernel.js';
 import { broadcastShapes, broadcastStrides, expectFinite, expectShape, expectTensor } from './validate.js';
 
 const WG = 256;
