@@ -7,12 +7,27 @@ import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'bench/peers/node_modules/', 'bench/peers/out/', 'runs/', '.cache/', 'src/runtime/kernels.generated.ts', 'web/dist/', 'test/fixtures/package/'] },
+  {
+    ignores: [
+      'dist/',
+      'node_modules/',
+      'bench/peers/node_modules/',
+      'bench/peers/out/',
+      'runs/',
+      '.cache/',
+      'src/runtime/kernels.generated.ts',
+      'web/dist/',
+      'test/fixtures/package/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['*.js', '*.mjs', 'scripts/*.mjs', 'bin/*.js'] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: {
+        projectService: { allowDefaultProject: ['*.js', '*.mjs', 'scripts/*.mjs', 'bin/*.js'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
     },
     rules: {
       'max-lines': ['error', { max: 400 }],

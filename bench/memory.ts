@@ -30,7 +30,10 @@ model.eval();
 await measure('eval forward', () => model.forward(randn([batch, ...input])));
 model.train();
 const training = await measure('training step (forward + backward)', () => {
-  const loss = crossEntropy(model.forward(randn([batch, ...input])), Array.from({ length: batch }, (_, i) => i % 10));
+  const loss = crossEntropy(
+    model.forward(randn([batch, ...input])),
+    Array.from({ length: batch }, (_, i) => i % 10),
+  );
   loss.backward();
 });
 console.log(`training: about ${mib(training / batch)} of GPU memory per image, plus ${mib(parameters)} for the model`);

@@ -9,11 +9,17 @@ let gpu = create([]);
 const adapter = await gpu.requestAdapter().catch(() => null);
 if (adapter && process.argv.includes('--json')) {
   const info = adapter.info ?? {};
-  const subgroups = adapter.features.has('subgroups') ? { min: info.subgroupMinSize ?? null, max: info.subgroupMaxSize ?? null } : null;
-  console.log(JSON.stringify({ name: info.description || info.device || 'unknown', vendor: info.vendor || '?', subgroups }));
+  const subgroups = adapter.features.has('subgroups')
+    ? { min: info.subgroupMinSize ?? null, max: info.subgroupMaxSize ?? null }
+    : null;
+  console.log(
+    JSON.stringify({ name: info.description || info.device || 'unknown', vendor: info.vendor || '?', subgroups }),
+  );
 } else if (adapter && !quiet) {
   const info = adapter.info ?? {};
-  console.log(`WebGPU adapter: ${info.description || info.device || 'unknown'} (${info.vendor || '?'}, ${info.architecture || '?'})`);
+  console.log(
+    `WebGPU adapter: ${info.description || info.device || 'unknown'} (${info.vendor || '?'}, ${info.architecture || '?'})`,
+  );
 }
 gpu = null;
 process.exit(adapter ? 0 : 1);

@@ -12,25 +12,63 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /** The kernel tests: every file that checks ops against the reference, fuzzing and mutants included. */
-const KERNEL_TESTS = ['autograd', 'autotune', 'batchnorm', 'block-forms', 'conv2d', 'cross_entropy', 'elementwise', 'fuzz', 'matmul', 'mutation', 'optim', 'pool', 'reduce', 'slice', 'subgroup-plan'].map((f) => `test/${f}.test.ts`);
+const KERNEL_TESTS = [
+  'autograd',
+  'autotune',
+  'batchnorm',
+  'block-forms',
+  'conv2d',
+  'cross_entropy',
+  'elementwise',
+  'fuzz',
+  'matmul',
+  'mutation',
+  'optim',
+  'pool',
+  'reduce',
+  'slice',
+  'subgroup-plan',
+].map((f) => `test/${f}.test.ts`);
 const BROWSER_TESTS = ['test/browser-kernels.test.ts'];
 
 const hasAvx512 = () => existsSync('/proc/cpuinfo') && /\bavx512f\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));
-const hasChromium = () => ['/usr/bin/chromium', '/usr/bin/chromium-browser', process.env.CHROMIUM_PATH].some((p) => p && existsSync(p));
+const hasChromium = () =>
+  ['/usr/bin/chromium', '/usr/bin/chromium-browser', process.env.CHROMIUM_PATH].some((p) => p && existsSync(p));
 
 const LEGS = {
   sg4: { adapter: 'lavapipe', env: { LP_NATIVE_VECTOR_WIDTH: '128' }, files: KERNEL_TESTS },
   sg8: { adapter: 'lavapipe', env: { LP_NATIVE_VECTOR_WIDTH: '256' }, files: KERNEL_TESTS },
-  sg16: { adapter: 'lavapipe', env: { LP_NATIVE_VECTOR_WIDTH: '512' }, files: KERNEL_TESTS, unavailable: () => (hasAvx512() ? null : 'this CPU has no AVX-512') },
+  sg16: {
+    adapter: 'lavapipe',
+    env: { LP_NATIVE_VECTOR_WIDTH: '512' },
+    files: KERNEL_TESTS,
+    unavailable: () => (hasAvx512() ? null : 'this CPU has no AVX-512'),
+  },
   portable: { adapter: 'lavapipe, portable kernels', env: { RESNEXT_KERNELS: 'portable' }, files: KERNEL_TESTS },
-  chromium: { adapter: 'SwiftShader in Chromium', env: {}, files: BROWSER_TESTS, browser: true, unavailable: () => (hasChromium() ? null : 'no Chromium (run npm run setup)') },
+  chromium: {
+    adapter: 'SwiftShader in Chromium',
+    env: {},
+    files: BROWSER_TESTS,
+    browser: true,
+    unavailable: () => (hasChromium() ? null : 'no Chromium (run npm run setup)'),
+  },
 };
 
 function probeSubgroups(env) {
-  const run = spawnSync(process.execPath, ['scripts/probe-adapter.mjs', '--json'], { env: { ...process.env, ...env }, encoding: 'utf8' });
+  const run = spawnSync(process.execPath, ['scripts/probe-adapter.mjs', '--json'], {
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+  });
   try {
     const { name, subgroups } = JSON.parse(run.stdout.trim().split('\n').pop());
-    return { name, subgroups: subgroups ? (subgroups.min === subgroups.max ? String(subgroups.min) : `${subgroups.min}-${subgroups.max}`) : 'none' };
+    return {
+      name,
+      subgroups: subgroups
+        ? subgroups.min === subgroups.max
+          ? String(subgroups.min)
+          : `${subgroups.min}-${subgroups.max}`
+        : 'none',
+    };
   } catch {
     return { name: 'no adapter', subgroups: '?' };
   }
@@ -38,13 +76,30 @@ function probeSubgroups(env) {
 
 function runLeg(name, leg) {
   const why = leg.unavailable?.();
-  if (why) return { leg: name, adapter: leg.adapter, subgroups: '-', passed: 0, failed: 0, skipped: 0, status: `skipped: ${why}` };
+  if (why)
+    return {
+      leg: name,
+      adapter: leg.adapter,
+      subgroups: '-',
+      passed: 0,
+      failed: 0,
+      skipped: 0,
+      status: `skipped: ${why}`,
+    };
   const dir = mkdtempSync(join(tmpdir(), 'adapters-'));
   const report = join(dir, 'report.json');
   const env = { ...process.env, ...leg.env };
-  console.log(`\n== ${name}: ${leg.adapter} ${Object.entries(leg.env).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  console.log(
+    `\n== ${name}: ${leg.adapter} ${Object.entries(leg.env)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ')}`,
+  );
   const started = Date.now();
-  const run = spawnSync('npx', ['vitest', 'run', ...leg.files, '--reporter=dot', '--reporter=json', `--outputFile.json=${report}`], { env, stdio: 'inherit' });
+  const run = spawnSync(
+    'npx',
+    ['vitest', 'run', ...leg.files, '--reporter=dot', '--reporter=json', `--outputFile.json=${report}`],
+    { env, stdio: 'inherit' },
+  );
   const seconds = Math.round((Date.now() - started) / 1000);
   let counts = { numPassedTests: 0, numFailedTests: 0, numPendingTests: 0 };
   try {
@@ -53,9 +108,21 @@ function runLeg(name, leg) {
     // no report: the run itself broke (counted as failed below)
   }
   rmSync(dir, { recursive: true, force: true });
-  const probe = leg.browser ? { subgroups: '4 (SwiftShader)' } : leg.env.RESNEXT_KERNELS === 'portable' ? { subgroups: 'off' } : probeSubgroups(env);
+  const probe = leg.browser
+    ? { subgroups: '4 (SwiftShader)' }
+    : leg.env.RESNEXT_KERNELS === 'portable'
+      ? { subgroups: 'off' }
+      : probeSubgroups(env);
   const ok = run.status === 0 && counts.numFailedTests === 0;
-  return { leg: name, adapter: leg.adapter, subgroups: probe.subgroups, passed: counts.numPassedTests, failed: counts.numFailedTests, skipped: counts.numPendingTests, status: ok ? `ok (${seconds} s)` : `FAILED (exit ${run.status})` };
+  return {
+    leg: name,
+    adapter: leg.adapter,
+    subgroups: probe.subgroups,
+    passed: counts.numPassedTests,
+    failed: counts.numFailedTests,
+    skipped: counts.numPendingTests,
+    status: ok ? `ok (${seconds} s)` : `FAILED (exit ${run.status})`,
+  };
 }
 
 function printTable(rows) {
@@ -66,7 +133,9 @@ function printTable(rows) {
   console.log(['', line(head), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n'));
 }
 
-const chosen = process.argv.includes('--legs') ? process.argv[process.argv.indexOf('--legs') + 1].split(',') : Object.keys(LEGS);
+const chosen = process.argv.includes('--legs')
+  ? process.argv[process.argv.indexOf('--legs') + 1].split(',')
+  : Object.keys(LEGS);
 const unknown = chosen.filter((l) => !(l in LEGS));
 if (unknown.length) {
   console.error(`test:adapters: unknown leg(s) ${unknown.join(', ')}; the legs are ${Object.keys(LEGS).join(', ')}`);

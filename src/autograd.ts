@@ -30,7 +30,11 @@ export function record(output: Tensor, name: string, inputs: readonly Tensor[], 
 }
 
 const freed: GradFn['backward'] = () => {
-  throw new ArgumentError('backward', 'this', 'walks a graph that was already freed by an earlier backward(); pass { retainGraph: true } to the first call to walk it twice');
+  throw new ArgumentError(
+    'backward',
+    'this',
+    'walks a graph that was already freed by an earlier backward(); pass { retainGraph: true } to the first call to walk it twice',
+  );
 };
 
 function topologicalOrder(root: Tensor): Tensor[] {
@@ -72,15 +76,32 @@ export interface GradientKernels {
  * gradient passed to two inputs is cloned for one of them), which is what makes in-place
  * accumulation safe.
  */
-export function runBackward(root: Tensor, gradient: Tensor | undefined, kernels: GradientKernels, { retainGraph = false }: BackwardOptions = {}): void {
+export function runBackward(
+  root: Tensor,
+  gradient: Tensor | undefined,
+  kernels: GradientKernels,
+  { retainGraph = false }: BackwardOptions = {},
+): void {
   if (!root.requiresGrad) {
-    throw new ArgumentError('backward', 'this', `is ${root} and does not require grad: no input of the ops that made it had requiresGrad`);
+    throw new ArgumentError(
+      'backward',
+      'this',
+      `is ${root} and does not require grad: no input of the ops that made it had requiresGrad`,
+    );
   }
   if (gradient === undefined && root.size !== 1) {
-    throw new ShapeError('backward', 'gradient', `must be given for a non-scalar tensor of shape ${fmtShape(root.shape)} (as in PyTorch)`);
+    throw new ShapeError(
+      'backward',
+      'gradient',
+      `must be given for a non-scalar tensor of shape ${fmtShape(root.shape)} (as in PyTorch)`,
+    );
   }
   if (gradient && gradient.shape.join() !== root.shape.join()) {
-    throw new ShapeError('backward', 'gradient', `has shape ${fmtShape(gradient.shape)} but the tensor has shape ${fmtShape(root.shape)}`);
+    throw new ShapeError(
+      'backward',
+      'gradient',
+      `has shape ${fmtShape(gradient.shape)} but the tensor has shape ${fmtShape(root.shape)}`,
+    );
   }
   noGrad(() => {
     const seed = gradient ? kernels.clone(gradient) : kernels.onesLike(root);

@@ -13,17 +13,33 @@ export interface RandomOptions extends TensorOptions {
 }
 
 /** A tensor holding a copy of `data` (shape defaults to [data.length]). */
-export function tensor(data: Float32Array | readonly number[], shape?: Shape, { requiresGrad = false }: TensorOptions = {}): Tensor {
+export function tensor(
+  data: Float32Array | readonly number[],
+  shape?: Shape,
+  { requiresGrad = false }: TensorOptions = {},
+): Tensor {
   const values = data instanceof Float32Array ? data : Float32Array.from(data);
   const dims = [...expectShape('tensor', 'shape', shape ?? [values.length])];
   if (numel(dims) !== values.length) {
-    throw new ShapeError('tensor', 'data', `has ${values.length} values but shape ${fmtShape(dims)} needs ${numel(dims)}`);
+    throw new ShapeError(
+      'tensor',
+      'data',
+      `has ${values.length} values but shape ${fmtShape(dims)} needs ${numel(dims)}`,
+    );
   }
   return fromData(values, dims, requiresGrad);
 }
 
 /** Standard normal samples, times `std`, plus `mean`. */
-export function randn(shape: Shape, { generator = defaultGenerator, requiresGrad = false, std = 1, mean = 0 }: RandomOptions & { std?: number; mean?: number } = {}): Tensor {
+export function randn(
+  shape: Shape,
+  {
+    generator = defaultGenerator,
+    requiresGrad = false,
+    std = 1,
+    mean = 0,
+  }: RandomOptions & { std?: number; mean?: number } = {},
+): Tensor {
   const dims = [...expectShape('randn', 'shape', shape)];
   const values = new Float32Array(numel(dims));
   for (let i = 0; i < values.length; i++) values[i] = mean + std * generator.normal();
@@ -31,7 +47,12 @@ export function randn(shape: Shape, { generator = defaultGenerator, requiresGrad
 }
 
 /** Uniform samples in [low, high). */
-export function uniform(shape: Shape, low = 0, high = 1, { generator = defaultGenerator, requiresGrad = false }: RandomOptions = {}): Tensor {
+export function uniform(
+  shape: Shape,
+  low = 0,
+  high = 1,
+  { generator = defaultGenerator, requiresGrad = false }: RandomOptions = {},
+): Tensor {
   const dims = [...expectShape('uniform', 'shape', shape)];
   if (!(Number.isFinite(low) && Number.isFinite(high) && low <= high)) {
     throw new ArgumentError('uniform', 'low/high', `must be finite with low <= high, got ${low} and ${high}`);

@@ -1,6 +1,20 @@
 // The quick-start job until ResNeXt training lands: a 2-layer MLP learns to tell three
 // interleaved spirals apart, every multiply, gradient and update on the GPU.
-import { crossEntropy, linear, noGrad, relu, sub, mul, tidy, randn, zeros, zeroGrad, Generator, tensor, Tensor } from './index.js';
+import {
+  crossEntropy,
+  linear,
+  noGrad,
+  relu,
+  sub,
+  mul,
+  tidy,
+  randn,
+  zeros,
+  zeroGrad,
+  Generator,
+  tensor,
+  Tensor,
+} from './index.js';
 
 export interface DemoOptions {
   steps?: number;
@@ -30,7 +44,14 @@ export function spirals(perClass: number, rng: Generator): { x: Float32Array; y:
 }
 
 /** Trains full-batch with plain gradient descent; returns the losses at each reported step. */
-export async function trainSpiralMlp({ steps = 300, hidden = 64, lr = 1, seed = 0, onLoss, every = 25 }: DemoOptions = {}): Promise<number[]> {
+export async function trainSpiralMlp({
+  steps = 300,
+  hidden = 64,
+  lr = 1,
+  seed = 0,
+  onLoss,
+  every = 25,
+}: DemoOptions = {}): Promise<number[]> {
   const rng = new Generator(seed);
   const data = spirals(100, rng);
   const x = tensor(data.x, [data.y.length, 2]);

@@ -34,7 +34,9 @@ export class ArgumentError extends ResnextError {
 
 export class DisposedTensorError extends ResnextError {
   constructor(op: string, argument: string) {
-    super(`${op}: argument '${argument}' was disposed (by dispose() or at the end of a tidy() scope) and can no longer be used`);
+    super(
+      `${op}: argument '${argument}' was disposed (by dispose() or at the end of a tidy() scope) and can no longer be used`,
+    );
   }
 }
 

@@ -86,7 +86,11 @@ export class Tensor {
   /** A new tensor sharing this one's storage (reshape uses it with another shape). */
   view(shape: Shape = this.shape, op = 'view'): Tensor {
     if (numel(shape) !== this.size) {
-      throw new ShapeError(op, 'shape', `${fmtShape(shape)} has ${numel(shape)} elements, input ${fmtShape(this.shape)} has ${this.size}`);
+      throw new ShapeError(
+        op,
+        'shape',
+        `${fmtShape(shape)} has ${numel(shape)} elements, input ${fmtShape(this.shape)} has ${this.size}`,
+      );
     }
     return new Tensor(this.liveStorage(op, 'input').retain(), shape);
   }
@@ -103,7 +107,8 @@ export class Tensor {
 
   /** The value of a one-element tensor. */
   async item(): Promise<number> {
-    if (this.size !== 1) throw new ShapeError('item', 'this', `must have one element, got shape ${fmtShape(this.shape)}`);
+    if (this.size !== 1)
+      throw new ShapeError('item', 'this', `must have one element, got shape ${fmtShape(this.shape)}`);
     return (await this.toArray())[0];
   }
 

@@ -1,5 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { add, ArgumentError, DisposedTensorError, mul, noGrad, relu, runtime, ShapeError, sum, tensor, tidy, zeroGrad } from '../src/index.js';
+import {
+  add,
+  ArgumentError,
+  DisposedTensorError,
+  mul,
+  noGrad,
+  relu,
+  runtime,
+  ShapeError,
+  sum,
+  tensor,
+  tidy,
+  zeroGrad,
+} from '../src/index.js';
 import { settledInUseBytes } from './helpers.js';
 
 const values = async (t: { toArray(): Promise<Float32Array> }) => Array.from(await t.toArray());

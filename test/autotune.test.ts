@@ -49,37 +49,47 @@ describe('the conv2d autotuner', () => {
   // The tuner times candidates only where the subgroup kernels run (elsewhere there is
   // nothing to choose between): skipped there, saying why.
   const unavailable = whySubgroupsUnavailable();
-  it.skipIf(unavailable)(`traces the convolutions a computation runs, times the kernels of each, and dispatches the fastest${unavailable ? ` (skipped: ${unavailable})` : ''}`, async () => {
-    const x = randn([4, 8, 8, 8]);
-    const w = randn([8, 2, 3, 3], { requiresGrad: true });
-    const stop = traceConv2d();
-    tidy(() => conv2d(x, w, null, { padding: 1, groups: 4 }).sum().backward());
-    const uses = stop();
-    expect(uses).toHaveLength(1);
-    expect(uses[0].roles.sort()).toEqual(['forward', 'grad_weight']); // x needs no gradient
-    const decided = await tuneConv2d(uses);
-    expect(decided.map((d) => d.key.split(' ')[1]).sort()).toEqual(['forward', 'grad_weight']);
-    for (const d of decided) {
-      // Rows of whole vec4s (8 wide): the forward also has its two-row form timed.
-      const timed = d.key.startsWith('conv2d forward') ? ['subgroup', 'subgroup-rows', 'portable'] : ['subgroup', 'portable'];
-      expect(Object.keys(d.ms)).toEqual(timed);
-      // Timestamps on lavapipe tick every 65.536 us: a kernel this small may read 0.
-      const times = Object.values(d.ms);
-      for (const ms of times) expect(ms).toBeGreaterThanOrEqual(0);
-      expect(d.ms[d.choice]).toBe(Math.min(...times));
-      expect(runtime().tuning.get(d.key)).toBe(d.choice);
-    }
-    expect(await tuneConv2d(uses), 'a second tuning finds the choices made').toEqual([]);
-    runtime().startProfile();
-    tidy(() => conv2d(x, w, null, { padding: 1, groups: 4 }).sum().backward());
-    const ran = (await runtime().stopProfile()).map((r) => r.kernel);
-    const forward = decided.find((d) => d.key.startsWith('conv2d forward'))!;
-    expect(ran.some((k) => k.startsWith(forward.choice === 'portable' ? 'conv2d:forward' : 'conv2d_subgroup:forward'))).toBe(true);
-    w.grad?.dispose();
-  });
+  it.skipIf(unavailable)(
+    `traces the convolutions a computation runs, times the kernels of each, and dispatches the fastest${unavailable ? ` (skipped: ${unavailable})` : ''}`,
+    async () => {
+      const x = randn([4, 8, 8, 8]);
+      const w = randn([8, 2, 3, 3], { requiresGrad: true });
+      const stop = traceConv2d();
+      tidy(() => conv2d(x, w, null, { padding: 1, groups: 4 }).sum().backward());
+      const uses = stop();
+      expect(uses).toHaveLength(1);
+      expect(uses[0].roles.sort()).toEqual(['forward', 'grad_weight']); // x needs no gradient
+      const decided = await tuneConv2d(uses);
+      expect(decided.map((d) => d.key.split(' ')[1]).sort()).toEqual(['forward', 'grad_weight']);
+      for (const d of decided) {
+        // Rows of whole vec4s (8 wide): the forward also has its two-row form timed.
+        const timed = d.key.startsWith('conv2d forward')
+          ? ['subgroup', 'subgroup-rows', 'portable']
+          : ['subgroup', 'portable'];
+        expect(Object.keys(d.ms)).toEqual(timed);
+        // Timestamps on lavapipe tick every 65.536 us: a kernel this small may read 0.
+        const times = Object.values(d.ms);
+        for (const ms of times) expect(ms).toBeGreaterThanOrEqual(0);
+        expect(d.ms[d.choice]).toBe(Math.min(...times));
+        expect(runtime().tuning.get(d.key)).toBe(d.choice);
+      }
+      expect(await tuneConv2d(uses), 'a second tuning finds the choices made').toEqual([]);
+      runtime().startProfile();
+      tidy(() => conv2d(x, w, null, { padding: 1, groups: 4 }).sum().backward());
+      const ran = (await runtime().stopProfile()).map((r) => r.kernel);
+      const forward = decided.find((d) => d.key.startsWith('conv2d forward'))!;
+      expect(
+        ran.some((k) => k.startsWith(forward.choice === 'portable' ? 'conv2d:forward' : 'conv2d_subgroup:forward')),
+      ).toBe(true);
+      w.grad?.dispose();
+    },
+  );
 
-  it.runIf(unavailable)(`where the subgroup kernels do not run${unavailable ? ` (${unavailable})` : ''}, there is nothing to time`, async () => {
-    const geometry = convGeometry([4, 8, 8, 8], [8, 2, 3, 3], { padding: 1, groups: 4 });
-    expect(await tuneConv2d([{ geometry, roles: ['forward', 'grad_input', 'grad_weight'] }])).toEqual([]);
-  });
+  it.runIf(unavailable)(
+    `where the subgroup kernels do not run${unavailable ? ` (${unavailable})` : ''}, there is nothing to time`,
+    async () => {
+      const geometry = convGeometry([4, 8, 8, 8], [8, 2, 3, 3], { padding: 1, groups: 4 });
+      expect(await tuneConv2d([{ geometry, roles: ['forward', 'grad_input', 'grad_weight'] }])).toEqual([]);
+    },
+  );
 });

@@ -28,7 +28,12 @@ describe('bench conv', () => {
       const wd = randomData(rng, s.C * (s.C / s.groups) * s.k * s.k);
       const y = naiveForward(tensor(xd, [s.N, s.C, s.H, s.W]), tensor(wd, [s.C, s.C / s.groups, s.k, s.k]), g);
       const spec = { stride: g.stride, padding: g.padding, dilation: g.dilation, groups: g.groups };
-      assertClose(await y.toArray(), refConv(nd(xd, [s.N, s.C, s.H, s.W]), nd(wd, [s.C, s.C / s.groups, s.k, s.k]), null, spec).data, `naive ${text}`, { rtol: 1e-5, atol: 1e-5 });
+      assertClose(
+        await y.toArray(),
+        refConv(nd(xd, [s.N, s.C, s.H, s.W]), nd(wd, [s.C, s.C / s.groups, s.k, s.k]), null, spec).data,
+        `naive ${text}`,
+        { rtol: 1e-5, atol: 1e-5 },
+      );
     }
   });
 
@@ -38,7 +43,12 @@ describe('bench conv', () => {
     // steps (a broken unroll) would sum to something else.
     const [WG, LOOPS, workgroups] = [64, 64, 2];
     const out = empty([WG * workgroups]);
-    runtime().dispatch({ kernel: 'fma_probe', constants: { WG, LOOPS }, buffers: [out.buffer('test', 'out')], workgroups: [workgroups] });
+    runtime().dispatch({
+      kernel: 'fma_probe',
+      constants: { WG, LOOPS },
+      buffers: [out.buffer('test', 'out')],
+      workgroups: [workgroups],
+    });
     const expected = Array.from({ length: WG * workgroups }, (_, i) => {
       let sum = 0;
       for (let k = 0; k < 12; k++) sum += 1 + (i * 1e-7 + 0.01 * k - 1) * 0.999 ** LOOPS;
@@ -48,7 +58,13 @@ describe('bench conv', () => {
   });
 
   it('times our kernels and the naive baseline on a small shape', async () => {
-    const results = await benchConv([parseShape('2,16,9,9,4')], { modes: ['forward', 'backward'], warmup: 1, iterations: 2, baseline: true, tune: true });
+    const results = await benchConv([parseShape('2,16,9,9,4')], {
+      modes: ['forward', 'backward'],
+      warmup: 1,
+      iterations: 2,
+      baseline: true,
+      tune: true,
+    });
     expect(results.map((r) => r.mode)).toEqual(['forward', 'backward']);
     for (const r of results) {
       expect(r.medianMs).toBeGreaterThan(0);

@@ -27,7 +27,8 @@ function pathHead(x: Tensor, { w1, w2 }: Weights, i: number): Tensor {
 /** (a): C paths, each ending in its own 1x1 conv, summed. */
 function splitTransformMerge(x: Tensor, weights: Weights): Tensor {
   let out = x;
-  for (let i = 0; i < CARDINALITY; i++) out = add(out, conv2d(pathHead(x, weights, i), narrow(weights.w3, 1, i * WIDTH, WIDTH)));
+  for (let i = 0; i < CARDINALITY; i++)
+    out = add(out, conv2d(pathHead(x, weights, i), narrow(weights.w3, 1, i * WIDTH, WIDTH)));
   return out;
 }
 
@@ -68,7 +69,9 @@ describe("ResNeXt block forms (the paper's Figure 3) agree", () => {
     expect(c.y.some((v) => v !== 0)).toBe(true);
     for (const other of others) {
       assertClose(other.y, c.y, `${other.name} output vs grouped`, { rtol: 1e-5, atol: 1e-5 });
-      ['x', 'w1', 'w2', 'w3'].forEach((name, k) => assertClose(other.grads[k], c.grads[k], `${other.name} d/d${name} vs grouped`, { rtol: 1e-5, atol: 1e-5 }));
+      ['x', 'w1', 'w2', 'w3'].forEach((name, k) =>
+        assertClose(other.grads[k], c.grads[k], `${other.name} d/d${name} vs grouped`, { rtol: 1e-5, atol: 1e-5 }),
+      );
     }
   });
 });

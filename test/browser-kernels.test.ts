@@ -19,14 +19,24 @@ describe.skipIf(!chromium)(`in Chromium (${chromium}) on its WebGPU adapter, aga
 
   beforeAll(async () => {
     const script = await bundleForBrowser(new URL('./browser/kernel-suite.ts', import.meta.url).pathname, SEED);
-    server = await serve({ '/': '<!doctype html><title>kernel suite</title><script type="module" src="/suite.js"></script>', '/suite.js': script });
+    server = await serve({
+      '/': '<!doctype html><title>kernel suite</title><script type="module" src="/suite.js"></script>',
+      '/suite.js': script,
+    });
     browser = await launchChromium();
     const { page, log } = await openPage(browser, `${server.url}/`);
-    await page.waitForFunction(() => 'runKernelSuite' in globalThis, { timeout: 60_000 }).catch(() => {
-      throw new Error(`the suite did not load:\n${log.join('\n')}`);
-    });
-    const report = await page.evaluate((n) => (globalThis as unknown as { runKernelSuite: typeof runKernelSuite }).runKernelSuite(n), RANDOM_CONV_CASES);
-    console.log(`browser suite on ${report.adapter} (subgroup size ${report.subgroupSize ?? 'none'}), seed ${report.seed}: ${report.results.filter((r) => r.ok).length} of ${report.results.length} checks passed`);
+    await page
+      .waitForFunction(() => 'runKernelSuite' in globalThis, { timeout: 60_000 })
+      .catch(() => {
+        throw new Error(`the suite did not load:\n${log.join('\n')}`);
+      });
+    const report = await page.evaluate(
+      (n) => (globalThis as unknown as { runKernelSuite: typeof runKernelSuite }).runKernelSuite(n),
+      RANDOM_CONV_CASES,
+    );
+    console.log(
+      `browser suite on ${report.adapter} (subgroup size ${report.subgroupSize ?? 'none'}), seed ${report.seed}: ${report.results.filter((r) => r.ok).length} of ${report.results.length} checks passed`,
+    );
     for (const r of report.results) results.set(r.name, r);
   }, 600_000);
 

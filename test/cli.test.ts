@@ -25,7 +25,9 @@ async function interrupted(args: string[], cues: RegExp[]) {
   };
   child.stdout.on('data', (d) => ((out += d), onOutput()));
   child.stderr.on('data', (d) => ((err += d), onOutput()));
-  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('close', (c, s) => resolve([c, s])));
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+    child.on('close', (c, s) => resolve([c, s])),
+  );
   clearTimeout(killer);
   return { code, signal, out, err, sent };
 }
@@ -36,8 +38,18 @@ async function expectCheckpointAsReported(dir: string, out: string) {
   const atEpochEnd = out.match(/stopped after epoch (\d+) \(step (\d+)\); checkpoint written/);
   expect(midEpoch ?? atEpochEnd, out).not.toBeNull();
   const { position, model } = await readCheckpoint(join(dir, 'last.safetensors'));
-  if (midEpoch) expect([position.step, position.epoch, position.partial?.steps]).toEqual([Number(midEpoch[1]), Number(midEpoch[2]) - 1, Number(midEpoch[3])]);
-  else expect([position.epoch, position.step, position.partial]).toEqual([Number(atEpochEnd![1]), Number(atEpochEnd![2]), undefined]);
+  if (midEpoch)
+    expect([position.step, position.epoch, position.partial?.steps]).toEqual([
+      Number(midEpoch[1]),
+      Number(midEpoch[2]) - 1,
+      Number(midEpoch[3]),
+    ]);
+  else
+    expect([position.epoch, position.step, position.partial]).toEqual([
+      Number(atEpochEnd![1]),
+      Number(atEpochEnd![2]),
+      undefined,
+    ]);
   expect(Object.keys(model).length).toBeGreaterThan(10);
 }
 
@@ -45,11 +57,25 @@ describe('resnext CLI', () => {
   it('--help lists the commands and exits 0', () => {
     const r = run('--help');
     expect(r.status).toBe(0);
-    for (const command of ['demo', 'device', 'bench', 'info', 'train', 'eval', 'compare']) expect(r.stdout).toContain(command);
+    for (const command of ['demo', 'device', 'bench', 'info', 'train', 'eval', 'compare'])
+      expect(r.stdout).toContain(command);
   });
 
   it('unknown commands and bad values exit non-zero with one line, no stack trace', () => {
-    for (const args of [['bogus'], ['demo', '--steps', '0'], ['bench', 'conv', '--shape', '1,2'], ['bench', 'conv', '--mode', 'sideways'], ['info', 'resnet5'], ['info', 'resnet50', '--input', '3x0x1'], ['train', '--lr', '-1'], ['train', '--lr', 'abc'], ['train', '--model', 'resnet5', '--out', '/tmp/never-made'], ['train', '--dataset', 'imagenet', '--out', '/tmp/never-made'], ['eval'], ['compare', '--models', 'small_resnext,nope']]) {
+    for (const args of [
+      ['bogus'],
+      ['demo', '--steps', '0'],
+      ['bench', 'conv', '--shape', '1,2'],
+      ['bench', 'conv', '--mode', 'sideways'],
+      ['info', 'resnet5'],
+      ['info', 'resnet50', '--input', '3x0x1'],
+      ['train', '--lr', '-1'],
+      ['train', '--lr', 'abc'],
+      ['train', '--model', 'resnet5', '--out', '/tmp/never-made'],
+      ['train', '--dataset', 'imagenet', '--out', '/tmp/never-made'],
+      ['eval'],
+      ['compare', '--models', 'small_resnext,nope'],
+    ]) {
       const r = run(...args);
       expect(r.status, args.join(' ')).not.toBe(0);
       expect(r.stderr, args.join(' ')).not.toMatch(/\n\s+at /);
@@ -69,13 +95,19 @@ describe('resnext CLI', () => {
     // The first Ctrl-C once a step has run; the second while that step finishes and its
     // checkpoint is written (it once quit at once here, losing the steps); the third while
     // the process exits (it once killed the process by the signal here).
-    const r = await interrupted(['train', '--quick', '--batch-size', '8', '--out', dir], [/^epoch \d+ \d+\//m, /stopping after this step/, /interrupted; continue with/]);
+    const r = await interrupted(
+      ['train', '--quick', '--batch-size', '8', '--out', dir],
+      [/^epoch \d+ \d+\//m, /stopping after this step/, /interrupted; continue with/],
+    );
     expect([r.code, r.signal], r.err).toEqual([130, null]);
     await expectCheckpointAsReported(dir, r.out);
     expect(r.sent, r.out + r.err).toBe(3);
     expect(r.out).toContain(`interrupted; continue with: resnext train --out ${dir} --resume`);
     // --quick's recipe stands where no flag overrides it (no augmentation).
-    expect(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'))).toMatchObject({ augment: false, trainLimit: 3072 });
+    expect(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'))).toMatchObject({
+      augment: false,
+      trainLimit: 3072,
+    });
   }, 300_000);
 
   it('Ctrl-C before training starts exits 130 without training, pressed once or twice', async () => {
@@ -100,7 +132,9 @@ describe('resnext CLI', () => {
     const r = run('info', 'resnet50', '--compare', 'resnext50_32x4d');
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/\| total +\| +\| 25\.56M +\| 4\.09G +\| +\| 25\.03M +\| 4\.23G +\|/);
-    expect(r.stdout).toContain('resnext50_32x4d at 3x224x224: 25,028,904 parameters, 4,230,479,872 multiply-accumulates per image');
+    expect(r.stdout).toContain(
+      'resnext50_32x4d at 3x224x224: 25,028,904 parameters, 4,230,479,872 multiply-accumulates per image',
+    );
     expect(run('info', 'nope').stderr).toContain('valid names: resnet50, resnet101, resnext50_32x4d');
   });
 
@@ -108,7 +142,8 @@ describe('resnext CLI', () => {
     // Stride 2 keeps this shape on kernels/conv2d.wgsl whatever the adapter's subgroups.
     const r = run('bench', 'conv', '--shape', '1,8,6,6,2,3,2', '--profile');
     expect(r.status).toBe(0);
-    for (const entry of ['conv2d:forward', 'conv2d:grad_input', 'conv2d:grad_weight', 'conv2d:pack_weights']) expect(r.stdout).toContain(entry);
+    for (const entry of ['conv2d:forward', 'conv2d:grad_input', 'conv2d:grad_weight', 'conv2d:pack_weights'])
+      expect(r.stdout).toContain(entry);
   });
 
   it('bench conv prints the table for a custom shape and exits', () => {

@@ -1,7 +1,15 @@
 // Random conv2d configurations and the check of one against the CPU reference; shared by
 // the conv2d tests and the mutation tests that prove the check can fail.
 import { conv2d, tensor, type Generator } from '../src/index.js';
-import { conv2d as refConv, conv2dGradInput, conv2dGradWeight, nd, reduce, type ConvSpec, type NDArray } from '../src/reference/index.js';
+import {
+  conv2d as refConv,
+  conv2dGradInput,
+  conv2dGradWeight,
+  nd,
+  reduce,
+  type ConvSpec,
+  type NDArray,
+} from '../src/reference/index.js';
 import { assertClose, assertShape, randomData, SEED } from './helpers.js';
 
 export interface Case {
@@ -50,7 +58,13 @@ export function randomCase(rng: Generator, index: number): Case {
   const H = minH + rng.int(rng.random() < 0.2 ? 2 : 9);
   const W = minW + rng.int(rng.random() < 0.2 ? 2 : 9);
   const N = 1 + rng.int(3);
-  return { kind, xShape: [N, groups * cig, H, W], wShape: [groups * cog, cig, kH, kW], spec: { stride, padding, dilation, groups }, bias: rng.random() < 0.5 };
+  return {
+    kind,
+    xShape: [N, groups * cig, H, W],
+    wShape: [groups * cog, cig, kH, kW],
+    spec: { stride, padding, dilation, groups },
+    bias: rng.random() < 0.5,
+  };
 }
 
 // 'Same' convolutions (stride 1, output the size of the input), which the subgroup kernels
@@ -64,17 +78,35 @@ export function randomCase(rng: Generator, index: number): Case {
 // than one subgroup's 4 * SG pixels, for every SG from 4 to 128 (23x23: 529 pixels).
 export const SAME_CASES: Case[] = [
   { kind: 'cardinality', xShape: [2, 8, 4, 16], wShape: [8, 4, 3, 3], spec: same(3, 2), bias: true },
-  { kind: 'several subgroups per grad-weight tile', xShape: [3, 4, 16, 12], wShape: [4, 2, 3, 3], spec: same(3, 2), bias: false },
+  {
+    kind: 'several subgroups per grad-weight tile',
+    xShape: [3, 4, 16, 12],
+    wShape: [4, 2, 3, 3],
+    spec: same(3, 2),
+    bias: false,
+  },
   { kind: 'odd channels', xShape: [3, 6, 2, 14], wShape: [10, 3, 3, 3], spec: same(3, 2), bias: false },
   { kind: 'two blocks', xShape: [1, 16, 6, 10], wShape: [32, 8, 3, 3], spec: same(3, 2), bias: true },
   { kind: 'narrow rows', xShape: [2, 5, 6, 2], wShape: [12, 5, 3, 3], spec: same(3, 1), bias: false },
   { kind: 'depthwise', xShape: [1, 3, 8, 6], wShape: [3, 1, 3, 3], spec: same(3, 3), bias: true },
   { kind: 'pointwise', xShape: [2, 12, 3, 4], wShape: [20, 12, 1, 1], spec: same(1, 1), bias: true },
   { kind: 'pointwise grouped', xShape: [3, 36, 2, 6], wShape: [20, 9, 1, 1], spec: same(1, 4), bias: false },
-  { kind: 'two output rows per invocation, odd height', xShape: [2, 8, 5, 8], wShape: [12, 2, 3, 3], spec: same(3, 4), bias: true },
+  {
+    kind: 'two output rows per invocation, odd height',
+    xShape: [2, 8, 5, 8],
+    wShape: [12, 2, 3, 3],
+    spec: same(3, 4),
+    bias: true,
+  },
   { kind: 'unaligned planes', xShape: [2, 16, 7, 7], wShape: [16, 4, 3, 3], spec: same(3, 4), bias: true },
   { kind: 'unaligned pointwise', xShape: [3, 8, 5, 3], wShape: [12, 8, 1, 1], spec: same(1, 1), bias: false },
-  { kind: 'unaligned planes several subgroups long', xShape: [1, 4, 23, 23], wShape: [4, 2, 3, 3], spec: same(3, 2), bias: false },
+  {
+    kind: 'unaligned planes several subgroups long',
+    xShape: [1, 4, 23, 23],
+    wShape: [4, 2, 3, 3],
+    spec: same(3, 2),
+    bias: false,
+  },
 ];
 
 /** 1x1 convolutions the 'matmul' variant takes: partial row and column tiles, images
@@ -83,10 +115,34 @@ export const SAME_CASES: Case[] = [
 export const POINTWISE_CASES: Case[] = [
   { kind: 'pointwise as products', xShape: [2, 12, 3, 4], wShape: [20, 12, 1, 1], spec: same(1, 1), bias: false },
   // 41 images: grad-weight sums them in uneven chunks, of at least 2 images but the last, at any subgroup size from 4 to 128.
-  { kind: 'pointwise as products, grad-weight over uneven chunks of images', xShape: [41, 128, 2, 2], wShape: [128, 128, 1, 1], spec: same(1, 1), bias: false },
-  { kind: 'pointwise as products, with bias', xShape: [2, 8, 2, 6], wShape: [12, 8, 1, 1], spec: same(1, 1), bias: true },
-  { kind: 'pointwise as products, planes padded to whole vec4s', xShape: [3, 8, 5, 3], wShape: [12, 8, 1, 1], spec: same(1, 1), bias: false },
-  { kind: 'pointwise as products, 7x7 planes', xShape: [5, 16, 7, 7], wShape: [20, 16, 1, 1], spec: same(1, 1), bias: false },
+  {
+    kind: 'pointwise as products, grad-weight over uneven chunks of images',
+    xShape: [41, 128, 2, 2],
+    wShape: [128, 128, 1, 1],
+    spec: same(1, 1),
+    bias: false,
+  },
+  {
+    kind: 'pointwise as products, with bias',
+    xShape: [2, 8, 2, 6],
+    wShape: [12, 8, 1, 1],
+    spec: same(1, 1),
+    bias: true,
+  },
+  {
+    kind: 'pointwise as products, planes padded to whole vec4s',
+    xShape: [3, 8, 5, 3],
+    wShape: [12, 8, 1, 1],
+    spec: same(1, 1),
+    bias: false,
+  },
+  {
+    kind: 'pointwise as products, 7x7 planes',
+    xShape: [5, 16, 7, 7],
+    wShape: [20, 16, 1, 1],
+    spec: same(1, 1),
+    bias: false,
+  },
 ];
 
 function same(k: number, groups: number): ConvSpec {
@@ -95,7 +151,7 @@ function same(k: number, groups: number): ConvSpec {
 }
 
 export const describeCase = (c: Case) =>
-  `${c.kind} x=${JSON.stringify(c.xShape)} w=${JSON.stringify(c.wShape)} stride=${c.spec.stride.join(",")} pad=${c.spec.padding.join(",")} dil=${c.spec.dilation.join(",")} groups=${c.spec.groups} bias=${c.bias}`;
+  `${c.kind} x=${JSON.stringify(c.xShape)} w=${JSON.stringify(c.wShape)} stride=${c.spec.stride.join(',')} pad=${c.spec.padding.join(',')} dil=${c.spec.dilation.join(',')} groups=${c.spec.groups} bias=${c.bias}`;
 export const abs = (a: NDArray): NDArray => ({ data: a.data.map(Math.abs), shape: a.shape });
 export const count = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
@@ -122,9 +178,19 @@ export async function checkCase(c: Case, rng: Generator, label: string): Promise
   const dyd = randomData(rng, count(expected.shape));
   const dy64 = nd(dyd, expected.shape);
   y.backward(tensor(dyd, expected.shape));
-  assertClose(await x.grad!.toArray(), conv2dGradInput(dy64, w64, c.xShape, c.spec).data, `grad-input, ${what}`, { rtol: 1e-5, scale: conv2dGradInput(abs(dy64), abs(w64), c.xShape, c.spec).data });
-  assertClose(await w.grad!.toArray(), conv2dGradWeight(x64, dy64, c.wShape, c.spec).data, `grad-weight, ${what}`, { rtol: 1e-5, scale: conv2dGradWeight(abs(x64), abs(dy64), c.wShape, c.spec).data });
-  if (b) assertClose(await b.grad!.toArray(), reduce.sum(dy64, [0, 2, 3]).data, `grad-bias, ${what}`, { rtol: 1e-5, scale: reduce.sum(abs(dy64), [0, 2, 3]).data });
+  assertClose(await x.grad!.toArray(), conv2dGradInput(dy64, w64, c.xShape, c.spec).data, `grad-input, ${what}`, {
+    rtol: 1e-5,
+    scale: conv2dGradInput(abs(dy64), abs(w64), c.xShape, c.spec).data,
+  });
+  assertClose(await w.grad!.toArray(), conv2dGradWeight(x64, dy64, c.wShape, c.spec).data, `grad-weight, ${what}`, {
+    rtol: 1e-5,
+    scale: conv2dGradWeight(abs(x64), abs(dy64), c.wShape, c.spec).data,
+  });
+  if (b)
+    assertClose(await b.grad!.toArray(), reduce.sum(dy64, [0, 2, 3]).data, `grad-bias, ${what}`, {
+      rtol: 1e-5,
+      scale: reduce.sum(abs(dy64), [0, 2, 3]).data,
+    });
   for (const t of [x, w, b, y]) {
     t?.grad?.dispose();
     t?.dispose();

@@ -3,7 +3,17 @@ import { ArgumentError, conv2d, randn, runtime, ShapeError, tensor } from '../sr
 import { conv2d as refConv, nd, type ConvSpec } from '../src/reference/index.js';
 import { withConvVariant } from '../src/ops/conv2d.js';
 import { whySubgroupsUnavailable } from '../src/ops/subgroup_plan.js';
-import { abs, checkCase, count, describeCase, KINDS, POINTWISE_CASES, randomCase, SAME_CASES, type Case } from './conv-cases.js';
+import {
+  abs,
+  checkCase,
+  count,
+  describeCase,
+  KINDS,
+  POINTWISE_CASES,
+  randomCase,
+  SAME_CASES,
+  type Case,
+} from './conv-cases.js';
 import { assertClose, gradcheck, randomData, rngFor } from './helpers.js';
 
 describe('conv2d matches the CPU reference', () => {
@@ -20,11 +30,27 @@ describe('conv2d matches the CPU reference', () => {
   it('a shape with 7x9 input, stride 2 and groups 4, the ResNeXt block shape 4 groups of 4, and vec4-aligned rows', async () => {
     const rng = rngFor('conv2d fixed');
     const cases: { xShape: number[]; wShape: number[]; spec: ConvSpec }[] = [
-      { xShape: [2, 8, 7, 9], wShape: [12, 2, 3, 3], spec: { stride: [2, 2], padding: [1, 1], dilation: [1, 1], groups: 4 } },
-      { xShape: [2, 16, 9, 9], wShape: [16, 4, 3, 3], spec: { stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 4 } },
+      {
+        xShape: [2, 8, 7, 9],
+        wShape: [12, 2, 3, 3],
+        spec: { stride: [2, 2], padding: [1, 1], dilation: [1, 1], groups: 4 },
+      },
+      {
+        xShape: [2, 16, 9, 9],
+        wShape: [16, 4, 3, 3],
+        spec: { stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 4 },
+      },
       // Rows that are whole vec4s: the forward's aligned window path, with padding 1 and 2.
-      { xShape: [2, 8, 5, 16], wShape: [8, 2, 3, 3], spec: { stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 4 } },
-      { xShape: [1, 4, 6, 12], wShape: [4, 4, 5, 5], spec: { stride: [1, 1], padding: [2, 2], dilation: [1, 1], groups: 1 } },
+      {
+        xShape: [2, 8, 5, 16],
+        wShape: [8, 2, 3, 3],
+        spec: { stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 4 },
+      },
+      {
+        xShape: [1, 4, 6, 12],
+        wShape: [4, 4, 5, 5],
+        spec: { stride: [1, 1], padding: [2, 2], dilation: [1, 1], groups: 1 },
+      },
     ];
     for (const c of cases) {
       const xd = randomData(rng, count(c.xShape));
@@ -32,7 +58,10 @@ describe('conv2d matches the CPU reference', () => {
       const y = conv2d(tensor(xd, c.xShape), tensor(wd, c.wShape), null, c.spec);
       const x64 = nd(xd, c.xShape);
       const w64 = nd(wd, c.wShape);
-      assertClose(await y.toArray(), refConv(x64, w64, null, c.spec).data, JSON.stringify(c), { rtol: 1e-5, scale: refConv(abs(x64), abs(w64), null, c.spec).data });
+      assertClose(await y.toArray(), refConv(x64, w64, null, c.spec).data, JSON.stringify(c), {
+        rtol: 1e-5,
+        scale: refConv(abs(x64), abs(w64), null, c.spec).data,
+      });
     }
   });
 });
@@ -44,39 +73,61 @@ describe('the subgroup kernels (kernels/conv2d_subgroup.wgsl) match the referenc
   const unavailable = whySubgroupsUnavailable();
   const skipped = unavailable ? ` (skipped: ${unavailable})` : '';
   // Compiles a pipeline set per case: about 25 s with an empty shader cache on two cores.
-  it.skipIf(unavailable)(`forced onto them (subgroup size ${SG}), forward, grad-input and grad-weight run on them${skipped}`, { timeout: 180_000 }, async () => {
-    const rng = rngFor('conv2d subgroup');
-    for (const [i, c] of SAME_CASES.entries()) {
-      runtime().startProfile();
-      await withConvVariant('subgroup', () => checkCase(c, rng, `subgroup case ${i}`));
-      const ran = (await runtime().stopProfile()).map((r) => r.kernel);
-      // Planes of whole vec4s store through the vec4 entry.
-      const forward = (c.xShape[2] * c.xShape[3]) % 4 === 0 ? 'conv2d_subgroup:forward4' : 'conv2d_subgroup:forward';
-      expect(ran, describeCase(c)).toEqual(expect.arrayContaining([forward, 'conv2d_subgroup:grad_weight']));
-      expect(ran.filter((k) => k.startsWith('conv2d_subgroup:forward')).length, 'forward and grad-input').toBe(1);
-    }
-  });
-  it.skipIf(unavailable)(`the forward and grad-input with two output rows per invocation, where rows are whole vec4s${skipped}`, async () => {
-    const rng = rngFor('conv2d subgroup rows');
-    const cases = SAME_CASES.filter((c) => c.xShape[3] % 4 === 0 && c.wShape[2] > 1);
-    expect(cases.map((c) => c.xShape[2] % 2), 'an even and an odd height').toEqual(expect.arrayContaining([0, 1]));
-    for (const [i, c] of cases.entries()) {
-      runtime().startProfile();
-      await withConvVariant('subgroup-rows', () => checkCase(c, rng, `two-row case ${i}`));
-      const ran = (await runtime().stopProfile()).map((r) => r.kernel);
-      expect(ran, `${describeCase(c)}: the forced variant ran`).toContain('conv2d_subgroup:forward4');
-    }
-  });
+  it.skipIf(unavailable)(
+    `forced onto them (subgroup size ${SG}), forward, grad-input and grad-weight run on them${skipped}`,
+    { timeout: 180_000 },
+    async () => {
+      const rng = rngFor('conv2d subgroup');
+      for (const [i, c] of SAME_CASES.entries()) {
+        runtime().startProfile();
+        await withConvVariant('subgroup', () => checkCase(c, rng, `subgroup case ${i}`));
+        const ran = (await runtime().stopProfile()).map((r) => r.kernel);
+        // Planes of whole vec4s store through the vec4 entry.
+        const forward = (c.xShape[2] * c.xShape[3]) % 4 === 0 ? 'conv2d_subgroup:forward4' : 'conv2d_subgroup:forward';
+        expect(ran, describeCase(c)).toEqual(expect.arrayContaining([forward, 'conv2d_subgroup:grad_weight']));
+        expect(ran.filter((k) => k.startsWith('conv2d_subgroup:forward')).length, 'forward and grad-input').toBe(1);
+      }
+    },
+  );
+  it.skipIf(unavailable)(
+    `the forward and grad-input with two output rows per invocation, where rows are whole vec4s${skipped}`,
+    async () => {
+      const rng = rngFor('conv2d subgroup rows');
+      const cases = SAME_CASES.filter((c) => c.xShape[3] % 4 === 0 && c.wShape[2] > 1);
+      expect(
+        cases.map((c) => c.xShape[2] % 2),
+        'an even and an odd height',
+      ).toEqual(expect.arrayContaining([0, 1]));
+      for (const [i, c] of cases.entries()) {
+        runtime().startProfile();
+        await withConvVariant('subgroup-rows', () => checkCase(c, rng, `two-row case ${i}`));
+        const ran = (await runtime().stopProfile()).map((r) => r.kernel);
+        expect(ran, `${describeCase(c)}: the forced variant ran`).toContain('conv2d_subgroup:forward4');
+      }
+    },
+  );
   it.skipIf(unavailable)(`rows padded to whole vec4s (7x7 planes as 7x8), every role${skipped}`, async () => {
     const rng = rngFor('conv2d padded rows');
-    const fiveWide: Case = { kind: 'rows of 5', xShape: [2, 8, 3, 5], wShape: [8, 2, 3, 3], spec: { stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 4 }, bias: false };
+    const fiveWide: Case = {
+      kind: 'rows of 5',
+      xShape: [2, 8, 3, 5],
+      wShape: [8, 2, 3, 3],
+      spec: { stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 4 },
+      bias: false,
+    };
     const cases = [...SAME_CASES.filter((c) => c.xShape[3] % 4 !== 0), fiveWide];
-    expect(cases.map((c) => c.xShape[3] % 4), 'widths 1, 2 and 3 past a vec4').toEqual(expect.arrayContaining([1, 2, 3]));
+    expect(
+      cases.map((c) => c.xShape[3] % 4),
+      'widths 1, 2 and 3 past a vec4',
+    ).toEqual(expect.arrayContaining([1, 2, 3]));
     for (const [i, c] of cases.entries()) {
       runtime().startProfile();
       await withConvVariant('subgroup-padded', () => checkCase(c, rng, `padded-rows case ${i}`));
       const copies = (await runtime().stopProfile()).find((r) => r.kernel === 'fill:copy_padded');
-      expect(copies?.calls, `${describeCase(c)}: a padded input and a cropped output for the forward and grad-input, two padded inputs for grad-weight`).toBe(6);
+      expect(
+        copies?.calls,
+        `${describeCase(c)}: a padded input and a cropped output for the forward and grad-input, two padded inputs for grad-weight`,
+      ).toBe(6);
     }
   });
   it.skipIf(unavailable)(`1x1 convolutions as batches of matrix products${skipped}`, async () => {
@@ -85,7 +136,9 @@ describe('the subgroup kernels (kernels/conv2d_subgroup.wgsl) match the referenc
       runtime().startProfile();
       await withConvVariant('matmul', () => checkCase(c, rng, `matmul case ${i}`));
       const products = (await runtime().stopProfile()).find((r) => r.kernel === 'matmul_subgroup:main');
-      expect(products?.calls, `${describeCase(c)}: forward (unless it has a bias), grad-input and grad-weight`).toBe(c.bias ? 2 : 3);
+      expect(products?.calls, `${describeCase(c)}: forward (unless it has a bias), grad-input and grad-weight`).toBe(
+        c.bias ? 2 : 3,
+      );
     }
   });
   it('with the subgroup kernels turned off, the portable kernels give the same answers', async () => {
@@ -96,14 +149,16 @@ describe('the subgroup kernels (kernels/conv2d_subgroup.wgsl) match the referenc
       for (const [i, c] of SAME_CASES.entries()) {
         runtime().startProfile();
         await checkCase(c, rng, `portable case ${i}`);
-        expect((await runtime().stopProfile()).some((r) => r.kernel.includes('_subgroup')), describeCase(c)).toBe(false);
+        expect(
+          (await runtime().stopProfile()).some((r) => r.kernel.includes('_subgroup')),
+          describeCase(c),
+        ).toBe(false);
       }
     } finally {
       runtime().portableKernels = before;
     }
   });
 });
-
 
 describe('the API as the README shows it', () => {
   it('tensor, randn, conv2d, mul, sum, backward, grad.toArray', async () => {
@@ -149,12 +204,42 @@ describe('conv2d backward passes gradcheck', () => {
 describe('conv2d rejects bad arguments before any GPU work', () => {
   const x = tensor(new Float32Array(2 * 8 * 5 * 5), [2, 8, 5, 5]);
   const cases: [string, () => unknown, typeof ShapeError | typeof ArgumentError, RegExp][] = [
-    ['groups that do not divide the channels', () => conv2d(x, tensor(new Float32Array(8 * 3 * 9), [8, 3, 3, 3]), null, { groups: 3 }), ArgumentError, /^conv2d: argument 'groups' 3 does not divide the input's 8 channels \(input \[2, 8, 5, 5\]\)/],
-    ['a weight that does not match', () => conv2d(x, tensor(new Float32Array(8 * 4 * 9), [8, 4, 3, 3]), null, { groups: 4 }), ShapeError, /^conv2d: argument 'weight' has shape \[8, 4, 3, 3\]: expected \[8, 2, kH, kW\] for input \[2, 8, 5, 5\] with groups=4/],
-    ['a kernel larger than the padded input', () => conv2d(x, tensor(new Float32Array(8 * 8 * 49), [8, 8, 7, 7]), null, { padding: 0 }), ShapeError, /kernel 7x7 .* is larger than the padded input 5x5/],
-    ['a non-positive stride', () => conv2d(x, tensor(new Float32Array(8 * 8 * 9), [8, 8, 3, 3]), null, { stride: 0 }), ArgumentError, /^conv2d: argument 'stride' must be an integer >= 1/],
-    ['a 3-D input', () => conv2d(tensor(new Float32Array(8), [2, 2, 2]), tensor(new Float32Array(8), [2, 1, 2, 2])), ShapeError, /^conv2d: argument 'input' must be 4-D \[N, C_in, H, W\], got \[2, 2, 2\]/],
-    ['a bias of the wrong size', () => conv2d(x, tensor(new Float32Array(8 * 8 * 9), [8, 8, 3, 3]), tensor([1, 2])), ShapeError, /^conv2d: argument 'bias' has shape \[2\], expected \[8\]/],
+    [
+      'groups that do not divide the channels',
+      () => conv2d(x, tensor(new Float32Array(8 * 3 * 9), [8, 3, 3, 3]), null, { groups: 3 }),
+      ArgumentError,
+      /^conv2d: argument 'groups' 3 does not divide the input's 8 channels \(input \[2, 8, 5, 5\]\)/,
+    ],
+    [
+      'a weight that does not match',
+      () => conv2d(x, tensor(new Float32Array(8 * 4 * 9), [8, 4, 3, 3]), null, { groups: 4 }),
+      ShapeError,
+      /^conv2d: argument 'weight' has shape \[8, 4, 3, 3\]: expected \[8, 2, kH, kW\] for input \[2, 8, 5, 5\] with groups=4/,
+    ],
+    [
+      'a kernel larger than the padded input',
+      () => conv2d(x, tensor(new Float32Array(8 * 8 * 49), [8, 8, 7, 7]), null, { padding: 0 }),
+      ShapeError,
+      /kernel 7x7 .* is larger than the padded input 5x5/,
+    ],
+    [
+      'a non-positive stride',
+      () => conv2d(x, tensor(new Float32Array(8 * 8 * 9), [8, 8, 3, 3]), null, { stride: 0 }),
+      ArgumentError,
+      /^conv2d: argument 'stride' must be an integer >= 1/,
+    ],
+    [
+      'a 3-D input',
+      () => conv2d(tensor(new Float32Array(8), [2, 2, 2]), tensor(new Float32Array(8), [2, 1, 2, 2])),
+      ShapeError,
+      /^conv2d: argument 'input' must be 4-D \[N, C_in, H, W\], got \[2, 2, 2\]/,
+    ],
+    [
+      'a bias of the wrong size',
+      () => conv2d(x, tensor(new Float32Array(8 * 8 * 9), [8, 8, 3, 3]), tensor([1, 2])),
+      ShapeError,
+      /^conv2d: argument 'bias' has shape \[2\], expected \[8\]/,
+    ],
   ];
   for (const [name, call, type, message] of cases) {
     it(name, () => {

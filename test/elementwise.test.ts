@@ -21,18 +21,33 @@ function broadcastPair(rng: Generator, maxRank = 5, maxDim = 6): [number[], numb
   return rng.random() < 0.5 ? [a, b] : [b, a];
 }
 
-const data = (rng: Generator, shape: number[], opts = {}) => randomData(rng, shape.reduce((x, y) => x * y, 1), opts);
+const data = (rng: Generator, shape: number[], opts = {}) =>
+  randomData(
+    rng,
+    shape.reduce((x, y) => x * y, 1),
+    opts,
+  );
 
 describe('binary elementwise ops match the reference', () => {
   for (const [name, op, refOp] of BINARY) {
     it(`${name}: 30 random shape pairs, with and without broadcasting`, async () => {
       const rng = rngFor(name);
       for (let trial = 0; trial < 30; trial++) {
-        const [sa, sb] = trial % 3 === 0 ? (() => { const s = randomShape(rng, 1 + rng.int(4)); return [s, s]; })() : broadcastPair(rng);
+        const [sa, sb] =
+          trial % 3 === 0
+            ? (() => {
+                const s = randomShape(rng, 1 + rng.int(4));
+                return [s, s];
+              })()
+            : broadcastPair(rng);
         const da = data(rng, sa);
         const db = data(rng, sb, name === 'div' ? { gap: 0.25 } : {});
         const out = op(tensor(da, sa), tensor(db, sb));
-        await expectMatches(out, ref.binary(refOp, nd(da, sa), nd(db, sb)), `${name} ${JSON.stringify(sa)} ${JSON.stringify(sb)}`);
+        await expectMatches(
+          out,
+          ref.binary(refOp, nd(da, sa), nd(db, sb)),
+          `${name} ${JSON.stringify(sa)} ${JSON.stringify(sb)}`,
+        );
       }
     });
   }
@@ -64,7 +79,9 @@ describe('unary elementwise ops match the reference', () => {
       for (let trial = 0; trial < 20; trial++) {
         const shape = randomShape(rng, 1 + rng.int(4), 40);
         const d = data(rng, shape, range);
-        await expectMatches(op(tensor(d, shape)), ref.unary(refOp, nd(d, shape)), `${name} ${JSON.stringify(shape)}`, { rtol: 2e-6 });
+        await expectMatches(op(tensor(d, shape)), ref.unary(refOp, nd(d, shape)), `${name} ${JSON.stringify(shape)}`, {
+          rtol: 2e-6,
+        });
       }
     });
   }
@@ -73,7 +90,7 @@ describe('unary elementwise ops match the reference', () => {
     const n = 65535 * 256 + 1000;
     const d = new Float32Array(n).map((_, i) => (i % 7) - 3);
     const out = await relu(tensor(d, [n])).toArray();
-    expect(out[n - 1]).toBe(Math.max((n - 1) % 7 - 3, 0));
+    expect(out[n - 1]).toBe(Math.max(((n - 1) % 7) - 3, 0));
     expect(out.every((v, i) => v === Math.max(d[i], 0))).toBe(true);
   });
 
@@ -90,7 +107,9 @@ describe('unary elementwise ops match the reference', () => {
 
   it('expand broadcasts like torch.expand', async () => {
     const x = tensor([1, 2, 3], [3, 1]);
-    expect(Array.from(await expand(x, [2, 3, 4]).toArray())).toEqual([1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3]);
+    expect(Array.from(await expand(x, [2, 3, 4]).toArray())).toEqual([
+      1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3,
+    ]);
   });
 });
 

@@ -15,7 +15,9 @@ describe('faults', () => {
   it('a run directory that cannot be written fails at the start with a clear error', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'not-a-dir-')), 'file');
     writeFileSync(file, 'x');
-    await expect(train(config, { outDir: join(file, 'run'), dataset: tinyDataset() })).rejects.toThrow(/cannot write the run directory .*file\/run/);
+    await expect(train(config, { outDir: join(file, 'run'), dataset: tinyDataset() })).rejects.toThrow(
+      /cannot write the run directory .*file\/run/,
+    );
   });
 
   it('losing the device mid-run stops with DeviceLostError and leaves the last checkpoint intact', async () => {
@@ -47,11 +49,14 @@ describe('killed with SIGKILL', () => {
     for (let kill = 0; kill < 4; kill++) {
       const path = join(dir, 'last.safetensors');
       const before = existsSync(path) ? statSync(path).mtimeMs : 0;
-      const child = spawn(process.execPath, ['--import', 'tsx', script, dir, kill === 0 ? 'fresh' : 'resume'], { stdio: 'ignore' });
+      const child = spawn(process.execPath, ['--import', 'tsx', script, dir, kill === 0 ? 'fresh' : 'resume'], {
+        stdio: 'ignore',
+      });
       // Once this process has written a checkpoint (pipelines may compile slowly on a cold
       // cache), kill it at a random moment: mid-step, mid-evaluation or mid-write.
       const deadline = Date.now() + 120_000;
-      while (!(existsSync(path) && statSync(path).mtimeMs > before) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      while (!(existsSync(path) && statSync(path).mtimeMs > before) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 50));
       await new Promise((resolve) => setTimeout(resolve, Math.random() * 1500));
       child.kill('SIGKILL');
       await new Promise((resolve) => child.on('exit', resolve));
@@ -60,10 +65,16 @@ describe('killed with SIGKILL', () => {
       expect(position.epoch).toBeGreaterThanOrEqual(epochs);
       epochs = position.epoch;
     }
-    const finish = spawnSync(process.execPath, ['--import', 'tsx', script, dir, 'resume'], { encoding: 'utf8', env: { ...process.env, STOP_AFTER: String(epochs + 2) } });
+    const finish = spawnSync(process.execPath, ['--import', 'tsx', script, dir, 'resume'], {
+      encoding: 'utf8',
+      env: { ...process.env, STOP_AFTER: String(epochs + 2) },
+    });
     expect(finish.status, finish.stderr).toBe(0);
     const { readdirSync } = await import('node:fs');
-    expect(readdirSync(dir).filter((f) => f.includes('.tmp-')), 'temporary files of killed writes are cleaned up').toEqual([]);
+    expect(
+      readdirSync(dir).filter((f) => f.includes('.tmp-')),
+      'temporary files of killed writes are cleaned up',
+    ).toEqual([]);
     expect((await readCheckpoint(join(dir, 'last.safetensors'))).position.epoch).toBe(epochs + 2);
   }, 300_000);
 });

@@ -5,7 +5,9 @@
 import { Generator, mul, runtime, sum, tensor, type Tensor } from '../src/index.js';
 import { nd, size, type NDArray } from '../src/reference/index.js';
 
-export const SEED = Number((globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.TEST_SEED ?? 1234);
+export const SEED = Number(
+  (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.TEST_SEED ?? 1234,
+);
 
 /** A generator per test, seeded from TEST_SEED and the test's own name. */
 export function rngFor(name: string): Generator {
@@ -41,8 +43,14 @@ export interface Tolerance {
 }
 
 /** Throws, naming the worst element, unless every |actual - expected| <= atol + rtol * scale. */
-export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string, { rtol = 1e-5, atol = 1e-6, scale }: Tolerance = {}): void {
-  if (actual.length !== expected.length) throw new Error(`${what}: ${actual.length} values, expected ${expected.length}`);
+export function assertClose(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  what: string,
+  { rtol = 1e-5, atol = 1e-6, scale }: Tolerance = {},
+): void {
+  if (actual.length !== expected.length)
+    throw new Error(`${what}: ${actual.length} values, expected ${expected.length}`);
   let worst = -1;
   let worstExcess = 0;
   for (let i = 0; i < actual.length; i++) {
@@ -112,7 +120,10 @@ export async function gradcheck(spec: GradcheckSpec, rng: Generator): Promise<vo
       numeric[j] = (up - down) / (2 * h);
     }
     const largest = numeric.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-    assertClose(analytic, numeric, `${spec.name}: d/d input ${k}`, { rtol: spec.rtol ?? 2e-3, atol: 1e-4 * Math.max(1, largest) });
+    assertClose(analytic, numeric, `${spec.name}: d/d input ${k}`, {
+      rtol: spec.rtol ?? 2e-3,
+      atol: 1e-4 * Math.max(1, largest),
+    });
   }
   for (const t of [out, w, ...xs]) {
     t.grad?.dispose();

@@ -20,6 +20,11 @@ export async function checkRandomMatmuls(rng: Generator, trials: number): Promis
     const a = nd(da, sa);
     const b = nd(db, sb);
     const scale = refMatmul(abs(a), abs(b), transA, transB).data;
-    await expectMatches(mm(tensor(da, sa), tensor(db, sb), transA, transB), refMatmul(a, b, transA, transB), `mm ${M}x${K}x${N} tA=${transA} tB=${transB}`, { rtol: 1e-6, scale });
+    await expectMatches(
+      mm(tensor(da, sa), tensor(db, sb), transA, transB),
+      refMatmul(a, b, transA, transB),
+      `mm ${M}x${K}x${N} tA=${transA} tB=${transB}`,
+      { rtol: 1e-6, scale },
+    );
   }
 }

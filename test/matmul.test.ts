@@ -16,7 +16,12 @@ describe('matmul matches the reference', () => {
   // K and N multiples of 4, which the subgroup kernel takes: rows not a multiple of its
   // tile's 32 (and more than one tile of them), columns not a multiple of its 4 x SG (for
   // every SG from 4 on), one row, one k step.
-  const SUBGROUP_SHAPES = [[13, 8, 36], [1, 4, 4], [40, 20, 68], [9, 64, 8]];
+  const SUBGROUP_SHAPES = [
+    [13, 8, 36],
+    [1, 4, 4],
+    [40, 20, 68],
+    [9, 64, 8],
+  ];
   /** Each shape's product on the kernel `portable` forces (or releases), against the
    *  reference; returns the kernels that ran. */
   async function checkForced(portable: boolean, label: string): Promise<string[]> {
@@ -29,7 +34,12 @@ describe('matmul matches the reference', () => {
         const [da, db] = [randomData(rng, M * K), randomData(rng, K * N)];
         const [a, b] = [nd(da, [M, K]), nd(db, [K, N])];
         const scale = refMatmul(abs(a), abs(b)).data;
-        await expectMatches(matmul(tensor(da, [M, K]), tensor(db, [K, N])), refMatmul(a, b), `matmul ${M}x${K}x${N} (${label})`, { rtol: 1e-6, scale });
+        await expectMatches(
+          matmul(tensor(da, [M, K]), tensor(db, [K, N])),
+          refMatmul(a, b),
+          `matmul ${M}x${K}x${N} (${label})`,
+          { rtol: 1e-6, scale },
+        );
       }
     } finally {
       runtime().portableKernels = before;
@@ -37,9 +47,12 @@ describe('matmul matches the reference', () => {
     return (await runtime().stopProfile()).map((r) => r.kernel);
   }
   const unavailable = whySubgroupsUnavailable();
-  it.skipIf(unavailable)(`the subgroup kernel agrees with the reference${unavailable ? ` (skipped: ${unavailable})` : ''}`, async () => {
-    expect(await checkForced(false, 'subgroup kernel'), 'the subgroup kernel ran').toEqual(['matmul_subgroup:main']);
-  });
+  it.skipIf(unavailable)(
+    `the subgroup kernel agrees with the reference${unavailable ? ` (skipped: ${unavailable})` : ''}`,
+    async () => {
+      expect(await checkForced(false, 'subgroup kernel'), 'the subgroup kernel ran').toEqual(['matmul_subgroup:main']);
+    },
+  );
   it('the portable kernel, forced, agrees with the reference on the same shapes', async () => {
     expect(await checkForced(true, 'portable kernel'), 'the portable kernel ran').toEqual(['matmul:main']);
   });
@@ -50,13 +63,25 @@ describe('matmul matches the reference', () => {
     const x = randomData(rng, n * fin);
     const w = randomData(rng, fout * fin);
     const b = randomData(rng, fout);
-    const expected = elementwise.binary('add', refMatmul(nd(x, [n, fin]), nd(w, [fout, fin]), false, true), nd(b, [fout]));
-    await expectMatches(linear(tensor(x, [n, fin]), tensor(w, [fout, fin]), tensor(b, [fout])), expected, 'linear', { rtol: 1e-5, atol: 1e-5 });
+    const expected = elementwise.binary(
+      'add',
+      refMatmul(nd(x, [n, fin]), nd(w, [fout, fin]), false, true),
+      nd(b, [fout]),
+    );
+    await expectMatches(linear(tensor(x, [n, fin]), tensor(w, [fout, fin]), tensor(b, [fout])), expected, 'linear', {
+      rtol: 1e-5,
+      atol: 1e-5,
+    });
   });
 });
 
 describe('matmul backward passes gradcheck', () => {
-  for (const [transA, transB] of [[false, false], [true, false], [false, true], [true, true]]) {
+  for (const [transA, transB] of [
+    [false, false],
+    [true, false],
+    [false, true],
+    [true, true],
+  ]) {
     it(`transA=${transA} transB=${transB}`, async () => {
       const rng = rngFor(`grad mm ${transA} ${transB}`);
       const [M, K, N] = [5, 3, 6];
@@ -65,7 +90,10 @@ describe('matmul backward passes gradcheck', () => {
       await gradcheck(
         {
           name: `mm tA=${transA} tB=${transB}`,
-          inputs: [{ data: randomData(rng, M * K), shape: sa }, { data: randomData(rng, K * N), shape: sb }],
+          inputs: [
+            { data: randomData(rng, M * K), shape: sa },
+            { data: randomData(rng, K * N), shape: sb },
+          ],
           gpu: (a, b) => mm(a, b, transA, transB),
           reference: (a, b) => refMatmul(a, b, transA, transB),
         },
@@ -79,7 +107,11 @@ describe('matmul backward passes gradcheck', () => {
     await gradcheck(
       {
         name: 'linear',
-        inputs: [{ data: randomData(rng, 12), shape: [4, 3] }, { data: randomData(rng, 6), shape: [2, 3] }, { data: randomData(rng, 2), shape: [2] }],
+        inputs: [
+          { data: randomData(rng, 12), shape: [4, 3] },
+          { data: randomData(rng, 6), shape: [2, 3] },
+          { data: randomData(rng, 2), shape: [2] },
+        ],
         gpu: (x, w, b) => linear(x, w, b),
         reference: (x, w, b) => elementwise.binary('add', refMatmul(x, w, false, true), b),
       },
@@ -88,7 +120,10 @@ describe('matmul backward passes gradcheck', () => {
     await gradcheck(
       {
         name: 'matmul',
-        inputs: [{ data: randomData(rng, 6), shape: [2, 3] }, { data: randomData(rng, 12), shape: [3, 4] }],
+        inputs: [
+          { data: randomData(rng, 6), shape: [2, 3] },
+          { data: randomData(rng, 12), shape: [3, 4] },
+        ],
         gpu: matmul,
         reference: (a, b) => refMatmul(a, b),
       },

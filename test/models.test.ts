@@ -53,7 +53,17 @@ describe('model counts reproduce torchvision and the paper', () => {
 describe('state dicts', () => {
   it('use torchvision key names', () => {
     const keys = Object.keys(skipInit(() => models.resnext50_32x4d()).stateDict());
-    for (const k of ['conv1.weight', 'bn1.running_mean', 'bn1.num_batches_tracked', 'layer1.0.conv2.weight', 'layer1.0.downsample.0.weight', 'layer1.0.downsample.1.running_var', 'layer4.2.bn3.bias', 'fc.weight', 'fc.bias']) {
+    for (const k of [
+      'conv1.weight',
+      'bn1.running_mean',
+      'bn1.num_batches_tracked',
+      'layer1.0.conv2.weight',
+      'layer1.0.downsample.0.weight',
+      'layer1.0.downsample.1.running_var',
+      'layer4.2.bn3.bias',
+      'fc.weight',
+      'fc.bias',
+    ]) {
       expect(keys).toContain(k);
     }
     expect(keys.length).toBe(320);
@@ -75,7 +85,9 @@ describe('state dicts', () => {
       error = e;
     }
     expect(error).toBeInstanceOf(StateDictError);
-    expect((error as Error).message).toMatch(/missing keys: fc\.bias\. unexpected keys: fc\.extra\. shape mismatches: conv1\.weight: checkpoint \[1, 1, 3, 3\], model \[32, 1, 3, 3\]/);
+    expect((error as Error).message).toMatch(
+      /missing keys: fc\.bias\. unexpected keys: fc\.extra\. shape mismatches: conv1\.weight: checkpoint \[1, 1, 3, 3\], model \[32, 1, 3, 3\]/,
+    );
     expect(await fcBefore.toArray(), 'a refused state dict left no partial state').toEqual(fcValues);
     delete dict['conv1.weight'];
     expect(() => model.loadStateDict(dict, { strict: false })).not.toThrow();
@@ -84,12 +96,27 @@ describe('state dicts', () => {
 
 describe('a small ResNeXt on the GPU', () => {
   it('matches the CPU reference end to end in eval mode', async () => {
-    const model = models.smallResnext({ blocksPerStage: [1, 1, 1], channels: [16, 32, 64], stemChannels: 8, groupWidth: 2, cardinality: 4 }, { generator: rngFor('model init') });
+    const model = models.smallResnext(
+      { blocksPerStage: [1, 1, 1], channels: [16, 32, 64], stemChannels: 8, groupWidth: 2, cardinality: 4 },
+      { generator: rngFor('model init') },
+    );
     warmRunningStats(model, [4, 1, 12, 12], 1);
     const rng = rngFor('model input');
     const input = randomData(rng, 2 * 144);
     const logits = await model.forward(tensor(input, [2, 1, 12, 12])).toArray();
-    const expected = resnetForward({ stem: 'cifar', stages: [{ blocks: 1, stride: 1 }, { blocks: 1, stride: 2 }, { blocks: 1, stride: 2 }], groups: 4 }, await hostState(model), nd(input, [2, 1, 12, 12]));
+    const expected = resnetForward(
+      {
+        stem: 'cifar',
+        stages: [
+          { blocks: 1, stride: 1 },
+          { blocks: 1, stride: 2 },
+          { blocks: 1, stride: 2 },
+        ],
+        groups: 4,
+      },
+      await hostState(model),
+      nd(input, [2, 1, 12, 12]),
+    );
     assertClose(logits, expected.data, 'small ResNeXt logits', { rtol: 1e-4, atol: 1e-4 });
   });
 

@@ -31,21 +31,35 @@ describe('a wrong kernel is caught', () => {
     mutate('matmul', 'for (var k = 0u;', 'for (var k = 1u;');
     const rng = rngFor('mutant matmul');
     const [da, db] = [randomData(rng, 5 * 7), randomData(rng, 7 * 3)];
-    await expect(expectMatches(mm(tensor(da, [5, 7]), tensor(db, [7, 3])), refMatmul(nd(da, [5, 7]), nd(db, [7, 3])), 'mutant mm')).rejects.toThrow(/mutant mm: element/);
+    await expect(
+      expectMatches(mm(tensor(da, [5, 7]), tensor(db, [7, 3])), refMatmul(nd(da, [5, 7]), nd(db, [7, 3])), 'mutant mm'),
+    ).rejects.toThrow(/mutant mm: element/);
   });
 
   it('sub with its operands swapped', async () => {
     mutate('elementwise', 'case 1u: { return x - y; }', 'case 1u: { return y - x; }');
     const rng = rngFor('mutant sub');
     const [da, db] = [randomData(rng, 6), randomData(rng, 3)];
-    await expect(expectMatches(sub(tensor(da, [2, 3]), tensor(db, [3])), elementwise.binary('sub', nd(da, [2, 3]), nd(db, [3])), 'mutant sub')).rejects.toThrow(/mutant sub: element/);
+    await expect(
+      expectMatches(
+        sub(tensor(da, [2, 3]), tensor(db, [3])),
+        elementwise.binary('sub', nd(da, [2, 3]), nd(db, [3])),
+        'mutant sub',
+      ),
+    ).rejects.toThrow(/mutant sub: element/);
   });
 
   it('a broadcast that reads the wrong stride', async () => {
     mutate('elementwise', 'offset += qr.y * strides[d / 4][d % 4];', 'offset += qr.y * strides[0][0];');
     const rng = rngFor('mutant broadcast');
     const [da, db] = [randomData(rng, 12), randomData(rng, 4)];
-    await expect(expectMatches(sub(tensor(da, [3, 4]), tensor(db, [1, 4])), elementwise.binary('sub', nd(da, [3, 4]), nd(db, [1, 4])), 'mutant broadcast')).rejects.toThrow(/element/);
+    await expect(
+      expectMatches(
+        sub(tensor(da, [3, 4]), tensor(db, [1, 4])),
+        elementwise.binary('sub', nd(da, [3, 4]), nd(db, [1, 4])),
+        'mutant broadcast',
+      ),
+    ).rejects.toThrow(/element/);
   });
 });
 
@@ -54,21 +68,40 @@ describe('a wrong elementwise walk is caught', () => {
     mutate('elementwise', 'min(first + SPAN, (n + 3u) / 4u)', 'min(first + SPAN - 1u, (n + 3u) / 4u)');
     const n = 4 * 16 * 4096 + 7;
     const d = randomData(rngFor('mutant span'), n);
-    await expect(expectMatches(relu(tensor(d, [n])), elementwise.unary('relu', nd(d, [n])), 'mutant span')).rejects.toThrow(/mutant span: element/);
+    await expect(
+      expectMatches(relu(tensor(d, [n])), elementwise.unary('relu', nd(d, [n])), 'mutant span'),
+    ).rejects.toThrow(/mutant span: element/);
   });
 
   it('strided copy runs that stop one element short', async () => {
     mutate('elementwise', 'j < min(RUN, last - first.y * RUN)', 'j < min(RUN - 1u, last - first.y * RUN)');
     const d = randomData(rngFor('mutant run'), 2 * 150);
-    await expect(expectMatches(stridedSlice(tensor(d, [2, 150]), [1, 2]), refStridedSlice(nd(d, [2, 150]), [1, 2]), 'mutant run')).rejects.toThrow(/mutant run: element/);
+    await expect(
+      expectMatches(stridedSlice(tensor(d, [2, 150]), [1, 2]), refStridedSlice(nd(d, [2, 150]), [1, 2]), 'mutant run'),
+    ).rejects.toThrow(/mutant run: element/);
   });
 });
 
 describe('a wrong batchnorm kernel is caught by the batchnorm checks', () => {
   const mutants: [string, string, string, number[]][] = [
-    ['finalize that skips each plane\'s first segment', 'for (var s = 0u; s < SEGMENTS; s++)', 'for (var s = 1u; s < SEGMENTS; s++)', SEGMENT_SHAPES[1]],
-    ['segments that stop one element short', 'start + min(SEGMENT, q.HW - min(first, q.HW))', 'start + min(SEGMENT - 1u, q.HW - min(first, q.HW))', SEGMENT_SHAPES[0]],
-    ['backward_apply without the mean of g', 'd = scale * (g - mean_g - xhat * mean_gx);', 'd = scale * (g - xhat * mean_gx);', SEGMENT_SHAPES[2]],
+    [
+      "finalize that skips each plane's first segment",
+      'for (var s = 0u; s < SEGMENTS; s++)',
+      'for (var s = 1u; s < SEGMENTS; s++)',
+      SEGMENT_SHAPES[1],
+    ],
+    [
+      'segments that stop one element short',
+      'start + min(SEGMENT, q.HW - min(first, q.HW))',
+      'start + min(SEGMENT - 1u, q.HW - min(first, q.HW))',
+      SEGMENT_SHAPES[0],
+    ],
+    [
+      'backward_apply without the mean of g',
+      'd = scale * (g - mean_g - xhat * mean_gx);',
+      'd = scale * (g - xhat * mean_gx);',
+      SEGMENT_SHAPES[2],
+    ],
   ];
   for (const [name, from, to, shape] of mutants) {
     it(name, async () => {
@@ -90,7 +123,15 @@ describe('a wrong backward rule is caught by gradcheck', () => {
     };
     const rng = rngFor('mutant relu grad');
     await expect(
-      gradcheck({ name: 'wrong relu', inputs: [{ data: randomData(rng, 8, { gap: 0.1 }), shape: [8] }], gpu: leakyBackward, reference: (x) => elementwise.unary('relu', x) }, rng),
+      gradcheck(
+        {
+          name: 'wrong relu',
+          inputs: [{ data: randomData(rng, 8, { gap: 0.1 }), shape: [8] }],
+          gpu: leakyBackward,
+          reference: (x) => elementwise.unary('relu', x),
+        },
+        rng,
+      ),
     ).rejects.toThrow(/wrong relu: d\/d input 0/);
   });
 });
@@ -103,59 +144,151 @@ describe('a wrong convolution kernel is caught by the conv2d checks', () => {
   const skipped = unavailable ? ` (skipped: ${unavailable})` : '';
   const mutants: [string, string, string, string][] = [
     ['forward that ignores dilation', 'let ih = ih0 + i32(kh * DIL_H);', 'let ih = ih0 + i32(kh);', 'forward'],
-    ['forward whose vec4 row window starts in the wrong place', 'let lead = (4u - PAD_W % 4u) % 4u;', 'let lead = 0u;', 'forward'],
-    ['grad-input whose vec4 row window starts in the wrong place', 'let lead = u32(((i32(PAD_W) - i32((KW - 1u) * DIL_W)) % 4 + 4) % 4);', 'let lead = 0u;', 'grad-input'],
-    ['grad-input that ignores stride gaps', 'let ok = ow_num >= 0 && ow_num % i32(STRIDE_W) == 0;', 'let ok = ow_num >= 0;', 'grad-input'],
+    [
+      'forward whose vec4 row window starts in the wrong place',
+      'let lead = (4u - PAD_W % 4u) % 4u;',
+      'let lead = 0u;',
+      'forward',
+    ],
+    [
+      'grad-input whose vec4 row window starts in the wrong place',
+      'let lead = u32(((i32(PAD_W) - i32((KW - 1u) * DIL_W)) % 4 + 4) % 4);',
+      'let lead = 0u;',
+      'grad-input',
+    ],
+    [
+      'grad-input that ignores stride gaps',
+      'let ok = ow_num >= 0 && ow_num % i32(STRIDE_W) == 0;',
+      'let ok = ow_num >= 0;',
+      'grad-input',
+    ],
     ['strided grad-input whose window takes every tap', 'num % i32(STRIDE_W) == 0);', 'true);', 'grad-input'],
-    ['grad-weight that drops the last chunk row', 'let last = min(first + pi.rows_per_chunk, rows);', 'let last = min(first + pi.rows_per_chunk, rows - 1u);', 'grad-weight'],
+    [
+      'grad-weight that drops the last chunk row',
+      'let last = min(first + pi.rows_per_chunk, rows);',
+      'let last = min(first + pi.rows_per_chunk, rows - 1u);',
+      'grad-weight',
+    ],
   ];
   for (const [name, from, to, stage] of mutants) {
     it(name, { timeout: 300_000 }, async () => {
       const rng = rngFor(`mutant conv ${name}`);
-      const check = (i: number) => (i < 40 ? withConvVariant('portable', () => checkCase(randomCase(rng, i), rng, `mutant case ${i}`)) : null);
+      const check = (i: number) =>
+        i < 40 ? withConvVariant('portable', () => checkCase(randomCase(rng, i), rng, `mutant case ${i}`)) : null;
       await expectCaught('conv2d', from, to, stage, check);
     });
   }
   const subgroupMutants: [string, string, string, string, ConvVariant?][] = [
-    ['forward whose edge lanes never load their outer neighbour', 'if (lane == 0u && needs_prev)', 'if (false)', 'forward'],
-    ['an unaligned plane whose last lane misses the value past its own', 'w.next = vec4<f32>(past_end[s]);', 'w.next = vec4<f32>(lo[s]);', 'forward'],
-    ['an unaligned plane whose first lane misses the values before its own', 'w.prev = unaligned(outer, lo, s);', 'w.prev = unaligned(lo, lo, s);', 'forward'],
+    [
+      'forward whose edge lanes never load their outer neighbour',
+      'if (lane == 0u && needs_prev)',
+      'if (false)',
+      'forward',
+    ],
+    [
+      'an unaligned plane whose last lane misses the value past its own',
+      'w.next = vec4<f32>(past_end[s]);',
+      'w.next = vec4<f32>(lo[s]);',
+      'forward',
+    ],
+    [
+      'an unaligned plane whose first lane misses the values before its own',
+      'w.prev = unaligned(outer, lo, s);',
+      'w.prev = unaligned(lo, lo, s);',
+      'forward',
+    ],
     ['forward4 that stores each vec4 one place late', 'plane + q) / 4u] = v', 'plane + q) / 4u + 1u] = v', 'forward'],
-    ['two-row forward whose second row skips its last kernel row', 'if (i < r || i - r >= KH) { continue; }', 'if (i < r || i - r >= KH || i == KH) { continue; }', 'forward', 'subgroup-rows'],
-    ['two-row forward whose invocations start one row apart', 'return k / row_chunks() * ROWS * WIDTH', 'return k / row_chunks() * WIDTH', 'forward', 'subgroup-rows'],
-    ['an unaligned plane read one value late', 'let own = unaligned(lo, hi, s);', 'let own = unaligned(lo, hi, (s + 1u) & 3u);', 'forward'],
+    [
+      'two-row forward whose second row skips its last kernel row',
+      'if (i < r || i - r >= KH) { continue; }',
+      'if (i < r || i - r >= KH || i == KH) { continue; }',
+      'forward',
+      'subgroup-rows',
+    ],
+    [
+      'two-row forward whose invocations start one row apart',
+      'return k / row_chunks() * ROWS * WIDTH',
+      'return k / row_chunks() * WIDTH',
+      'forward',
+      'subgroup-rows',
+    ],
+    [
+      'an unaligned plane read one value late',
+      'let own = unaligned(lo, hi, s);',
+      'let own = unaligned(lo, hi, (s + 1u) & 3u);',
+      'forward',
+    ],
     ['grad-input that does not mirror the taps', 'select(t, taps - 1u - t, FLIP)', 't', 'grad-input'],
     ['grad-weight that keeps lane 0 sum only', 'let total = subgroupAdd(gacc[', 'let total = (gacc[', 'grad-weight'],
   ];
   for (const [name, from, to, stage, variant = 'subgroup'] of subgroupMutants) {
     it.skipIf(unavailable)(`subgroup kernel: ${name}${skipped}`, { timeout: 300_000 }, async () => {
       const rng = rngFor(`mutant subgroup conv ${name}`);
-      const check = (i: number) => (i < SAME_CASES.length ? withConvVariant(variant, () => checkCase(SAME_CASES[i], rng, `mutant same case ${i}`)) : null);
+      const check = (i: number) =>
+        i < SAME_CASES.length
+          ? withConvVariant(variant, () => checkCase(SAME_CASES[i], rng, `mutant same case ${i}`))
+          : null;
       await expectCaught('conv2d_subgroup', from, to, stage, check);
     });
   }
   const productMutants: [string, string, string, string, string][] = [
-    ['grad-weight that reads one column of x for all four', 'matmul_subgroup', 'return b4[base + (4u * col + j) * p.b_k + k];', 'return b4[base + 4u * col * p.b_k + k];', 'grad-weight'],
-    ['grad-weight whose chunks skip their first image', 'matmul_subgroup', 'for (var batch = z * p.per_output;', 'for (var batch = z * p.per_output + min(p.per_output - 1u, 1u);', 'grad-weight'],
-    ['planes padded with one value too many', 'fill', 'select(0.0, src[source + min(k, copy_p.n - 1u)], k < copy_p.n)', 'select(0.0, src[source + min(k, copy_p.n)], k <= copy_p.n)', 'grad-weight'],
+    [
+      'grad-weight that reads one column of x for all four',
+      'matmul_subgroup',
+      'return b4[base + (4u * col + j) * p.b_k + k];',
+      'return b4[base + 4u * col * p.b_k + k];',
+      'grad-weight',
+    ],
+    [
+      'grad-weight whose chunks skip their first image',
+      'matmul_subgroup',
+      'for (var batch = z * p.per_output;',
+      'for (var batch = z * p.per_output + min(p.per_output - 1u, 1u);',
+      'grad-weight',
+    ],
+    [
+      'planes padded with one value too many',
+      'fill',
+      'select(0.0, src[source + min(k, copy_p.n - 1u)], k < copy_p.n)',
+      'select(0.0, src[source + min(k, copy_p.n)], k <= copy_p.n)',
+      'grad-weight',
+    ],
   ];
   for (const [name, kernel, from, to, stage] of productMutants) {
     it.skipIf(unavailable)(`1x1 convolution as products: ${name}${skipped}`, async () => {
       const rng = rngFor(`mutant products ${name}`);
-      const check = (i: number) => (i < POINTWISE_CASES.length ? withConvVariant('matmul', () => checkCase(POINTWISE_CASES[i], rng, `mutant pointwise case ${i}`)) : null);
+      const check = (i: number) =>
+        i < POINTWISE_CASES.length
+          ? withConvVariant('matmul', () => checkCase(POINTWISE_CASES[i], rng, `mutant pointwise case ${i}`))
+          : null;
       await expectCaught(kernel, from, to, stage, check);
     });
   }
   it.skipIf(unavailable)(`subgroup kernel on padded rows: rows padded with one value too many${skipped}`, async () => {
     const rng = rngFor('mutant padded rows');
     const cases = SAME_CASES.filter((c) => c.xShape[3] % 4 !== 0 && c.wShape[3] > 1);
-    const check = (i: number) => (i < cases.length ? withConvVariant('subgroup-padded', () => checkCase(cases[i], rng, `mutant padded-rows case ${i}`)) : null);
-    await expectCaught('fill', 'select(0.0, src[source + min(k, copy_p.n - 1u)], k < copy_p.n)', 'select(0.0, src[source + min(k, copy_p.n)], k <= copy_p.n)', 'forward', check);
+    const check = (i: number) =>
+      i < cases.length
+        ? withConvVariant('subgroup-padded', () => checkCase(cases[i], rng, `mutant padded-rows case ${i}`))
+        : null;
+    await expectCaught(
+      'fill',
+      'select(0.0, src[source + min(k, copy_p.n - 1u)], k < copy_p.n)',
+      'select(0.0, src[source + min(k, copy_p.n)], k <= copy_p.n)',
+      'forward',
+      check,
+    );
   });
 });
 
 /** Runs checks (until `check` returns null) with a mutated kernel; one must fail at `stage`. */
-async function expectCaught(kernel: string, from: string, to: string, stage: string, check: (i: number) => Promise<unknown> | null): Promise<void> {
+async function expectCaught(
+  kernel: string,
+  from: string,
+  to: string,
+  stage: string,
+  check: (i: number) => Promise<unknown> | null,
+): Promise<void> {
   mutate(kernel, from, to);
   let caught: unknown = null;
   try {

@@ -27,5 +27,6 @@ export async function checkSgdSteps(s: (typeof SGD_SETTINGS)[number], rng: Gener
   }
   const what = `sgd ${JSON.stringify(s)}`;
   assertClose(await p.toArray(), param, `${what}: parameters after 5 steps`, { rtol: 1e-5, atol: 1e-6 });
-  if (buffer) assertClose(await opt.buffers[0]!.toArray(), buffer, `${what}: momentum buffer`, { rtol: 1e-5, atol: 1e-6 });
+  if (buffer)
+    assertClose(await opt.buffers[0]!.toArray(), buffer, `${what}: momentum buffer`, { rtol: 1e-5, atol: 1e-6 });
 }

@@ -21,7 +21,9 @@ describe('learning-rate schedules', () => {
   const base = { baseLr: 0.1, epochs: 10, stepsPerEpoch: 4 };
   it("step: the paper's divide-by-10 at 50% and 75% of the epochs", () => {
     const s = { ...base, kind: 'step' as const };
-    expect([0, 19, 20, 31, 32, 39].map((step) => +optim.learningRate(s, step).toPrecision(6))).toEqual([0.1, 0.1, 0.01, 0.01, 0.001, 0.001]);
+    expect([0, 19, 20, 31, 32, 39].map((step) => +optim.learningRate(s, step).toPrecision(6))).toEqual([
+      0.1, 0.1, 0.01, 0.01, 0.001, 0.001,
+    ]);
     expect(optim.learningRate({ ...s, milestones: [2], gamma: 0.5 }, 8)).toBe(0.05);
   });
 

@@ -21,8 +21,14 @@ const FIXTURE = fileURLToPath(new URL('./fixtures/package/', import.meta.url));
 const TSC = join(ROOT, 'node_modules', '.bin', 'tsc');
 
 function sh(command: string, args: string[], cwd: string): string {
-  const run = spawnSync(command, args, { cwd, encoding: 'utf8', timeout: 300_000, env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false' } });
-  if (run.status !== 0) throw new Error(`${command} ${args.join(' ')} (in ${cwd}) exited ${run.status}:\n${run.stdout}\n${run.stderr}`);
+  const run = spawnSync(command, args, {
+    cwd,
+    encoding: 'utf8',
+    timeout: 300_000,
+    env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false' },
+  });
+  if (run.status !== 0)
+    throw new Error(`${command} ${args.join(' ')} (in ${cwd}) exited ${run.status}:\n${run.stdout}\n${run.stderr}`);
   return run.stdout;
 }
 
@@ -33,13 +39,27 @@ interface ConvResult {
 }
 
 function expectReference(result: ConvResult, where: string): void {
-  const spec = { stride: [2, 2] as [number, number], padding: [1, 1] as [number, number], dilation: [1, 1] as [number, number], groups: CASE.options.groups as number };
-  const [x, w] = [nd(Float32Array.from(CASE.x as number[]), CASE.xShape), nd(Float32Array.from(CASE.w as number[]), CASE.wShape)];
+  const spec = {
+    stride: [2, 2] as [number, number],
+    padding: [1, 1] as [number, number],
+    dilation: [1, 1] as [number, number],
+    groups: CASE.options.groups as number,
+  };
+  const [x, w] = [
+    nd(Float32Array.from(CASE.x as number[]), CASE.xShape),
+    nd(Float32Array.from(CASE.w as number[]), CASE.wShape),
+  ];
   const y = refConv(x, w, null, spec);
   const dy = nd(Float32Array.from(CASE.dy as number[]), y.shape);
   assertClose(result.y, y.data, `${where}: forward`, { rtol: 1e-5, atol: 1e-5 });
-  assertClose(result.dx, conv2dGradInput(dy, w, CASE.xShape, spec).data, `${where}: grad-input`, { rtol: 1e-5, atol: 1e-5 });
-  assertClose(result.dw, conv2dGradWeight(x, dy, CASE.wShape, spec).data, `${where}: grad-weight`, { rtol: 1e-5, atol: 1e-5 });
+  assertClose(result.dx, conv2dGradInput(dy, w, CASE.xShape, spec).data, `${where}: grad-input`, {
+    rtol: 1e-5,
+    atol: 1e-5,
+  });
+  assertClose(result.dw, conv2dGradWeight(x, dy, CASE.wShape, spec).data, `${where}: grad-weight`, {
+    rtol: 1e-5,
+    atol: 1e-5,
+  });
 }
 
 describe('the npm package, installed from its tarball into a fresh project', () => {
@@ -71,26 +91,48 @@ describe('the npm package, installed from its tarball into a fresh project', () 
   });
 
   it('its `resnext` command runs the built CLI', () => {
-    expect(sh(join(project, 'node_modules', '.bin', 'resnext'), ['info', 'small_resnext'], project)).toMatch(/249,322 parameters/);
+    expect(sh(join(project, 'node_modules', '.bin', 'resnext'), ['info', 'small_resnext'], project)).toMatch(
+      /249,322 parameters/,
+    );
   });
 
-  it.skipIf(!chromiumPath())('bundled for the browser without aliases, runs on navigator.gpu in Chromium, matching the reference', { timeout: 180_000 }, async () => {
-    const bundle = await build({ entryPoints: [join(project, 'browser-app.mjs')], absWorkingDir: project, bundle: true, write: false, format: 'esm', platform: 'browser', target: 'es2022', logLevel: 'silent' });
-    const script = bundle.outputFiles[0].text;
-    expect(script).not.toMatch(/from\s*["']node:|require\(["']node:/);
-    const server = await serve({ '/': '<!doctype html><script type="module" src="/app.js"></script>', '/app.js': script });
-    const browser = await launchChromium();
-    try {
-      const { page, log } = await openPage(browser, `${server.url}/`);
-      await page.waitForFunction(() => 'result' in globalThis, { timeout: 120_000 }).catch(() => {
-        throw new Error(`the bundle did not finish:\n${log.join('\n')}`);
+  it.skipIf(!chromiumPath())(
+    'bundled for the browser without aliases, runs on navigator.gpu in Chromium, matching the reference',
+    { timeout: 180_000 },
+    async () => {
+      const bundle = await build({
+        entryPoints: [join(project, 'browser-app.mjs')],
+        absWorkingDir: project,
+        bundle: true,
+        write: false,
+        format: 'esm',
+        platform: 'browser',
+        target: 'es2022',
+        logLevel: 'silent',
       });
-      const result = (await page.evaluate(() => (globalThis as unknown as { result: ConvResult & { adapter: string } }).result)) as ConvResult & { adapter: string };
-      expect(result.adapter).toMatch(/swiftshader/i);
-      expectReference(result, 'browser bundle');
-    } finally {
-      await browser.close();
-      await server.close();
-    }
-  });
+      const script = bundle.outputFiles[0].text;
+      expect(script).not.toMatch(/from\s*["']node:|require\(["']node:/);
+      const server = await serve({
+        '/': '<!doctype html><script type="module" src="/app.js"></script>',
+        '/app.js': script,
+      });
+      const browser = await launchChromium();
+      try {
+        const { page, log } = await openPage(browser, `${server.url}/`);
+        await page
+          .waitForFunction(() => 'result' in globalThis, { timeout: 120_000 })
+          .catch(() => {
+            throw new Error(`the bundle did not finish:\n${log.join('\n')}`);
+          });
+        const result = (await page.evaluate(
+          () => (globalThis as unknown as { result: ConvResult & { adapter: string } }).result,
+        )) as ConvResult & { adapter: string };
+        expect(result.adapter).toMatch(/swiftshader/i);
+        expectReference(result, 'browser bundle');
+      } finally {
+        await browser.close();
+        await server.close();
+      }
+    },
+  );
 });

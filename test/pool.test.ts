@@ -10,11 +10,19 @@ describe('maxPool2d matches the reference', () => {
     const rng = rngFor('maxpool');
     for (let trial = 0; trial < 30; trial++) {
       const k = trial % 3 === 0 ? 3 : 1 + rng.int(4);
-      const spec: PoolSpec = trial % 3 === 0 ? { kernel: [3, 3], stride: [2, 2], padding: [1, 1] } : { kernel: [k, k], stride: [1 + rng.int(3), 1 + rng.int(3)], padding: [rng.int(Math.floor(k / 2) + 1), 0] };
+      const spec: PoolSpec =
+        trial % 3 === 0
+          ? { kernel: [3, 3], stride: [2, 2], padding: [1, 1] }
+          : { kernel: [k, k], stride: [1 + rng.int(3), 1 + rng.int(3)], padding: [rng.int(Math.floor(k / 2) + 1), 0] };
       const shape = [randomDim(rng, 3), randomDim(rng, 4), k + randomDim(rng, 10), k + randomDim(rng, 10)];
       const d = randomData(rng, count(shape));
       const y = maxPool2d(tensor(d, shape), spec.kernel, { stride: spec.stride, padding: spec.padding });
-      await expectMatches(y, refMaxPool(nd(d, shape), spec), `maxpool ${JSON.stringify(shape)} ${JSON.stringify(spec)}`, { rtol: 0, atol: 0 });
+      await expectMatches(
+        y,
+        refMaxPool(nd(d, shape), spec),
+        `maxpool ${JSON.stringify(shape)} ${JSON.stringify(spec)}`,
+        { rtol: 0, atol: 0 },
+      );
     }
   });
 
@@ -24,7 +32,15 @@ describe('maxPool2d matches the reference', () => {
     // Distinct values keep every maximum away from ties, where the gradient is not defined.
     const shape = [2, 2, 5, 6];
     const d = Float32Array.from(rng.permutation(count(shape)).map((v) => v / 10));
-    await gradcheck({ name: 'maxpool 3x3 s2 p1', inputs: [{ data: d, shape }], gpu: (x) => maxPool2d(x, 3, { stride: 2, padding: 1 }), reference: (x) => refMaxPool(x, spec) }, rng);
+    await gradcheck(
+      {
+        name: 'maxpool 3x3 s2 p1',
+        inputs: [{ data: d, shape }],
+        gpu: (x) => maxPool2d(x, 3, { stride: 2, padding: 1 }),
+        reference: (x) => refMaxPool(x, spec),
+      },
+      rng,
+    );
   });
 
   it('rejects padding over half the window', () => {
@@ -39,6 +55,14 @@ describe('adaptive average pooling to 1x1', () => {
     const d = randomData(rng, count(shape));
     const expected = reduce.sum(nd(d, shape), [2, 3], 1 / 35);
     await expectMatches(adaptiveAvgPool2d1(tensor(d, shape)), expected, 'avgpool', { rtol: 1e-6, atol: 1e-7 });
-    await gradcheck({ name: 'avgpool', inputs: [{ data: randomData(rng, 24), shape: [1, 2, 3, 4] }], gpu: adaptiveAvgPool2d1, reference: (x) => reduce.sum(x, [2, 3], 1 / 12) }, rng);
+    await gradcheck(
+      {
+        name: 'avgpool',
+        inputs: [{ data: randomData(rng, 24), shape: [1, 2, 3, 4] }],
+        gpu: adaptiveAvgPool2d1,
+        reference: (x) => reduce.sum(x, [2, 3], 1 / 12),
+      },
+      rng,
+    );
   });
 });

@@ -17,14 +17,20 @@ describe('sum and mean match the reference', () => {
         const shape = randomShape(rng, 1 + rng.int(5), 12);
         const axes = randomAxes(rng, shape.length);
         const keepdim = rng.random() < 0.5;
-        const d = randomData(rng, shape.reduce((a, b) => a * b, 1));
+        const d = randomData(
+          rng,
+          shape.reduce((a, b) => a * b, 1),
+        );
         const x = tensor(d, shape);
         const out = op === 'sum' ? sum(x, axes, keepdim) : mean(x, axes, keepdim);
         const count = axes.reduce((n, a) => n * shape[a], 1);
         const expected = ref.sum(nd(d, shape), axes, op === 'mean' ? 1 / count : 1);
         const absolute = ref.sum(nd(d.map(Math.abs), shape), axes, op === 'mean' ? 1 / count : 1);
         if (!keepdim) expected.shape = shape.filter((_, i) => !axes.includes(i));
-        await expectMatches(out, expected, `${op} ${JSON.stringify(shape)} axes ${JSON.stringify(axes)}`, { rtol: 1e-6, scale: absolute.data });
+        await expectMatches(out, expected, `${op} ${JSON.stringify(shape)} axes ${JSON.stringify(axes)}`, {
+          rtol: 1e-6,
+          scale: absolute.data,
+        });
       }
     });
   }
@@ -37,7 +43,12 @@ describe('sum and mean match the reference', () => {
     const expected = ref.sum(nd(d, shape), [1]);
     expected.shape = [3];
     await expectMatches(sum(tensor(d, shape), -1), expected, 'sum over 5000', { rtol: 1e-6, scale: abs.data });
-    await expectMatches(sum(tensor(d, shape)), { data: Float64Array.of(expected.data.reduce((a, b) => a + b)), shape: [] }, 'sum of all', { rtol: 1e-6, scale: [abs.data.reduce((a, b) => a + b)] });
+    await expectMatches(
+      sum(tensor(d, shape)),
+      { data: Float64Array.of(expected.data.reduce((a, b) => a + b)), shape: [] },
+      'sum of all',
+      { rtol: 1e-6, scale: [abs.data.reduce((a, b) => a + b)] },
+    );
   });
 
   it('reducing no elements gives 0 for sum', async () => {
@@ -56,7 +67,15 @@ describe('reduction backward passes gradcheck', () => {
         await gradcheck(
           {
             name: `${op} ${JSON.stringify(shape)} ${JSON.stringify(axes)}`,
-            inputs: [{ data: randomData(rng, shape.reduce((a, b) => a * b, 1)), shape }],
+            inputs: [
+              {
+                data: randomData(
+                  rng,
+                  shape.reduce((a, b) => a * b, 1),
+                ),
+                shape,
+              },
+            ],
             gpu: (x) => (op === 'sum' ? sum(x, axes) : mean(x, axes)),
             reference: (x) => ref.sum(x, axes, op === 'mean' ? 1 / count : 1),
           },

@@ -1,5 +1,16 @@
 import { describe, expect, it, vi } from 'vitest';
-import { add, bucketSizeForTest, GPUFailure, KernelCompileError, matmul, NoAdapterError, relu, runtime, tensor, tidy } from './runtime-exports.js';
+import {
+  add,
+  bucketSizeForTest,
+  GPUFailure,
+  KernelCompileError,
+  matmul,
+  NoAdapterError,
+  relu,
+  runtime,
+  tensor,
+  tidy,
+} from './runtime-exports.js';
 import { acquireDevice } from '../src/runtime/device.js';
 import { awaitGpu } from '../src/runtime/polling.js';
 import { settledInUseBytes } from './helpers.js';
@@ -70,7 +81,12 @@ describe('runtime', () => {
   it('a WebGPU validation error surfaces as a typed error at the next sync', async () => {
     const rt = runtime();
     // Binding one storage buffer where the kernel expects three is our bug, and must not pass silently.
-    rt.dispatch({ kernel: 'elementwise', entry: 'binary', buffers: [tensor([1]).buffer('test', 'x')], workgroups: [1] });
+    rt.dispatch({
+      kernel: 'elementwise',
+      entry: 'binary',
+      buffers: [tensor([1]).buffer('test', 'x')],
+      workgroups: [1],
+    });
     await expect(rt.sync()).rejects.toThrow(GPUFailure);
     await rt.sync();
   });
@@ -80,7 +96,9 @@ describe('waiting for the GPU', () => {
   const original = globalThis.setImmediate;
   const deferred = () => {
     let settle!: (ok: boolean) => void;
-    const promise = new Promise<string>((resolve, reject) => (settle = (ok) => (ok ? resolve('done') : reject(new Error('lost')))));
+    const promise = new Promise<string>(
+      (resolve, reject) => (settle = (ok) => (ok ? resolve('done') : reject(new Error('lost')))),
+    );
     return { promise, settle };
   };
 
@@ -95,12 +113,18 @@ describe('waiting for the GPU', () => {
     await expect(waits[1]).rejects.toThrow('lost');
     expect(globalThis.setImmediate).toBe(original);
     // A callback queued on the timer still runs, with its arguments.
-    const ran = await new Promise((resolve) => awaitGpu(() => new Promise<void>((done) => globalThis.setImmediate(() => done()))).then(() => resolve(true)));
+    const ran = await new Promise((resolve) =>
+      awaitGpu(() => new Promise<void>((done) => globalThis.setImmediate(() => done()))).then(() => resolve(true)),
+    );
     expect(ran).toBe(true);
   });
 
   it('restores setImmediate when starting the operation throws', () => {
-    expect(() => awaitGpu(() => { throw new Error('no device'); })).toThrow('no device');
+    expect(() =>
+      awaitGpu(() => {
+        throw new Error('no device');
+      }),
+    ).toThrow('no device');
     expect(globalThis.setImmediate).toBe(original);
   });
 
@@ -110,13 +134,17 @@ describe('waiting for the GPU', () => {
     const timers = vi.spyOn(globalThis, 'setTimeout');
     try {
       // Enough work before the read that Dawn ticks more than once while it waits.
-      tidy(() => { for (let i = 0; i < 8; i++) matmul(m, m); });
+      tidy(() => {
+        for (let i = 0; i < 8; i++) matmul(m, m);
+      });
       const read = x.toArray();
       expect(globalThis.setImmediate, 'while the read is pending').not.toBe(original);
       expect(Array.from(await read)).toEqual([1, 2, 3]);
       // Dawn's binding queued its device ticks through the swapped setImmediate (a binding
       // that no longer looks it up would spin again, unseen).
-      expect(timers.mock.calls.filter(([, ms]) => ms === 1).length, "Dawn's ticks on the 1 ms timer").toBeGreaterThan(0);
+      expect(timers.mock.calls.filter(([, ms]) => ms === 1).length, "Dawn's ticks on the 1 ms timer").toBeGreaterThan(
+        0,
+      );
     } finally {
       timers.mockRestore();
     }

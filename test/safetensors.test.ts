@@ -2,7 +2,16 @@ import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadSafetensors, models, randn, readSafetensors, saveSafetensors, SafetensorsError, tensor, tidy } from '../src/index.js';
+import {
+  loadSafetensors,
+  models,
+  randn,
+  readSafetensors,
+  saveSafetensors,
+  SafetensorsError,
+  tensor,
+  tidy,
+} from '../src/index.js';
 import { fromHalf, toHalf } from '../src/io/safetensors.js';
 import { assertClose, rngFor } from './helpers.js';
 
@@ -34,7 +43,10 @@ describe('safetensors', () => {
     b.eval();
     expect(b.stateDict()['layer1.0.bn2.num_batches_tracked']).toBe(1n);
     const x = randn([2, 1, 8, 8]);
-    assertClose(await b.forward(x).toArray(), await a.forward(x).toArray(), 'logits after reload', { rtol: 0, atol: 0 });
+    assertClose(await b.forward(x).toArray(), await a.forward(x).toArray(), 'logits after reload', {
+      rtol: 0,
+      atol: 0,
+    });
   });
 
   it('writes F16 and reads F16, BF16, I64 and F32 files laid out by the Python library', async () => {
@@ -46,14 +58,23 @@ describe('safetensors', () => {
     const f32 = new Float32Array([1.5, -2]);
     const i64 = new BigInt64Array([7n, -3n]);
     const bf16 = new Uint16Array([0x3f80, 0xc000]); // 1, -2
-    const data = Buffer.concat([Buffer.from(f32.buffer), Buffer.from(i64.buffer), Buffer.from(bf16.buffer), Buffer.from(new BigInt64Array([42n]).buffer)]);
-    writeRaw(join(dir, 'python.safetensors'), {
-      __metadata__: { format: 'pt' },
-      a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] },
-      b: { dtype: 'I64', shape: [2], data_offsets: [8, 24] },
-      c: { dtype: 'BF16', shape: [1, 2], data_offsets: [24, 28] },
-      n: { dtype: 'I64', shape: [], data_offsets: [28, 36] },
-    }, data);
+    const data = Buffer.concat([
+      Buffer.from(f32.buffer),
+      Buffer.from(i64.buffer),
+      Buffer.from(bf16.buffer),
+      Buffer.from(new BigInt64Array([42n]).buffer),
+    ]);
+    writeRaw(
+      join(dir, 'python.safetensors'),
+      {
+        __metadata__: { format: 'pt' },
+        a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] },
+        b: { dtype: 'I64', shape: [2], data_offsets: [8, 24] },
+        c: { dtype: 'BF16', shape: [1, 2], data_offsets: [24, 28] },
+        n: { dtype: 'I64', shape: [], data_offsets: [28, 36] },
+      },
+      data,
+    );
     const t = await loadSafetensors(join(dir, 'python.safetensors'));
     expect(Array.from((t.a as { data: Float32Array }).data)).toEqual([1.5, -2]);
     expect(Array.from((t.b as { data: Float32Array }).data)).toEqual([7, -3]);
@@ -73,7 +94,9 @@ describe('safetensors', () => {
   });
 
   it('half conversion rounds to nearest even and keeps specials', () => {
-    expect(Array.from(fromHalf(toHalf(Float32Array.of(1 + 2 ** -11, 1 + 3 * 2 ** -11, 70000, -Infinity, 2 ** -24))))).toEqual([1, 1 + 2 ** -9, Infinity, -Infinity, 2 ** -24]);
+    expect(
+      Array.from(fromHalf(toHalf(Float32Array.of(1 + 2 ** -11, 1 + 3 * 2 ** -11, 70000, -Infinity, 2 ** -24)))),
+    ).toEqual([1, 1 + 2 ** -9, Infinity, -Infinity, 2 ** -24]);
     expect(Number.isNaN(fromHalf(toHalf(Float32Array.of(NaN)))[0])).toBe(true);
   });
 
@@ -99,11 +122,25 @@ describe('safetensors', () => {
     const cases: [string, RegExp][] = [
       [truncated, /too short/],
       [lying, /declares a \d+-byte header/],
-      [bad('offsets.safetensors', { a: { dtype: 'F32', shape: [4], data_offsets: [0, 16] } }), /data_offsets \[0,16\] that do not hold 16 bytes inside the 8-byte data section/],
+      [
+        bad('offsets.safetensors', { a: { dtype: 'F32', shape: [4], data_offsets: [0, 16] } }),
+        /data_offsets \[0,16\] that do not hold 16 bytes inside the 8-byte data section/,
+      ],
       [bad('dtype.safetensors', { a: { dtype: 'Q4', shape: [1], data_offsets: [0, 1] } }), /unknown dtype "Q4"/],
       [dir, /is a directory/],
-      [rawHeader('duplicate.safetensors', Buffer.from('{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}')), /names a tensor more than once/],
-      [rawHeader('latin1.safetensors', Buffer.from([0x7b, 0x22, 0xe9, 0x22, 0x3a, 0x31, 0x7d])), /not valid UTF-8 JSON/],
+      [
+        rawHeader(
+          'duplicate.safetensors',
+          Buffer.from(
+            '{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}',
+          ),
+        ),
+        /names a tensor more than once/,
+      ],
+      [
+        rawHeader('latin1.safetensors', Buffer.from([0x7b, 0x22, 0xe9, 0x22, 0x3a, 0x31, 0x7d])),
+        /not valid UTF-8 JSON/,
+      ],
     ];
     for (const [path, message] of cases) {
       await expect(loadSafetensors(path)).rejects.toThrow(SafetensorsError);

@@ -16,12 +16,22 @@ describe('cat and narrow match the reference', () => {
         s[axis] = 1 + rng.int(5);
         return { data: randomData(rng, count(s)), shape: s };
       });
-      const joined = cat(parts.map((p) => tensor(p.data, p.shape)), axis);
-      const expected = refCat(parts.map((p) => nd(p.data, p.shape)), axis);
+      const joined = cat(
+        parts.map((p) => tensor(p.data, p.shape)),
+        axis,
+      );
+      const expected = refCat(
+        parts.map((p) => nd(p.data, p.shape)),
+        axis,
+      );
       await expectMatches(joined, expected, `cat axis ${axis} of ${parts.map((p) => JSON.stringify(p.shape))}`);
       const start = rng.int(expected.shape[axis]);
       const length = rng.int(expected.shape[axis] - start + 1);
-      await expectMatches(narrow(joined, axis, start, length), refNarrow(expected, axis, start, length), `narrow ${axis} ${start} ${length}`);
+      await expectMatches(
+        narrow(joined, axis, start, length),
+        refNarrow(expected, axis, start, length),
+        `narrow ${axis} ${start} ${length}`,
+      );
     }
   });
 
@@ -30,18 +40,33 @@ describe('cat and narrow match the reference', () => {
     await gradcheck(
       {
         name: 'cat axis 1',
-        inputs: [{ data: randomData(rng, 12), shape: [2, 2, 3] }, { data: randomData(rng, 6), shape: [2, 1, 3] }],
+        inputs: [
+          { data: randomData(rng, 12), shape: [2, 2, 3] },
+          { data: randomData(rng, 6), shape: [2, 1, 3] },
+        ],
         gpu: (a, b) => cat([a, b], 1),
         reference: (a, b) => refCat([a, b], 1),
       },
       rng,
     );
-    await gradcheck({ name: 'narrow', inputs: [{ data: randomData(rng, 24), shape: [2, 4, 3] }], gpu: (x) => narrow(x, 1, 1, 2), reference: (x) => refNarrow(x, 1, 1, 2) }, rng);
+    await gradcheck(
+      {
+        name: 'narrow',
+        inputs: [{ data: randomData(rng, 24), shape: [2, 4, 3] }],
+        gpu: (x) => narrow(x, 1, 1, 2),
+        reference: (x) => refNarrow(x, 1, 1, 2),
+      },
+      rng,
+    );
   });
 
   it('rejects mismatched shapes and out-of-range slices', () => {
-    expect(() => cat([tensor(new Float32Array(6), [2, 3]), tensor(new Float32Array(4), [2, 2])], 0)).toThrow(ShapeError);
-    expect(() => cat([tensor(new Float32Array(6), [2, 3]), tensor(new Float32Array(4), [2, 2])], 0)).toThrow(/^cat: argument 'tensors\[1\]' has shape \[2, 2\]/);
+    expect(() => cat([tensor(new Float32Array(6), [2, 3]), tensor(new Float32Array(4), [2, 2])], 0)).toThrow(
+      ShapeError,
+    );
+    expect(() => cat([tensor(new Float32Array(6), [2, 3]), tensor(new Float32Array(4), [2, 2])], 0)).toThrow(
+      /^cat: argument 'tensors\[1\]' has shape \[2, 2\]/,
+    );
     expect(() => narrow(tensor(new Float32Array(6), [2, 3]), 1, 2, 2)).toThrow(ArgumentError);
   });
 });
@@ -53,15 +78,48 @@ describe('stridedSlice matches the reference', () => {
       const shape = randomShape(rng, 1 + rng.int(4), 7);
       const steps = shape.map(() => 1 + rng.int(3));
       const data = randomData(rng, count(shape));
-      await expectMatches(stridedSlice(tensor(data, shape), steps), refStridedSlice(nd(data, shape), steps), `stridedSlice ${JSON.stringify(shape)} by ${steps}`);
+      await expectMatches(
+        stridedSlice(tensor(data, shape), steps),
+        refStridedSlice(nd(data, shape), steps),
+        `stridedSlice ${JSON.stringify(shape)} by ${steps}`,
+      );
     }
     // Rows of the output longer than one invocation's run of 64: three runs, and two.
-    for (const [shape, steps] of [[[2, 3, 150], [1, 2, 1]], [[3, 263], [2, 3]]]) {
+    for (const [shape, steps] of [
+      [
+        [2, 3, 150],
+        [1, 2, 1],
+      ],
+      [
+        [3, 263],
+        [2, 3],
+      ],
+    ]) {
       const data = randomData(rng, count(shape));
-      await expectMatches(stridedSlice(tensor(data, shape), steps), refStridedSlice(nd(data, shape), steps), `stridedSlice ${JSON.stringify(shape)} by ${steps}`);
+      await expectMatches(
+        stridedSlice(tensor(data, shape), steps),
+        refStridedSlice(nd(data, shape), steps),
+        `stridedSlice ${JSON.stringify(shape)} by ${steps}`,
+      );
     }
-    await gradcheck({ name: 'stridedSlice', inputs: [{ data: randomData(rng, 2 * 3 * 5 * 4), shape: [2, 3, 5, 4] }], gpu: (x) => stridedSlice(x, [1, 2, 2, 3]), reference: (x) => refStridedSlice(x, [1, 2, 2, 3]) }, rng);
-    await gradcheck({ name: 'stridedSlice, long rows', inputs: [{ data: randomData(rng, 2 * 139), shape: [2, 139] }], gpu: (x) => stridedSlice(x, [1, 2]), reference: (x) => refStridedSlice(x, [1, 2]) }, rng);
+    await gradcheck(
+      {
+        name: 'stridedSlice',
+        inputs: [{ data: randomData(rng, 2 * 3 * 5 * 4), shape: [2, 3, 5, 4] }],
+        gpu: (x) => stridedSlice(x, [1, 2, 2, 3]),
+        reference: (x) => refStridedSlice(x, [1, 2, 2, 3]),
+      },
+      rng,
+    );
+    await gradcheck(
+      {
+        name: 'stridedSlice, long rows',
+        inputs: [{ data: randomData(rng, 2 * 139), shape: [2, 139] }],
+        gpu: (x) => stridedSlice(x, [1, 2]),
+        reference: (x) => refStridedSlice(x, [1, 2]),
+      },
+      rng,
+    );
   });
 
   it('rejects steps that do not fit the input', () => {

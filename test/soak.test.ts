@@ -8,10 +8,20 @@ const STEPS = Number(process.env.SOAK_STEPS ?? 240);
 /** A tiny ResNeXt trained on random 8x8 images; returns the losses and pool/heap samples. */
 async function run(steps: number, seed: number) {
   const rng = new Generator(seed);
-  const model = models.smallResnext({ blocksPerStage: [1, 1], channels: [16, 32], stemChannels: 8, groupWidth: 2, cardinality: 4, numClasses: 4 }, { generator: rng });
+  const model = models.smallResnext(
+    { blocksPerStage: [1, 1], channels: [16, 32], stemChannels: 8, groupWidth: 2, cardinality: 4, numClasses: 4 },
+    { generator: rng },
+  );
   const optimizer = new optim.SGD(model.parameters(), { lr: 0.05, momentum: 0.9, weightDecay: 5e-4 });
   const losses: number[] = [];
-  const samples: { step: number; inUse: number; allocated: number; buffers: number; pipelines: number; heap: number }[] = [];
+  const samples: {
+    step: number;
+    inUse: number;
+    allocated: number;
+    buffers: number;
+    pipelines: number;
+    heap: number;
+  }[] = [];
   for (let step = 1; step <= steps; step++) {
     const x = Float32Array.from({ length: 8 * 64 }, () => rng.normal());
     const labels = Array.from({ length: 8 }, () => rng.int(4));
@@ -27,7 +37,14 @@ async function run(steps: number, seed: number) {
     if (step % 40 === 0) {
       (globalThis as { gc?: () => void }).gc?.(); // the live heap, not the collector's timing
       const s = runtime().stats();
-      samples.push({ step, inUse: s.inUseBytes, allocated: s.allocatedBytes, buffers: s.liveBuffers, pipelines: s.pipelines, heap: process.memoryUsage().heapUsed });
+      samples.push({
+        step,
+        inUse: s.inUseBytes,
+        allocated: s.allocatedBytes,
+        buffers: s.liveBuffers,
+        pipelines: s.pipelines,
+        heap: process.memoryUsage().heapUsed,
+      });
     }
   }
   model.dispose();
@@ -46,7 +63,9 @@ describe('soak', () => {
     }
     // The live JS heap (sampled after a collection) must not grow with the steps.
     expect(typeof (globalThis as { gc?: unknown }).gc, 'vitest runs with --expose-gc').toBe('function');
-    expect(settled.at(-1)!.heap - settled[0].heap, `heap per 40 steps: ${settled.map((s) => s.heap)}`).toBeLessThan(4 * 2 ** 20);
+    expect(settled.at(-1)!.heap - settled[0].heap, `heap per 40 steps: ${settled.map((s) => s.heap)}`).toBeLessThan(
+      4 * 2 ** 20,
+    );
   }, 600_000);
 
   it('two runs with the same seed give bit-identical losses (every kernel here is deterministic)', async () => {

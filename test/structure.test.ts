@@ -10,7 +10,9 @@ const SRC = fileURLToPath(new URL('../src/', import.meta.url));
 const STATIC_IMPORT = /^\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|^\s*import\s+['"]([^'"]+)['"]/gm;
 
 function sourceFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sourceFiles(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sourceFiles(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  );
 }
 
 /** Each module's static imports: relative ones as resolved .ts paths, the rest as package names. */
@@ -19,7 +21,10 @@ function importGraph(): Map<string, string[]> {
   for (const file of sourceFiles(SRC)) {
     const text = readFileSync(file, 'utf8');
     const specifiers = [...text.matchAll(STATIC_IMPORT)].map((m) => m[1] ?? m[2]);
-    graph.set(file, specifiers.map((s) => (s.startsWith('.') ? resolve(dirname(file), s).replace(/\.js$/, '.ts') : s)));
+    graph.set(
+      file,
+      specifiers.map((s) => (s.startsWith('.') ? resolve(dirname(file), s).replace(/\.js$/, '.ts') : s)),
+    );
   }
   return graph;
 }
@@ -66,7 +71,14 @@ describe('the structure of src/', () => {
   it('finds a cycle when there is one (the check itself)', () => {
     const a = join(SRC, 'a.ts');
     const b = join(SRC, 'b.ts');
-    expect(findCycles(new Map([[a, [b]], [b, [a]]]))).toEqual([['a.ts', 'b.ts', 'a.ts']]);
+    expect(
+      findCycles(
+        new Map([
+          [a, [b]],
+          [b, [a]],
+        ]),
+      ),
+    ).toEqual([['a.ts', 'b.ts', 'a.ts']]);
   });
 
   it('keeps the browser entry free of Node built-ins, Dawn and the file system', () => {
@@ -76,7 +88,9 @@ describe('the structure of src/', () => {
   });
 
   it('does not import bench/ from the library or the CLI', () => {
-    const intoBench = [...graph].flatMap(([file, deps]) => deps.filter((d) => d.includes('/bench/') && !d.startsWith(SRC)).map((d) => `${relative(SRC, file)} -> ${d}`));
+    const intoBench = [...graph].flatMap(([file, deps]) =>
+      deps.filter((d) => d.includes('/bench/') && !d.startsWith(SRC)).map((d) => `${relative(SRC, file)} -> ${d}`),
+    );
     expect(intoBench).toEqual([]);
   });
 });

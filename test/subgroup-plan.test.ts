@@ -47,7 +47,9 @@ describe('every fixed subgroup size from 4 to 128 runs the subgroup kernels', ()
           const tiling = convSubgroupTiling(SG, taps, channelsOut);
           if (isFallback(tiling)) throw new Error(`conv ${taps} taps, ${channelsOut} channels: ${tiling.fallback}`);
           const what = `${taps} taps, ${channelsOut} output channels per group`;
-          expect(tiling.CB * Math.ceil(taps / SG), `${what}: the weights fit wl`).toBeLessThanOrEqual(CONV_WEIGHT_VEC4S);
+          expect(tiling.CB * Math.ceil(taps / SG), `${what}: the weights fit wl`).toBeLessThanOrEqual(
+            CONV_WEIGHT_VEC4S,
+          );
           expect(tiling.CB, what).toBeGreaterThanOrEqual(1);
           expect(tiling.CI_STEP, `${what}: weights shuffled from lanes that exist`).toBeLessThanOrEqual(SG);
         }
@@ -71,8 +73,18 @@ describe('adapters the subgroup kernels cannot serve fall back to the portable k
   const cases: [string, SubgroupAdapter, RegExp, boolean][] = [
     ['a size that varies (subgroupMinSize != subgroupMaxSize)', adapter(null), /no fixed subgroup size/, true],
     ['a size below 4', adapter(2), /subgroup size 2 is below the 4 lanes/, true],
-    ['a size that does not divide the workgroup', adapter(48), /subgroup size 48 does not divide a workgroup of 64/, true],
-    ['a workgroup of one subgroup past the adapter limit', adapter(128, { maxInvocationsPerWorkgroup: 64 }), /exceeds the adapter's maxComputeInvocationsPerWorkgroup of 64/, true],
+    [
+      'a size that does not divide the workgroup',
+      adapter(48),
+      /subgroup size 48 does not divide a workgroup of 64/,
+      true,
+    ],
+    [
+      'a workgroup of one subgroup past the adapter limit',
+      adapter(128, { maxInvocationsPerWorkgroup: 64 }),
+      /exceeds the adapter's maxComputeInvocationsPerWorkgroup of 64/,
+      true,
+    ],
     ['no subgroups at all (quietly)', adapter(null, { hasSubgroups: false }), /no 'subgroups' feature/, false],
     ['portable kernels asked for (quietly)', adapter(8, { portableKernels: true }), /RESNEXT_KERNELS=portable/, false],
   ];
@@ -97,7 +109,10 @@ describe('on this adapter', () => {
 
   it('a fallback notice is printed once per process, however often the kernels are planned', () => {
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
-    for (let i = 0; i < 3; i++) noticeOnce('test notice: subgroup size 3 is below the 4 lanes the subgroup kernels need; using the portable kernels');
+    for (let i = 0; i < 3; i++)
+      noticeOnce(
+        'test notice: subgroup size 3 is below the 4 lanes the subgroup kernels need; using the portable kernels',
+      );
     expect(warn).toHaveBeenCalledTimes(1);
     expect(String(warn.mock.calls[0][0])).toMatch(/^resnext-webgpu: test notice/);
   });

@@ -9,9 +9,19 @@ function tinyDataset(): Dataset {
     const labels = new Uint8Array(count);
     for (let i = 0; i < count; i++) {
       labels[i] = i % 2;
-      for (let p = 0; p < 64; p++) images[i * 64 + p] = Math.min(255, (p % 8 < 4) === (labels[i] === 0) ? 150 + rng.int(100) : rng.int(100));
+      for (let p = 0; p < 64; p++)
+        images[i * 64 + p] = Math.min(255, p % 8 < 4 === (labels[i] === 0) ? 150 + rng.int(100) : rng.int(100));
     }
     return { images, labels, count };
   };
-  return { name: 'fashion-mnist', shape: [1, 8, 8], classes: ['left', 'right'], train: split(48), test: split(16), mean: [0.4], std: [0.3], augment: { pad: 1, flip: false } };
+  return {
+    name: 'fashion-mnist',
+    shape: [1, 8, 8],
+    classes: ['left', 'right'],
+    train: split(48),
+    test: split(16),
+    mean: [0.4],
+    std: [0.3],
+    augment: { pad: 1, flip: false },
+  };
 }

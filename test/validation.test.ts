@@ -1,8 +1,30 @@
 // Bad input raises a typed error naming the op, the argument and the shapes, before any GPU work.
 import { describe, expect, it } from 'vitest';
-import { add, ArgumentError, crossEntropy, div, expand, linear, matmul, mean, mul, reshape, runtime, ShapeError, sum, tensor, TensorTooLargeError, zeros, type Tensor } from '../src/index.js';
+import {
+  add,
+  ArgumentError,
+  crossEntropy,
+  div,
+  expand,
+  linear,
+  matmul,
+  mean,
+  mul,
+  reshape,
+  runtime,
+  ShapeError,
+  sum,
+  tensor,
+  TensorTooLargeError,
+  zeros,
+  type Tensor,
+} from '../src/index.js';
 
-function expectRejected(call: () => unknown, type: typeof ShapeError | typeof ArgumentError, ...fragments: (string | RegExp)[]): void {
+function expectRejected(
+  call: () => unknown,
+  type: typeof ShapeError | typeof ArgumentError,
+  ...fragments: (string | RegExp)[]
+): void {
   const before = runtime().stats().dispatches;
   let error: unknown;
   try {
@@ -23,7 +45,13 @@ describe('bad input', () => {
     expectRejected(() => add(a, b), ShapeError, /^add: argument 'other'/, '[2, 4]', '[2, 3]');
     expectRejected(() => mul(a, tensor([1, 2])), ShapeError, 'mul', '[2]', '[2, 3]');
     expectRejected(() => matmul(a, a), ShapeError, /^matmul: argument 'other'/, '[2, 3]', 'inner sizes 3 and 2');
-    expectRejected(() => linear(a, tensor(new Float32Array(8), [2, 4])), ShapeError, /^linear: argument 'input'/, '[2, 3]', '[2, 4]');
+    expectRejected(
+      () => linear(a, tensor(new Float32Array(8), [2, 4])),
+      ShapeError,
+      /^linear: argument 'input'/,
+      '[2, 3]',
+      '[2, 4]',
+    );
     expectRejected(() => reshape(a, [4, 2]), ShapeError, /^reshape: argument 'shape'/, '[4, 2]', '[2, 3]');
     expectRejected(() => expand(a, [3, 3]), ShapeError, 'expand', '[3, 3]');
     expectRejected(() => tensor([1, 2, 3], [2, 2]), ShapeError, /^tensor: argument 'data'/, '[2, 2]');
@@ -31,7 +59,11 @@ describe('bad input', () => {
 
   it('wrong ranks', () => {
     expectRejected(() => matmul(tensor([1, 2, 3]), a), ShapeError, /^matmul: argument 'input' must have rank 2/, '[3]');
-    expectRejected(() => crossEntropy(tensor([1, 2, 3]), [0]), ShapeError, /^crossEntropy: argument 'input' must have rank 2/);
+    expectRejected(
+      () => crossEntropy(tensor([1, 2, 3]), [0]),
+      ShapeError,
+      /^crossEntropy: argument 'input' must have rank 2/,
+    );
   });
 
   it('non-finite scalars, bad axes and bad labels', () => {
@@ -40,7 +72,11 @@ describe('bad input', () => {
     expectRejected(() => div(a, 0), ArgumentError, /^div: argument 'other' is the scalar 0/);
     expectRejected(() => sum(a, 2), ArgumentError, /^sum: argument 'axis' 2 is out of range for a tensor of rank 2/);
     expectRejected(() => mean(a, [0, -2]), ArgumentError, 'repeats an axis');
-    expectRejected(() => crossEntropy(a, [0, 3]), ArgumentError, /^crossEntropy: argument 'target' \[1\] = 3 is not a class index in \[0, 3\)/);
+    expectRejected(
+      () => crossEntropy(a, [0, 3]),
+      ArgumentError,
+      /^crossEntropy: argument 'target' \[1\] = 3 is not a class index in \[0, 3\)/,
+    );
     expectRejected(() => crossEntropy(a, [0]), ShapeError, 'has 1 labels but input [2, 3] has 2 rows');
   });
 
@@ -56,7 +92,15 @@ describe('bad input', () => {
   });
 
   it('non-tensors where a tensor belongs', () => {
-    expectRejected(() => add([1, 2] as unknown as Tensor, a), ArgumentError, /^add: argument 'input' must be a Tensor, got object/);
-    expectRejected(() => matmul(a, null as unknown as Tensor), ArgumentError, /^matmul: argument 'other' must be a Tensor, got null/);
+    expectRejected(
+      () => add([1, 2] as unknown as Tensor, a),
+      ArgumentError,
+      /^add: argument 'input' must be a Tensor, got object/,
+    );
+    expectRejected(
+      () => matmul(a, null as unknown as Tensor),
+      ArgumentError,
+      /^matmul: argument 'other' must be a Tensor, got null/,
+    );
   });
 });

@@ -47,7 +47,11 @@ function count(flag: string, text: string | undefined, fallback: number, min: nu
   return n;
 }
 
-const list = (text: string) => text.split(',').map((p) => p.trim().toLowerCase()).filter((p) => p !== '');
+const list = (text: string) =>
+  text
+    .split(',')
+    .map((p) => p.trim().toLowerCase())
+    .filter((p) => p !== '');
 
 /** Shapes by index or by part of their label; 'matmul' and 'train' select those rows. */
 export function selectShapes(text: string | undefined): { shapes: ConvShape[]; matmul: boolean; train: boolean } {
@@ -60,7 +64,11 @@ export function selectShapes(text: string | undefined): { shapes: ConvShape[]; m
     if (matches.length === 0) throw new Error(`--shapes: '${pick}' matches no shape`);
     matches.forEach((s) => picked.add(s));
   }
-  return { shapes: DEFAULT_SHAPES.filter((s) => picked.has(s)), matmul: picks.includes('matmul'), train: picks.includes('train') };
+  return {
+    shapes: DEFAULT_SHAPES.filter((s) => picked.has(s)),
+    matmul: picks.includes('matmul'),
+    train: picks.includes('train'),
+  };
 }
 
 /** Throws an Error with a one-line message on bad input. */

@@ -9,7 +9,11 @@ let gpu: GPU | null = null;
 export function installNavigatorGpu(): GPU {
   gpu ??= create([]);
   const current = (globalThis as { navigator?: object }).navigator ?? {};
-  Object.defineProperty(globalThis, 'navigator', { value: Object.assign(Object.create(current), { gpu }), configurable: true, writable: true });
+  Object.defineProperty(globalThis, 'navigator', {
+    value: Object.assign(Object.create(current), { gpu }),
+    configurable: true,
+    writable: true,
+  });
   return gpu;
 }
 
@@ -25,12 +29,20 @@ export function copySharedWrites(device: GPUDevice): void {
   if (patched.has(queue)) return;
   patched.add(queue);
   const write = queue.writeBuffer.bind(queue);
-  queue.writeBuffer = (buffer: GPUBuffer, offset: number, data: GPUAllowSharedBufferSource, dataOffset?: number, size?: number) => {
+  queue.writeBuffer = (
+    buffer: GPUBuffer,
+    offset: number,
+    data: GPUAllowSharedBufferSource,
+    dataOffset?: number,
+    size?: number,
+  ) => {
     const backing = ArrayBuffer.isView(data) ? data.buffer : data;
     if (!(backing instanceof SharedArrayBuffer)) return write(buffer, offset, data, dataOffset, size);
     // dataOffset and size count elements of a typed array, bytes otherwise.
     const element = ArrayBuffer.isView(data) ? ((data as { BYTES_PER_ELEMENT?: number }).BYTES_PER_ELEMENT ?? 1) : 1;
-    const bytes = ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data);
+    const bytes = ArrayBuffer.isView(data)
+      ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+      : new Uint8Array(data);
     const start = (dataOffset ?? 0) * element;
     write(buffer, offset, bytes.slice(start, size === undefined ? undefined : start + size * element));
   };

@@ -33,19 +33,25 @@ const { fmaCeiling, naive, ours } = await import('./ours.js');
 const { ortNode, ortWeb } = await import('./ort.js');
 const { tfjs } = await import('./tfjs.js');
 const { PYTHON, torchAvailable, torchCpu } = await import('./torch.js');
-const { barChart, Footnotes, gflopsTable, markdown, millisecondsTable, trainingMethod, trainingTable } = await import('./report.js');
+const { barChart, Footnotes, gflopsTable, markdown, millisecondsTable, trainingMethod, trainingTable } =
+  await import('./report.js');
 
 const all: Contender[] = [ours, naive, fmaCeiling, tfjs(), ortWeb(), ortNode('webgpu'), ortNode('cpu')];
 const skipped: string[] = [];
 if (torchAvailable()) all.push(torchCpu());
-else skipped.push(`PyTorch CPU: skipped (python3-torch not installed: \`${PYTHON} -c 'import torch'\` failed; PYTHON=... picks another interpreter)`);
+else
+  skipped.push(
+    `PyTorch CPU: skipped (python3-torch not installed: \`${PYTHON} -c 'import torch'\` failed; PYTHON=... picks another interpreter)`,
+  );
 const slug = (c: Contender) => c.name.toLowerCase().replace(/ /g, '-'); // 'ORT-node CPU' -> 'ort-node-cpu'
 const unknown = options.contenders?.filter((w) => !all.some((c) => slug(c).includes(w))) ?? [];
 if (unknown.length) {
   console.error(`bench:peers: --contenders ${unknown.join(', ')} matches none of ${all.map(slug).join(', ')}`);
   process.exit(1);
 }
-const contenders = all.filter((c) => c === ours || !options.contenders || options.contenders.some((w) => slug(c).includes(w)));
+const contenders = all.filter(
+  (c) => c === ours || !options.contenders || options.contenders.some((w) => slug(c).includes(w)),
+);
 
 /**
  * Prepares every contender for the workload (for a training step: those that train), runs
@@ -86,9 +92,23 @@ async function measure(w: Workload | TrainingWorkload, iterations: number, budge
     const ms = median(times);
     const flops = runner.flops ?? w.flops;
     const images = w.kind === 'train' ? { imagesPerSecond: (w.batch * 1000) / ms } : {};
-    cells[contender.name] = { medianMs: ms, minMs: times[0], wallMedianMs: median(samples.map((s) => s.wallMs).sort((a, b) => a - b)), gflops: flops / ms / 1e6, samples: times, ...images };
+    cells[contender.name] = {
+      medianMs: ms,
+      minMs: times[0],
+      wallMedianMs: median(samples.map((s) => s.wallMs).sort((a, b) => a - b)),
+      gflops: flops / ms / 1e6,
+      samples: times,
+      ...images,
+    };
   }
-  return { label: w.label, description: describe(w), mode: w.mode, flops: w.flops, ...(w.kind === 'train' && { images: w.batch }), cells };
+  return {
+    label: w.label,
+    description: describe(w),
+    mode: w.mode,
+    flops: w.flops,
+    ...(w.kind === 'train' && { images: w.batch }),
+    cells,
+  };
 }
 
 const workloads = buildWorkloads(options.shapes, options.modes, options.matmul);
@@ -96,21 +116,32 @@ const trainings = options.train ? [trainingWorkload()] : [];
 const adapter = describeAdapter(runtime().report);
 console.log(`adapter: ${adapter}`);
 skipped.forEach((s) => console.log(s));
-if (workloads.length) console.log(`${workloads.length} workloads x ${contenders.length} contenders, ${options.warmup} warm-up + ${options.iterations} timed rounds each`);
-if (trainings.length) console.log(`training: ${options.warmup} warm-up + up to ${options.trainSteps} timed steps per engine (fewer past ${TRAINING_BUDGET_S} s)`);
+if (workloads.length)
+  console.log(
+    `${workloads.length} workloads x ${contenders.length} contenders, ${options.warmup} warm-up + ${options.iterations} timed rounds each`,
+  );
+if (trainings.length)
+  console.log(
+    `training: ${options.warmup} warm-up + up to ${options.trainSteps} timed steps per engine (fewer past ${TRAINING_BUDGET_S} s)`,
+  );
 const started = performance.now();
 const rows: Row[] = [];
 const training: Row[] = [];
 const total = workloads.length + trainings.length;
 for (const [i, w] of [...workloads, ...trainings].entries()) {
   const t0 = performance.now();
-  const row = w.kind === 'train' ? await measure(w, options.trainSteps, TRAINING_BUDGET_S * 1000) : await measure(w, options.iterations);
+  const row =
+    w.kind === 'train'
+      ? await measure(w, options.trainSteps, TRAINING_BUDGET_S * 1000)
+      : await measure(w, options.iterations);
   (w.kind === 'train' ? training : rows).push(row);
   const summary = contenders.flatMap((c) => {
     const cell = row.cells[c.name];
     return cell ? [`${c.name} ${'medianMs' in cell ? `${cell.medianMs.toFixed(1)} ms` : 'n/a'}`] : [];
   });
-  console.error(`  [${i + 1}/${total}] ${w.label} ${w.mode} (${((performance.now() - t0) / 1000).toFixed(1)} s): ${summary.join(' | ')}`);
+  console.error(
+    `  [${i + 1}/${total}] ${w.label} ${w.mode} (${((performance.now() - t0) / 1000).toFixed(1)} s): ${summary.join(' | ')}`,
+  );
 }
 
 const results: Results = {
@@ -127,19 +158,24 @@ const results: Results = {
 };
 const footnotes = new Footnotes();
 if (rows.length) {
-  console.log(`\nGFLOP/s (in parentheses: over ours), median of ${options.iterations} rounds; fwd+bwd = forward + grad-input + grad-weight\n`);
+  console.log(
+    `\nGFLOP/s (in parentheses: over ours), median of ${options.iterations} rounds; fwd+bwd = forward + grad-input + grad-weight\n`,
+  );
   console.log(gflopsTable(results, footnotes));
   console.log('\nmedian ms\n');
   console.log(millisecondsTable(results, footnotes));
 }
-if (training.length) console.log(`\nTraining, images/s. ${trainingMethod(results)}\n\n${trainingTable(results, footnotes)}`);
+if (training.length)
+  console.log(`\nTraining, images/s. ${trainingMethod(results)}\n\n${trainingTable(results, footnotes)}`);
 console.log(['', ...footnotes.lines, '', ...results.notes.map((n) => `- ${n}`)].join('\n'));
 const out = options.out ? resolve(options.out) : fileURLToPath(new URL('out/', import.meta.url));
 mkdirSync(out, { recursive: true });
 writeFileSync(resolve(out, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
 writeFileSync(resolve(out, 'results.md'), markdown(results));
 writeFileSync(resolve(out, 'chart.svg'), barChart(results));
-console.log(`\nwrote results.json, results.md (with footnotes for cells without a number, and how each contender ran) and chart.svg to ${out}`);
+console.log(
+  `\nwrote results.json, results.md (with footnotes for cells without a number, and how each contender ran) and chart.svg to ${out}`,
+);
 
 for (const c of contenders) await c.close?.().catch(() => undefined);
 await shutdown();

@@ -72,7 +72,12 @@ function attribute(a: Attribute): Writer {
 }
 
 /** A ModelProto holding a graph of one node whose inputs and outputs are the graph's. */
-export function singleNodeModel(opType: string, inputs: ValueInfo[], output: ValueInfo, attributes: Attribute[] = []): Uint8Array {
+export function singleNodeModel(
+  opType: string,
+  inputs: ValueInfo[],
+  output: ValueInfo,
+  attributes: Attribute[] = [],
+): Uint8Array {
   const node = new Writer(); // NodeProto { input = 1; output = 2; name = 3; op_type = 4; attribute = 5 }
   inputs.forEach((v) => node.string(1, v.name));
   node.string(2, output.name).string(3, opType.toLowerCase()).string(4, opType);
@@ -109,5 +114,12 @@ export function convModel(g: ConvGeometry): Uint8Array {
 
 /** c = MatMul(a, b) for a [M, K] and b [K, N]. */
 export function matmulModel(M: number, K: number, N: number): Uint8Array {
-  return singleNodeModel('MatMul', [{ name: 'a', shape: [M, K] }, { name: 'b', shape: [K, N] }], { name: 'c', shape: [M, N] });
+  return singleNodeModel(
+    'MatMul',
+    [
+      { name: 'a', shape: [M, K] },
+      { name: 'b', shape: [K, N] },
+    ],
+    { name: 'c', shape: [M, N] },
+  );
 }

@@ -28,9 +28,22 @@ interface OrtWeb extends Ort {
 /** The model and its inputs' names and shapes, or why ONNX Runtime cannot run the workload. */
 function modelFor(w: Workload): { model: Uint8Array; inputs: [string, number[]][] } | string {
   if (w.mode !== 'forward') return 'inference only: no backward';
-  if (w.kind === 'matmul') return { model: matmulModel(w.M, w.K, w.N), inputs: [['a', [w.M, w.K]], ['b', [w.K, w.N]]] };
+  if (w.kind === 'matmul')
+    return {
+      model: matmulModel(w.M, w.K, w.N),
+      inputs: [
+        ['a', [w.M, w.K]],
+        ['b', [w.K, w.N]],
+      ],
+    };
   const g = w.g;
-  return { model: convModel(g), inputs: [['x', [g.N, g.C_in, g.H, g.W]], ['w', [g.C_out, g.C_in / g.groups, g.kH, g.kW]]] };
+  return {
+    model: convModel(g),
+    inputs: [
+      ['x', [g.N, g.C_in, g.H, g.W]],
+      ['w', [g.C_out, g.C_in / g.groups, g.kH, g.kW]],
+    ],
+  };
 }
 
 const count = (dims: number[]) => dims.reduce((a, b) => a * b, 1);
@@ -45,14 +58,19 @@ export function ortNode(provider: 'cpu' | 'webgpu'): Contender {
     notes: [
       provider === 'cpu'
         ? `ORT-node CPU: onnxruntime-node, ${CPU_THREADS} intra-op threads, wall time of session.run`
-        : 'ORT-node WebGPU: onnxruntime-node\'s WebGPU provider (its own Dawn); wall time of session.run, which includes copying inputs to the device and the output back (the Node binding has no GPU-resident tensors)',
+        : "ORT-node WebGPU: onnxruntime-node's WebGPU provider (its own Dawn); wall time of session.run, which includes copying inputs to the device and the output back (the Node binding has no GPU-resident tensors)",
     ],
     async prepare(w) {
       const spec = modelFor(w);
       if (typeof spec === 'string') return spec;
       const lib = await (ort ??= importPeer<Ort>('onnxruntime-node', 'cjs'));
-      const session = await lib.InferenceSession.create(spec.model, { executionProviders: [provider], intraOpNumThreads: CPU_THREADS });
-      const feeds = Object.fromEntries(spec.inputs.map(([name, dims], i) => [name, new lib.Tensor('float32', pseudoRandom(count(dims), i + 1), dims)]));
+      const session = await lib.InferenceSession.create(spec.model, {
+        executionProviders: [provider],
+        intraOpNumThreads: CPU_THREADS,
+      });
+      const feeds = Object.fromEntries(
+        spec.inputs.map(([name, dims], i) => [name, new lib.Tensor('float32', pseudoRandom(count(dims), i + 1), dims)]),
+      );
       return {
         run: () => wallTime(() => session.run(feeds)),
         dispose: () => session.release(),
@@ -77,22 +95,35 @@ export function ortWeb(): Contender {
   return {
     name: 'ORT-web WebGPU',
     kind: 'webgpu',
-    notes: ["ORT-web WebGPU: onnxruntime-web on Dawn via navigator.gpu, inputs and outputs as GPU buffers; wall time of session.run until its queue is idle; its wasm runs under V8's baseline compiler only (--liftoff-only)"],
+    notes: [
+      "ORT-web WebGPU: onnxruntime-web on Dawn via navigator.gpu, inputs and outputs as GPU buffers; wall time of session.run until its queue is idle; its wasm runs under V8's baseline compiler only (--liftoff-only)",
+    ],
     async prepare(w) {
       const spec = modelFor(w);
       if (typeof spec === 'string') return spec;
       const lib = await (ort ??= load());
-      const session = await lib.InferenceSession.create(spec.model, { executionProviders: ['webgpu'], preferredOutputLocation: 'gpu-buffer' });
+      const session = await lib.InferenceSession.create(spec.model, {
+        executionProviders: ['webgpu'],
+        preferredOutputLocation: 'gpu-buffer',
+      });
       // The device exists once a session does; a new one may come with each session.
       const device = await lib.env.webgpu.device;
       copySharedWrites(device);
       const buffers = spec.inputs.map(([, dims], i) => {
         const data = pseudoRandom(count(dims), i + 1);
-        const buffer = device.createBuffer({ size: data.byteLength, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+        const buffer = device.createBuffer({
+          size: data.byteLength,
+          usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+        });
         device.queue.writeBuffer(buffer, 0, data);
         return buffer;
       });
-      const feeds = Object.fromEntries(spec.inputs.map(([name, dims], i) => [name, lib.Tensor.fromGpuBuffer(buffers[i], { dataType: 'float32', dims })]));
+      const feeds = Object.fromEntries(
+        spec.inputs.map(([name, dims], i) => [
+          name,
+          lib.Tensor.fromGpuBuffer(buffers[i], { dataType: 'float32', dims }),
+        ]),
+      );
       const runner: Runner = {
         async run() {
           let outputs: Record<string, OrtTensor> = {};

@@ -58,7 +58,10 @@ async function trainingRunner(w: TrainingWorkload): Promise<Runner> {
 export const ours: Contender = {
   name: 'ours',
   kind: 'ours',
-  notes: [TIMING_NOTE, 'ours, training: smallResnext() and SGD as `resnext train` uses them, the autotuner run on its convolutions first (in memory)'],
+  notes: [
+    TIMING_NOTE,
+    'ours, training: smallResnext() and SGD as `resnext train` uses them, the autotuner run on its convolutions first (in memory)',
+  ],
   prepareTraining: trainingRunner,
   async prepare(w: Workload) {
     if (w.kind === 'matmul') {
@@ -68,9 +71,18 @@ export const ours: Contender = {
     const g = w.g;
     // Ours as a user gets it: the autotuner's fastest kernel for this shape.
     await tuneConv2d([{ geometry: g, roles: ['forward', 'grad_input', 'grad_weight'] }]);
-    const [x, wt, dy] = [randn([g.N, g.C_in, g.H, g.W]), randn([g.C_out, g.C_in / g.groups, g.kH, g.kW], { std: 0.1 }), randn([g.N, g.C_out, g.H_out, g.W_out])];
+    const [x, wt, dy] = [
+      randn([g.N, g.C_in, g.H, g.W]),
+      randn([g.C_out, g.C_in / g.groups, g.kH, g.kW], { std: 0.1 }),
+      randn([g.N, g.C_out, g.H_out, g.W_out]),
+    ];
     const forward = () => convForward(x, wt, null, g);
-    return runner([x, wt, dy], w.mode === 'forward' ? () => [forward()] : () => [forward(), convGradInput(dy, wt, g), convGradWeight(x, dy, wt.shape, g)]);
+    return runner(
+      [x, wt, dy],
+      w.mode === 'forward'
+        ? () => [forward()]
+        : () => [forward(), convGradInput(dy, wt, g), convGradWeight(x, dy, wt.shape, g)],
+    );
   },
 };
 
@@ -93,7 +105,9 @@ const PROBE = { WG: 64, workgroups: 512, LOOPS: 1024, CHAINS: 12 };
 export const fmaCeiling: Contender = {
   name: 'FMA ceiling',
   kind: 'ceiling',
-  notes: [`FMA ceiling: kernels/fma_probe.wgsl, ${PROBE.CHAINS} independent fma chains per invocation, no memory traffic, measured in every row's rounds`],
+  notes: [
+    `FMA ceiling: kernels/fma_probe.wgsl, ${PROBE.CHAINS} independent fma chains per invocation, no memory traffic, measured in every row's rounds`,
+  ],
   async prepare() {
     const invocations = PROBE.WG * PROBE.workgroups;
     const out = empty([invocations]);

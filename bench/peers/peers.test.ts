@@ -8,7 +8,15 @@ import { DEFAULT_SHAPES } from '../../src/bench/shapes.js';
 import { parseOptions, selectShapes } from './args.js';
 import { importPeer } from './contender.js';
 import { convModel, matmulModel } from './onnx.js';
-import { barChart, gflopsTable, markdown, millisecondsTable, trainingTable, versusBestWebGpu, type Results } from './report.js';
+import {
+  barChart,
+  gflopsTable,
+  markdown,
+  millisecondsTable,
+  trainingTable,
+  versusBestWebGpu,
+  type Results,
+} from './report.js';
 import { resnextTraining, type TfTraining } from './tfjs_resnext.js';
 import { torchAvailable, torchCpu } from './torch.js';
 import { trainingWorkload } from './workloads.js';
@@ -62,7 +70,13 @@ const results: Results = {
         cpu: { error: 'inference only: no backward' },
       },
     },
-    { label: 'dense', description: 'dense: N=8', mode: 'fwd+bwd', flops: 6e9, cells: { ours: { error: 'ours failed: boom' }, cpu: { error: 'inference only: no backward' } } },
+    {
+      label: 'dense',
+      description: 'dense: N=8',
+      mode: 'fwd+bwd',
+      flops: 6e9,
+      cells: { ours: { error: 'ours failed: boom' }, cpu: { error: 'inference only: no backward' } },
+    },
   ],
   training: [
     {
@@ -72,8 +86,22 @@ const results: Results = {
       flops: 12e9,
       images: 64,
       cells: {
-        ours: { medianMs: 3200, minMs: 3100, wallMedianMs: 3200, gflops: 3.75, samples: [3100, 3200, 3300], imagesPerSecond: 20 },
-        'gpu A': { medianMs: 32000, minMs: 31000, wallMedianMs: 32000, gflops: 0.375, samples: [31000, 33000], imagesPerSecond: 2 },
+        ours: {
+          medianMs: 3200,
+          minMs: 3100,
+          wallMedianMs: 3200,
+          gflops: 3.75,
+          samples: [3100, 3200, 3300],
+          imagesPerSecond: 20,
+        },
+        'gpu A': {
+          medianMs: 32000,
+          minMs: 31000,
+          wallMedianMs: 32000,
+          gflops: 0.375,
+          samples: [31000, 33000],
+          imagesPerSecond: 2,
+        },
         cpu: { medianMs: 1600, minMs: 1600, wallMedianMs: 1600, gflops: 7.5, samples: [1600], imagesPerSecond: 40 },
       },
     },
@@ -85,10 +113,16 @@ const results: Results = {
 describe('report', () => {
   it('compares ours with the best WebGPU peer and the FMA ceiling', () => {
     // Ours: 2e9 flops in 100 ms by timestamps (20 GFLOP/s), 110 ms by wall clock.
-    expect(versusBestWebGpu(results, results.rows[0])).toEqual({ ratio: 0.5, wallRatio: 2e9 / 110 / 1e6 / 40, peer: 'gpu B' });
+    expect(versusBestWebGpu(results, results.rows[0])).toEqual({
+      ratio: 0.5,
+      wallRatio: 2e9 / 110 / 1e6 / 40,
+      peer: 'gpu B',
+    });
     const table = gflopsTable(results);
     const first = table.split('\n')[2];
-    expect(first).toMatch(/\| 20\.0 +\| 80\.0 +\| 5\.0 \(0\.25x\) +\| 40\.0 \(2\.00x\) +\| n\/a \[1\] +\| 0\.50x \(0\.45x\) gpu B +\| 25\.0% +\|/);
+    expect(first).toMatch(
+      /\| 20\.0 +\| 80\.0 +\| 5\.0 \(0\.25x\) +\| 40\.0 \(2\.00x\) +\| n\/a \[1\] +\| 0\.50x \(0\.45x\) gpu B +\| 25\.0% +\|/,
+    );
     expect(table.split('\n')[3]).toContain('n/a [2]');
   });
 
@@ -109,8 +143,12 @@ describe('report', () => {
 
   it('gives training in images/s for the engines that train, and ours over each', () => {
     const table = trainingTable(results);
-    expect(table.split('\n')[0]).toMatch(/\| ours images\/s +\| gpu A images\/s +\| cpu images\/s +\| ours \/ gpu A +\| ours \/ cpu +\|$/);
-    expect(table.split('\n')[2]).toMatch(/\| 20\.0 \(3200 ms, 3 steps\) +\| 2\.0 \(32000 ms, 2 steps\) +\| 40\.0 \(1600 ms, 1 step\) +\| 10\.00x +\| 0\.50x +\|$/);
+    expect(table.split('\n')[0]).toMatch(
+      /\| ours images\/s +\| gpu A images\/s +\| cpu images\/s +\| ours \/ gpu A +\| ours \/ cpu +\|$/,
+    );
+    expect(table.split('\n')[2]).toMatch(
+      /\| 20\.0 \(3200 ms, 3 steps\) +\| 2\.0 \(32000 ms, 2 steps\) +\| 40\.0 \(1600 ms, 1 step\) +\| 10\.00x +\| 0\.50x +\|$/,
+    );
     const md = markdown(results);
     expect(md).toContain('## Training, images/s');
     expect(md).toContain('splits each grouped 3x3 by group');
@@ -121,7 +159,7 @@ describe('report', () => {
 describe('the training step', () => {
   const w = trainingWorkload(2);
 
-  it('is resnext train\'s model: smallResnext() with its 249,322 parameters', () => {
+  it("is resnext train's model: smallResnext() with its 249,322 parameters", () => {
     expect(w.parameters).toBe(249_322);
     const model = smallResnext();
     expect(model.parameters().reduce((n, p) => n + p.size, 0)).toBe(w.parameters);
@@ -129,20 +167,25 @@ describe('the training step', () => {
   });
 
   // tfjs's CPU backend: building the model is cheap there, a step is not (about a minute).
-  it.skipIf(!existsSync(new URL('node_modules/@tensorflow/tfjs', import.meta.url)))('is the same model in tfjs', async () => {
-    const tf = await importPeer<TfTraining>('@tensorflow/tfjs', 'cjs');
-    await tf.setBackend('cpu');
-    const model = resnextTraining(tf, w);
-    expect(model.parameters).toBe(249_322);
-    model.dispose();
-  });
+  it.skipIf(!existsSync(new URL('node_modules/@tensorflow/tfjs', import.meta.url)))(
+    'is the same model in tfjs',
+    async () => {
+      const tf = await importPeer<TfTraining>('@tensorflow/tfjs', 'cjs');
+      await tf.setBackend('cpu');
+      const model = resnextTraining(tf, w);
+      expect(model.parameters).toBe(249_322);
+      model.dispose();
+    },
+  );
 
   it.skipIf(!torchAvailable())('is the same model in PyTorch, which refuses another', async () => {
     const torch = torchCpu();
     try {
       const runner = await torch.prepareTraining!(w); // checks the count against ours
       expect((await runner.run()).ms).toBeGreaterThan(0);
-      await expect(torch.prepareTraining!({ ...w, parameters: 1 })).rejects.toThrow(/PyTorch's model has 249322 parameters, ours 1/);
+      await expect(torch.prepareTraining!({ ...w, parameters: 1 })).rejects.toThrow(
+        /PyTorch's model has 249322 parameters, ours 1/,
+      );
     } finally {
       await torch.close?.();
     }

@@ -4,7 +4,16 @@ import '../../src/index.js'; // acquires our device on import
 import { formatTable } from '../../src/bench/conv.js';
 import type { Kind } from './contender.js';
 
-export type Cell = { medianMs: number; minMs: number; wallMedianMs: number; gflops: number; samples: number[]; imagesPerSecond?: number } | { error: string };
+export type Cell =
+  | {
+      medianMs: number;
+      minMs: number;
+      wallMedianMs: number;
+      gflops: number;
+      samples: number[];
+      imagesPerSecond?: number;
+    }
+  | { error: string };
 
 export interface Row {
   /** The shape's label (or 'matmul') and the text of the table's first column. */
@@ -46,13 +55,17 @@ const imagesPerSecond = (row: Row, name: string): number | undefined => {
 const OURS = 'ours';
 
 /** The contenders with a cell in some training row, in column order. */
-const trainers = (results: Results) => results.contenders.filter((c) => results.training.some((row) => row.cells[c.name]));
+const trainers = (results: Results) =>
+  results.contenders.filter((c) => results.training.some((row) => row.cells[c.name]));
 
 /**
  * ours / best WebGPU peer, which peer that was, and the same ratio with ours by wall clock
  * (the peers' only clock: it adds queue latency that our GPU timestamps leave out).
  */
-export function versusBestWebGpu(results: Results, row: Row): { ratio: number; wallRatio: number; peer: string } | undefined {
+export function versusBestWebGpu(
+  results: Results,
+  row: Row,
+): { ratio: number; wallRatio: number; peer: string } | undefined {
   const mine = row.cells[OURS];
   const best = results.contenders
     .filter((c) => c.kind === 'webgpu')
@@ -60,7 +73,11 @@ export function versusBestWebGpu(results: Results, row: Row): { ratio: number; w
     .filter((p): p is { peer: string; value: number } => p.value !== undefined)
     .sort((a, b) => b.value - a.value)[0];
   if (!mine || 'error' in mine || !best) return undefined;
-  return { ratio: mine.gflops / best.value, wallRatio: row.flops / mine.wallMedianMs / 1e6 / best.value, peer: best.peer };
+  return {
+    ratio: mine.gflops / best.value,
+    wallRatio: row.flops / mine.wallMedianMs / 1e6 / best.value,
+    peer: best.peer,
+  };
 }
 
 /** Cells that hold no number point at a numbered footnote; equal reasons share one. */
@@ -79,7 +96,12 @@ export class Footnotes {
   }
 }
 
-function cellText(row: Row, name: string, notes: Footnotes, value: (cell: Exclude<Cell, { error: string }>) => string): string {
+function cellText(
+  row: Row,
+  name: string,
+  notes: Footnotes,
+  value: (cell: Exclude<Cell, { error: string }>) => string,
+): string {
   const cell = row.cells[name];
   if (!cell) return '';
   return 'error' in cell ? notes.mark(cell.error) : value(cell);
@@ -89,11 +111,21 @@ function cellText(row: Row, name: string, notes: Footnotes, value: (cell: Exclud
 export function gflopsTable(results: Results, notes = new Footnotes()): string {
   const names = results.contenders.map((c) => c.name);
   const ceiling = results.contenders.find((c) => c.kind === 'ceiling')?.name;
-  const header = ['workload', 'mode', ...names.map((n) => `${n} GFLOP/s`), 'ours vs best WebGPU peer (ours by wall clock)', 'ours % of FMA ceiling'];
+  const header = [
+    'workload',
+    'mode',
+    ...names.map((n) => `${n} GFLOP/s`),
+    'ours vs best WebGPU peer (ours by wall clock)',
+    'ours % of FMA ceiling',
+  ];
   const rows = results.rows.map((row) => {
     const mine = gflops(row, OURS);
     const cells = names.map((name) =>
-      cellText(row, name, notes, (c) => (name === OURS || mine === undefined || name === ceiling ? c.gflops.toFixed(1) : `${c.gflops.toFixed(1)} (${(c.gflops / mine).toFixed(2)}x)`)),
+      cellText(row, name, notes, (c) =>
+        name === OURS || mine === undefined || name === ceiling
+          ? c.gflops.toFixed(1)
+          : `${c.gflops.toFixed(1)} (${(c.gflops / mine).toFixed(2)}x)`,
+      ),
     );
     const best = versusBestWebGpu(results, row);
     const top = ceiling ? gflops(row, ceiling) : undefined;
@@ -130,7 +162,8 @@ export function trainingTable(results: Results, notes = new Footnotes()): string
       const theirs = imagesPerSecond(row, peer);
       return mine !== undefined && theirs !== undefined ? `${(mine / theirs).toFixed(2)}x` : '';
     };
-    const text = (c: Exclude<Cell, { error: string }>) => `${c.imagesPerSecond?.toFixed(1)} (${c.medianMs.toFixed(0)} ms, ${c.samples.length} step${c.samples.length === 1 ? '' : 's'})`;
+    const text = (c: Exclude<Cell, { error: string }>) =>
+      `${c.imagesPerSecond?.toFixed(1)} (${c.medianMs.toFixed(0)} ms, ${c.samples.length} step${c.samples.length === 1 ? '' : 's'})`;
     return [row.description, ...names.map((name) => cellText(row, name, notes, text)), ...peers.map(ratio)];
   });
   return formatTable(['workload', ...names.map((n) => `${n} images/s`), ...peers.map((n) => `ours / ${n}`)], rows);
@@ -146,7 +179,10 @@ export function trainingMethod(results: Results): string {
 /** The whole report: the tables, what each cell means, the footnotes. */
 export function markdown(results: Results): string {
   const notes = new Footnotes();
-  const parts = [`# bench:peers — ${results.adapter}`, `${results.date}${results.seconds ? `; ${Math.round(results.seconds)} s in all` : ''}.`];
+  const parts = [
+    `# bench:peers — ${results.adapter}`,
+    `${results.date}${results.seconds ? `; ${Math.round(results.seconds)} s in all` : ''}.`,
+  ];
   if (results.rows.length) {
     parts.push(
       '## GFLOP/s',
@@ -156,13 +192,25 @@ export function markdown(results: Results): string {
       millisecondsTable(results, notes),
     );
   }
-  if (results.training.length) parts.push('## Training, images/s', trainingMethod(results), trainingTable(results, notes));
+  if (results.training.length)
+    parts.push('## Training, images/s', trainingMethod(results), trainingTable(results, notes));
   if (notes.lines.length) parts.push('## Cells without a number', notes.lines.join('\n\n'));
   parts.push('## How each contender was run', results.notes.map((n) => `- ${n}`).join('\n'));
   return `${parts.join('\n\n')}\n`;
 }
 
-const COLORS = ['#1f77b4', '#7f7f7f', '#bcbd22', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
+const COLORS = [
+  '#1f77b4',
+  '#7f7f7f',
+  '#bcbd22',
+  '#ff7f0e',
+  '#2ca02c',
+  '#d62728',
+  '#9467bd',
+  '#8c564b',
+  '#e377c2',
+  '#17becf',
+];
 const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
 
 /**
@@ -170,11 +218,21 @@ const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
  * linear axis from 0 so that lengths compare as the ratios the row is read for; each bar
  * carries its value. Colours follow the contenders' order, as in the GFLOP/s panel.
  */
-function trainingPanel(results: Results, top: number, left: number, barsWidth: number): { svg: string[]; height: number } {
+function trainingPanel(
+  results: Results,
+  top: number,
+  left: number,
+  barsWidth: number,
+): { svg: string[]; height: number } {
   const BAR = 14;
   const STEP = 20;
-  const max = Math.max(...results.training.flatMap((row) => results.contenders.map((c) => imagesPerSecond(row, c.name) ?? 0)), 1e-9);
-  const svg = [`<text x="${left}" y="${top + 16}" font-size="14">Training images/s (linear scale), median step per engine</text>`];
+  const max = Math.max(
+    ...results.training.flatMap((row) => results.contenders.map((c) => imagesPerSecond(row, c.name) ?? 0)),
+    1e-9,
+  );
+  const svg = [
+    `<text x="${left}" y="${top + 16}" font-size="14">Training images/s (linear scale), median step per engine</text>`,
+  ];
   let y = top + 30;
   for (const row of results.training) {
     svg.push(`<text x="${left}" y="${y + 12}">${escape(row.description)}</text>`);
@@ -197,7 +255,9 @@ function trainingPanel(results: Results, top: number, left: number, barsWidth: n
  *  magnitude), and the training rows' images/s below them. */
 export function barChart(results: Results, { barWidth = 9, gap = 14, height = 460 } = {}): string {
   const names = results.contenders.map((c) => c.name);
-  const values = results.rows.flatMap((row) => names.map((n) => gflops(row, n))).filter((v): v is number => v !== undefined && v > 0);
+  const values = results.rows
+    .flatMap((row) => names.map((n) => gflops(row, n)))
+    .filter((v): v is number => v !== undefined && v > 0);
   const lo = Math.floor(Math.log10(Math.min(...values, 1)));
   const hi = Math.ceil(Math.log10(Math.max(...values, 10)));
   const m = { left: 60, right: 60, top: 70, bottom: 140 };
@@ -212,24 +272,34 @@ export function barChart(results: Results, { barWidth = 9, gap = 14, height = 46
       if (v === undefined || v <= 0) return [];
       const x = m.left + r * group + gap / 2 + i * barWidth;
       const y = sy(Math.max(v, 10 ** lo));
-      return [`<rect x="${x}" y="${y.toFixed(1)}" width="${barWidth - 1}" height="${(m.top + plotH - y).toFixed(1)}" fill="${COLORS[i % COLORS.length]}"><title>${escape(`${name}, ${row.description} ${row.mode}: ${v.toFixed(1)} GFLOP/s`)}</title></rect>`];
+      return [
+        `<rect x="${x}" y="${y.toFixed(1)}" width="${barWidth - 1}" height="${(m.top + plotH - y).toFixed(1)}" fill="${COLORS[i % COLORS.length]}"><title>${escape(`${name}, ${row.description} ${row.mode}: ${v.toFixed(1)} GFLOP/s`)}</title></rect>`,
+      ];
     }),
   );
   const labels = results.rows.map((row, r) => {
     const x = m.left + r * group + group / 2;
     return `<text transform="translate(${x},${m.top + plotH + 10}) rotate(45)" font-size="10">${escape(`${row.label} ${row.mode}`)}</text>`;
   });
-  const legend = names.map((name, i) => `<g transform="translate(${m.left + 130 * i},54)"><rect width="10" height="10" y="-9" fill="${COLORS[i % COLORS.length]}"/><text x="14">${escape(name)}</text></g>`);
+  const legend = names.map(
+    (name, i) =>
+      `<g transform="translate(${m.left + 130 * i},54)"><rect width="10" height="10" y="-9" fill="${COLORS[i % COLORS.length]}"/><text x="14">${escape(name)}</text></g>`,
+  );
   const gflopsPanel = results.rows.length
     ? [
         `<text x="${m.left}" y="18" font-size="14">GFLOP/s per workload and engine (log scale), median of ${results.iterations} rounds</text>`,
-        ...ticks.map((t) => `<line x1="${m.left}" x2="${width - m.right}" y1="${sy(t)}" y2="${sy(t)}" stroke="#ddd"/><text x="${m.left - 6}" y="${sy(t) + 4}" text-anchor="end">${t}</text>`),
+        ...ticks.map(
+          (t) =>
+            `<line x1="${m.left}" x2="${width - m.right}" y1="${sy(t)}" y2="${sy(t)}" stroke="#ddd"/><text x="${m.left - 6}" y="${sy(t) + 4}" text-anchor="end">${t}</text>`,
+        ),
         `<line x1="${m.left}" y1="${m.top}" x2="${m.left}" y2="${m.top + plotH}" stroke="black"/>`,
         ...bars,
         ...labels,
       ]
     : [];
-  const training = results.training.length ? trainingPanel(results, results.rows.length ? height : m.top, m.left, width - m.left - m.right - 160) : { svg: [], height: 0 };
+  const training = results.training.length
+    ? trainingPanel(results, results.rows.length ? height : m.top, m.left, width - m.left - m.right - 160)
+    : { svg: [], height: 0 };
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${(results.rows.length ? height : m.top) + training.height}" font-family="sans-serif" font-size="12">`,
     `<rect width="100%" height="100%" fill="white"/>`,

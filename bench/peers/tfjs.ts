@@ -57,13 +57,22 @@ async function finish(tf: Tf): Promise<void> {
  * The convolution as a tfjs user writes it, on NHWC x and HWIO filter: tfjs has no grouped
  * conv2d, so a grouped one splits input and filter by group and concatenates the outputs.
  */
-export function convolution(tf: Tf, groups: number, stride: number, padding: number, depthwise = false): (x: TfTensor, f: TfTensor) => TfTensor {
+export function convolution(
+  tf: Tf,
+  groups: number,
+  stride: number,
+  padding: number,
+  depthwise = false,
+): (x: TfTensor, f: TfTensor) => TfTensor {
   if (groups === 1) return (x, f) => tf.conv2d(x, f, stride, padding);
   if (depthwise) return (x, f) => tf.depthwiseConv2d(x, f, stride, padding);
   return (x, f) => {
     const xs = tf.split(x, groups, 3);
     const fs = tf.split(f, groups, 3);
-    return tf.concat(xs.map((xg, i) => tf.conv2d(xg, fs[i], stride, padding)), 3);
+    return tf.concat(
+      xs.map((xg, i) => tf.conv2d(xg, fs[i], stride, padding)),
+      3,
+    );
   };
 }
 
@@ -77,7 +86,14 @@ export function tfjs(): Contender {
     ],
     async prepare(w) {
       const tf = await (lib ??= load());
-      const tensor = (shape: number[], seed: number) => tf.tensor(pseudoRandom(shape.reduce((a, b) => a * b, 1), seed), shape);
+      const tensor = (shape: number[], seed: number) =>
+        tf.tensor(
+          pseudoRandom(
+            shape.reduce((a, b) => a * b, 1),
+            seed,
+          ),
+          shape,
+        );
       let inputs: TfTensor[];
       let step: () => TfTensor[];
       if (w.kind === 'matmul') {
@@ -88,7 +104,11 @@ export function tfjs(): Contender {
         const depthwise = g.groups > 1 && g.groups === g.C_in;
         // HWIO filter; a depthwise one is [kH, kW, C, 1].
         const filterShape = depthwise ? [g.kH, g.kW, g.C_in, 1] : [g.kH, g.kW, g.C_in / g.groups, g.C_out];
-        inputs = [tensor([g.N, g.H, g.W, g.C_in], 1), tensor(filterShape, 2), tensor([g.N, g.H_out, g.W_out, g.C_out], 3)];
+        inputs = [
+          tensor([g.N, g.H, g.W, g.C_in], 1),
+          tensor(filterShape, 2),
+          tensor([g.N, g.H_out, g.W_out, g.C_out], 3),
+        ];
         const conv = convolution(tf, g.groups, g.stride[0], g.padding[0], depthwise);
         const [x, f, dy] = inputs;
         const grads = tf.grads(conv);

@@ -27,7 +27,14 @@ export interface TfTraining extends Tf {
   tensor1d(values: Int32Array, dtype: 'int32'): TfTensor;
   oneHot(indices: TfTensor, depth: number): TfTensor;
   moments(x: TfTensor, axes: number[]): { mean: TfTensor; variance: TfTensor };
-  batchNorm(x: TfTensor, mean: TfTensor, variance: TfTensor, offset: TfTensor, scale: TfTensor, epsilon: number): TfTensor;
+  batchNorm(
+    x: TfTensor,
+    mean: TfTensor,
+    variance: TfTensor,
+    offset: TfTensor,
+    scale: TfTensor,
+    epsilon: number,
+  ): TfTensor;
   relu(x: TfTensor): TfTensor;
   add(a: TfTensor, b: TfTensor): TfTensor;
   mul(a: TfTensor, b: number): TfTensor;
@@ -62,14 +69,18 @@ export function resnextTraining(tf: TfTraining, w: TrainingWorkload): TfTraining
   // Kaiming normal (fan out) as ours and torchvision initialise convolutions; the values
   // only need to keep the loss finite, the timing does not depend on them.
   const conv = (cin: number, cout: number, k: number, stride = 1, groups = 1): Layer => {
-    const f = keep(trainable, tf.randomNormal([k, k, cin / groups, cout], 0, Math.sqrt(2 / (k * k * cout)), 'float32', seed++));
+    const f = keep(
+      trainable,
+      tf.randomNormal([k, k, cin / groups, cout], 0, Math.sqrt(2 / (k * k * cout)), 'float32', seed++),
+    );
     const run = convolution(tf, groups, stride, (k - 1) / 2);
     return (x) => run(x, f);
   };
   const batchNorm = (c: number): Layer => {
     const [scale, offset] = [keep(trainable, tf.ones([c])), keep(trainable, tf.zeros([c]))];
     const [runningMean, runningVariance] = [keep(running, tf.zeros([c]), false), keep(running, tf.ones([c]), false)];
-    const update = (r: TfVariable, batch: TfTensor) => r.assign(tf.add(tf.mul(r, 1 - BN.momentum), tf.mul(batch, BN.momentum)));
+    const update = (r: TfVariable, batch: TfTensor) =>
+      r.assign(tf.add(tf.mul(r, 1 - BN.momentum), tf.mul(batch, BN.momentum)));
     return (x) => {
       const { mean, variance } = tf.moments(x, [0, 1, 2]);
       update(runningMean, mean);
@@ -90,9 +101,22 @@ export function resnextTraining(tf: TfTraining, w: TrainingWorkload): TfTraining
     const width = Math.floor((cout * spec.groupWidth) / spec.channels[0]) * spec.cardinality;
     for (let b = 0; b < spec.blocksPerStage[stage]; b++) {
       const stride = stage > 0 && b === 0 ? 2 : 1;
-      const main = [convBn(cin, width, 1), tf.relu, convBn(width, width, 3, stride, spec.cardinality), tf.relu, convBn(width, cout, 1)];
+      const main = [
+        convBn(cin, width, 1),
+        tf.relu,
+        convBn(width, width, 3, stride, spec.cardinality),
+        tf.relu,
+        convBn(width, cout, 1),
+      ];
       const shortcut = stride !== 1 || cin !== cout ? convBn(cin, cout, 1, stride) : (x: TfTensor) => x;
-      layers.push((x) => tf.relu(tf.add(main.reduce((h, layer) => layer(h), x), shortcut(x))));
+      layers.push((x) =>
+        tf.relu(
+          tf.add(
+            main.reduce((h, layer) => layer(h), x),
+            shortcut(x),
+          ),
+        ),
+      );
       cin = cout;
     }
   });
@@ -102,9 +126,21 @@ export function resnextTraining(tf: TfTraining, w: TrainingWorkload): TfTraining
 
   const [c, h, wd] = w.input;
   const x = tf.tensor(pseudoRandom(w.batch * c * h * wd), [w.batch, h, wd, c]);
-  const labels = tf.tidy(() => tf.oneHot(tf.tensor1d(Int32Array.from({ length: w.batch }, (_, i) => i % spec.numClasses), 'int32'), spec.numClasses));
+  const labels = tf.tidy(() =>
+    tf.oneHot(
+      tf.tensor1d(
+        Int32Array.from({ length: w.batch }, (_, i) => i % spec.numClasses),
+        'int32',
+      ),
+      spec.numClasses,
+    ),
+  );
   const optimizer = tf.train.momentum(w.lr, w.momentum);
-  const loss = () => tf.losses.softmaxCrossEntropy(labels, layers.reduce((h, layer) => layer(h), x));
+  const loss = () =>
+    tf.losses.softmaxCrossEntropy(
+      labels,
+      layers.reduce((h, layer) => layer(h), x),
+    );
   return {
     parameters: trainable.reduce((n, v) => n + v.size, 0),
     async step() {

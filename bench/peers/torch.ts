@@ -58,7 +58,19 @@ class Peer {
 function request(w: Workload): object {
   if (w.kind === 'matmul') return { op: 'prepare', kind: 'matmul', M: w.M, K: w.K, N: w.N };
   const g = w.g;
-  return { op: 'prepare', kind: 'conv', mode: w.mode, N: g.N, C: g.C_in, H: g.H, W: g.W, groups: g.groups, k: g.kH, stride: g.stride[0], padding: g.padding[0] };
+  return {
+    op: 'prepare',
+    kind: 'conv',
+    mode: w.mode,
+    N: g.N,
+    C: g.C_in,
+    H: g.H,
+    W: g.W,
+    groups: g.groups,
+    k: g.kH,
+    stride: g.stride[0],
+    padding: g.padding[0],
+  };
 }
 
 /** Runs the step torch_peer.py last prepared. */
@@ -87,7 +99,15 @@ export function torchCpu(): Contender {
     },
     async prepareTraining(w) {
       peer ??= new Peer();
-      const { parameters = NaN } = await peer.ask({ op: 'prepare', kind: 'train', spec: w.spec, batch: w.batch, input: w.input, lr: w.lr, momentum: w.momentum });
+      const { parameters = NaN } = await peer.ask({
+        op: 'prepare',
+        kind: 'train',
+        spec: w.spec,
+        batch: w.batch,
+        input: w.input,
+        lr: w.lr,
+        momentum: w.momentum,
+      });
       checkParameters('PyTorch', parameters, w);
       return runner(peer);
     },

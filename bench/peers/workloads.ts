@@ -42,11 +42,20 @@ export function buildWorkloads(shapes: ConvShape[], modes: Mode[], matmul: boole
   const conv = shapes.flatMap((shape) =>
     modes.map((mode): Workload => {
       const g = geometryOf(shape);
-      return { kind: 'conv', label: shape.label, mode, shape, g, flops: (mode === 'forward' ? 1 : 3) * forwardFlops(g) };
+      return {
+        kind: 'conv',
+        label: shape.label,
+        mode,
+        shape,
+        g,
+        flops: (mode === 'forward' ? 1 : 3) * forwardFlops(g),
+      };
     }),
   );
   const n = MATMUL_SIZE;
-  return matmul ? [...conv, { kind: 'matmul', label: MATMUL_LABEL, mode: 'forward', M: n, K: n, N: n, flops: 2 * n * n * n }] : conv;
+  return matmul
+    ? [...conv, { kind: 'matmul', label: MATMUL_LABEL, mode: 'forward', M: n, K: n, N: n, flops: 2 * n * n * n }]
+    : conv;
 }
 
 /** The training step at `resnext train`'s batch size. Plain momentum SGD, the update every
@@ -57,12 +66,24 @@ export function trainingWorkload(batch = 64): TrainingWorkload {
   const input = MODELS.small_resnext.input;
   const { macs } = model.shapeAndMacs([batch, ...input]);
   model.dispose();
-  return { kind: 'train', label: 'small resnext', mode: 'train', spec: SMALL_RESNEXT_SPEC, batch, input, parameters, flops: 3 * 2 * macs, lr: 0.05, momentum: 0.9 };
+  return {
+    kind: 'train',
+    label: 'small resnext',
+    mode: 'train',
+    spec: SMALL_RESNEXT_SPEC,
+    batch,
+    input,
+    parameters,
+    flops: 3 * 2 * macs,
+    lr: 0.05,
+    momentum: 0.9,
+  };
 }
 
 /** Throws unless an engine's model has as many parameters as ours: otherwise it is another model. */
 export function checkParameters(engine: string, count: number, w: TrainingWorkload): void {
-  if (count !== w.parameters) throw new Error(`${engine}'s model has ${count} parameters, ours ${w.parameters}: not the same model`);
+  if (count !== w.parameters)
+    throw new Error(`${engine}'s model has ${count} parameters, ours ${w.parameters}: not the same model`);
 }
 
 export function describe(w: Workload | TrainingWorkload): string {

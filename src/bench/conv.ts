@@ -3,7 +3,16 @@
 // It runs wherever the engine does (the CLI in Node, the web app in a page): the caller
 // has acquired the device.
 import { randn } from '../creation.js';
-import { convForward, convGeometry, convGradInput, convGradWeight, convParams, tuneConv2d, type ConvGeometry, type ConvRole } from '../ops/conv2d.js';
+import {
+  convForward,
+  convGeometry,
+  convGradInput,
+  convGradWeight,
+  convParams,
+  tuneConv2d,
+  type ConvGeometry,
+  type ConvRole,
+} from '../ops/conv2d.js';
 import { linearGrid, runtime, type ProfileRow } from '../runtime/index.js';
 import { empty, tidy, type Tensor } from '../tensor.js';
 import type { ConvShape } from './shapes.js';
@@ -27,10 +36,15 @@ export interface ConvResult {
 }
 
 export function geometryOf(s: ConvShape): ConvGeometry {
-  return convGeometry([s.N, s.C, s.H, s.W], [s.C, s.C / s.groups, s.k, s.k], { stride: s.stride, padding: Math.floor(s.k / 2), groups: s.groups });
+  return convGeometry([s.N, s.C, s.H, s.W], [s.C, s.C / s.groups, s.k, s.k], {
+    stride: s.stride,
+    padding: Math.floor(s.k / 2),
+    groups: s.groups,
+  });
 }
 
-export const forwardFlops = (g: ConvGeometry) => 2 * g.N * g.C_out * g.H_out * g.W_out * (g.C_in / g.groups) * g.kH * g.kW;
+export const forwardFlops = (g: ConvGeometry) =>
+  2 * g.N * g.C_out * g.H_out * g.W_out * (g.C_in / g.groups) * g.kH * g.kW;
 const bytes = (...counts: number[]) => 4 * counts.reduce((a, b) => a + b, 0);
 
 export function naiveForward(x: Tensor, w: Tensor, g: ConvGeometry): Tensor {
@@ -74,7 +88,11 @@ export async function benchConv(shapes: ConvShape[], options: BenchOptions): Pro
   const results: ConvResult[] = [];
   for (const s of shapes) {
     const g = geometryOf(s);
-    const [x, w, dy] = [randn([g.N, g.C_in, g.H, g.W]), randn([g.C_out, g.C_in / g.groups, g.kH, g.kW], { std: 0.1 }), randn([g.N, g.C_out, g.H_out, g.W_out])];
+    const [x, w, dy] = [
+      randn([g.N, g.C_in, g.H, g.W]),
+      randn([g.C_out, g.C_in / g.groups, g.kH, g.kW], { std: 0.1 }),
+      randn([g.N, g.C_out, g.H_out, g.W_out]),
+    ];
     const flops = forwardFlops(g);
     if (options.tune) await tuneConv2d([{ geometry: g, roles: ALL_ROLES }]);
     let forwardMedian: number | undefined;
@@ -82,10 +100,21 @@ export async function benchConv(shapes: ConvShape[], options: BenchOptions): Pro
       const times =
         mode === 'forward'
           ? await timeRuns(options.warmup, options.iterations, () => [convForward(x, w, null, g)])
-          : await timeRuns(options.warmup, options.iterations, () => [convGradInput(dy, w, g), convGradWeight(x, dy, w.shape, g)]);
+          : await timeRuns(options.warmup, options.iterations, () => [
+              convGradInput(dy, w, g),
+              convGradWeight(x, dy, w.shape, g),
+            ]);
       const ms = median(times);
-      const moved = mode === 'forward' ? bytes(x.size, w.size, dy.size) : bytes(dy.size, w.size, x.size, x.size, dy.size, w.size);
-      const result: ConvResult = { shape: s, mode, medianMs: ms, minMs: times[0], gflops: ((mode === 'forward' ? 1 : 2) * flops) / ms / 1e6, gbps: moved / ms / 1e6 };
+      const moved =
+        mode === 'forward' ? bytes(x.size, w.size, dy.size) : bytes(dy.size, w.size, x.size, x.size, dy.size, w.size);
+      const result: ConvResult = {
+        shape: s,
+        mode,
+        medianMs: ms,
+        minMs: times[0],
+        gflops: ((mode === 'forward' ? 1 : 2) * flops) / ms / 1e6,
+        gbps: moved / ms / 1e6,
+      };
       if (mode === 'forward') {
         forwardMedian = ms;
         if (options.baseline) {
@@ -104,8 +133,15 @@ export async function benchConv(shapes: ConvShape[], options: BenchOptions): Pro
 /** GPU time per kernel entry for one forward and one backward of a shape. */
 export async function profileConv(s: ConvShape): Promise<ProfileRow[]> {
   const g = geometryOf(s);
-  const [x, w, dy] = [randn([g.N, g.C_in, g.H, g.W]), randn([g.C_out, g.C_in / g.groups, g.kH, g.kW]), randn([g.N, g.C_out, g.H_out, g.W_out])];
-  const once = () => tidy(() => [convForward(x, w, null, g), convGradInput(dy, w, g), convGradWeight(x, dy, w.shape, g)]).forEach((t) => t.dispose());
+  const [x, w, dy] = [
+    randn([g.N, g.C_in, g.H, g.W]),
+    randn([g.C_out, g.C_in / g.groups, g.kH, g.kW]),
+    randn([g.N, g.C_out, g.H_out, g.W_out]),
+  ];
+  const once = () =>
+    tidy(() => [convForward(x, w, null, g), convGradInput(dy, w, g), convGradWeight(x, dy, w.shape, g)]).forEach((t) =>
+      t.dispose(),
+    );
   once(); // compiles the pipelines
   await runtime().sync();
   runtime().startProfile();
@@ -115,7 +151,16 @@ export async function profileConv(s: ConvShape): Promise<ProfileRow[]> {
   return rows;
 }
 
-export const TABLE_HEADER = ['shape (3x3 unless noted)', 'mode', 'median ms', 'min ms', 'GFLOP/s', 'GB/s', 'vs naive', 'bwd/fwd'];
+export const TABLE_HEADER = [
+  'shape (3x3 unless noted)',
+  'mode',
+  'median ms',
+  'min ms',
+  'GFLOP/s',
+  'GB/s',
+  'vs naive',
+  'bwd/fwd',
+];
 
 export function tableRow(r: ConvResult): string[] {
   const s = r.shape;

@@ -12,7 +12,16 @@ export interface ConvShape {
   stride: number;
 }
 
-const shape = (label: string, N: number, C: number, H: number, groups: number): ConvShape => ({ label, N, C, H, W: H, groups, k: 3, stride: 1 });
+const shape = (label: string, N: number, C: number, H: number, groups: number): ConvShape => ({
+  label,
+  N,
+  C,
+  H,
+  W: H,
+  groups,
+  k: 3,
+  stride: 1,
+});
 
 /** ResNeXt-50 (32x4d)'s grouped 3x3 convolutions per stage at batch 8, plus contrasts. */
 export const DEFAULT_SHAPES: ConvShape[] = [
@@ -36,4 +45,3 @@ export function parseShape(text: string): ConvShape {
   if (C % groups !== 0) throw new Error(`--shape '${text}': groups ${groups} does not divide C=${C}`);
   return { label: `custom ${text}`, N, C, H, W, groups, k, stride };
 }
-

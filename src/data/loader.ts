@@ -22,7 +22,11 @@ export interface LoaderOptions {
 }
 
 /** Batches of one pass over a split. Training drops a last batch of one image (BatchNorm needs two). */
-export function* batches(dataset: Dataset, split: Split, { batchSize, train, augment = true, generator, limit }: LoaderOptions): Generator<Batch> {
+export function* batches(
+  dataset: Dataset,
+  split: Split,
+  { batchSize, train, augment = true, generator, limit }: LoaderOptions,
+): Generator<Batch> {
   const count = Math.min(limit ?? split.count, split.count);
   const order = train ? generator.permutation(count) : Array.from({ length: count }, (_, i) => i);
   const [C, H, W] = dataset.shape;
@@ -47,7 +51,15 @@ export function* batches(dataset: Dataset, split: Split, { batchSize, train, aug
 
 /** Copies one image into `out`, shifted by (dy, dx) with zero fill (a padded random
  *  crop), optionally mirrored, and normalised per channel. */
-function writeImage(out: Float32Array, offset: number, image: Uint8Array, dataset: Dataset, dy: number, dx: number, flip: boolean): void {
+function writeImage(
+  out: Float32Array,
+  offset: number,
+  image: Uint8Array,
+  dataset: Dataset,
+  dy: number,
+  dx: number,
+  flip: boolean,
+): void {
   const [C, H, W] = dataset.shape;
   for (let c = 0; c < C; c++) {
     const mean = dataset.mean[c];
@@ -58,7 +70,9 @@ function writeImage(out: Float32Array, offset: number, image: Uint8Array, datase
       for (let x = 0; x < W; x++) {
         const sx = (flip ? W - 1 - x : x) + dx;
         const inside = sy >= 0 && sy < H && sx >= 0 && sx < W;
-        out[offset + (c * H + y) * W + x] = inside ? image[(c * H + sy) * W + sx] * scale - mean / dataset.std[c] : zero;
+        out[offset + (c * H + y) * W + x] = inside
+          ? image[(c * H + sy) * W + sx] * scale - mean / dataset.std[c]
+          : zero;
       }
     }
   }

@@ -14,7 +14,18 @@ export class SafetensorsError extends ResnextError {
   }
 }
 
-const BYTES: Record<string, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
+const BYTES: Record<string, number> = {
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U8: 1,
+  BOOL: 1,
+};
 const MAX_HEADER_BYTES = 100 * 1024 * 1024;
 
 export interface SaveOptions {
@@ -31,7 +42,10 @@ interface HeaderEntry {
 
 /** The file's bytes as chunks: the header, then one tensor at a time (read from the GPU
  *  as it is reached). bigint values become I64 scalars (num_batches_tracked). */
-export async function* encodeSafetensors(dict: StateDict, { dtype = 'F32', metadata }: SaveOptions = {}): AsyncGenerator<Uint8Array> {
+export async function* encodeSafetensors(
+  dict: StateDict,
+  { dtype = 'F32', metadata }: SaveOptions = {},
+): AsyncGenerator<Uint8Array> {
   const names = Object.keys(dict);
   const header: Record<string, HeaderEntry | Record<string, string>> = {};
   if (metadata) header.__metadata__ = metadata;
@@ -83,10 +97,14 @@ export interface SafetensorsFile {
 export function parseSafetensors(data: Uint8Array | ArrayBuffer, source = 'safetensors data'): SafetensorsFile {
   const bytes = data instanceof Uint8Array ? data : new Uint8Array(data);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (bytes.length < 8) throw new SafetensorsError(source, `is ${bytes.length} bytes long, too short for a safetensors header`);
+  if (bytes.length < 8)
+    throw new SafetensorsError(source, `is ${bytes.length} bytes long, too short for a safetensors header`);
   const headerLength = Number(view.getBigUint64(0, true));
   if (headerLength > MAX_HEADER_BYTES || 8 + headerLength > bytes.length) {
-    throw new SafetensorsError(source, `declares a ${headerLength}-byte header but the file has ${bytes.length - 8} bytes after the length`);
+    throw new SafetensorsError(
+      source,
+      `declares a ${headerLength}-byte header but the file has ${bytes.length - 8} bytes after the length`,
+    );
   }
   let header: Record<string, unknown>;
   let text: string;
@@ -106,15 +124,29 @@ export function parseSafetensors(data: Uint8Array | ArrayBuffer, source = 'safet
   }
   for (const [name, raw] of Object.entries(entries)) {
     const { dtype, shape, data_offsets } = raw as HeaderEntry;
-    if (!(dtype in BYTES)) throw new SafetensorsError(source, `tensor '${name}' has unknown dtype ${JSON.stringify(dtype)}`);
-    if (!Array.isArray(shape) || shape.some((d) => !Number.isSafeInteger(d) || d < 0)) throw new SafetensorsError(source, `tensor '${name}' has an invalid shape ${JSON.stringify(shape)}`);
+    if (!(dtype in BYTES))
+      throw new SafetensorsError(source, `tensor '${name}' has unknown dtype ${JSON.stringify(dtype)}`);
+    if (!Array.isArray(shape) || shape.some((d) => !Number.isSafeInteger(d) || d < 0))
+      throw new SafetensorsError(source, `tensor '${name}' has an invalid shape ${JSON.stringify(shape)}`);
     const [begin, end] = data_offsets ?? [];
     const expected = BYTES[dtype] * shape.reduce((a, b) => a * b, 1);
-    if (!Number.isSafeInteger(begin) || !Number.isSafeInteger(end) || begin < 0 || end > dataLength || end - begin !== expected) {
-      throw new SafetensorsError(source, `tensor '${name}' has data_offsets ${JSON.stringify(data_offsets)} that do not hold ${expected} bytes inside the ${dataLength}-byte data section`);
+    if (
+      !Number.isSafeInteger(begin) ||
+      !Number.isSafeInteger(end) ||
+      begin < 0 ||
+      end > dataLength ||
+      end - begin !== expected
+    ) {
+      throw new SafetensorsError(
+        source,
+        `tensor '${name}' has data_offsets ${JSON.stringify(data_offsets)} that do not hold ${expected} bytes inside the ${dataLength}-byte data section`,
+      );
     }
     const slice = bytes.subarray(dataStart + begin, dataStart + end);
-    tensors[name] = dtype === 'I64' && shape.length === 0 ? new DataView(slice.buffer, slice.byteOffset, 8).getBigInt64(0, true) : { shape, data: decode(slice, dtype) };
+    tensors[name] =
+      dtype === 'I64' && shape.length === 0
+        ? new DataView(slice.buffer, slice.byteOffset, 8).getBigInt64(0, true)
+        : { shape, data: decode(slice, dtype) };
   }
   return { tensors, metadata: metadata as Record<string, string> };
 }

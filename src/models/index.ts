@@ -12,14 +12,33 @@ const imagenetStages = (blocks: [number, number, number, number]): StageSpec[] =
 
 function imagenet(blocks: [number, number, number, number], groups: number, widthPerGroup: number) {
   return ({ numClasses = 1000, ...options }: ResNetOptions = {}) =>
-    new ResNet({ inChannels: 3, stem: 'imagenet', stemChannels: 64, stages: imagenetStages(blocks), groups, widthPerGroup, numClasses }, options);
+    new ResNet(
+      {
+        inChannels: 3,
+        stem: 'imagenet',
+        stemChannels: 64,
+        stages: imagenetStages(blocks),
+        groups,
+        widthPerGroup,
+        numClasses,
+      },
+      options,
+    );
 }
 
 /** ResNeXt-29 for 32x32 images (the paper's CIFAR section): 3 stages of 3 blocks, outputs 256/512/1024. */
 function resnext29(groups: number, widthPerGroup: number) {
   return ({ numClasses = 10, ...options }: ResNetOptions = {}) =>
     new ResNet(
-      { inChannels: 3, stem: 'cifar', stemChannels: 64, stages: [64, 128, 256].map((planes, i) => ({ blocks: 3, planes, stride: i === 0 ? 1 : 2 })), groups, widthPerGroup, numClasses },
+      {
+        inChannels: 3,
+        stem: 'cifar',
+        stemChannels: 64,
+        stages: [64, 128, 256].map((planes, i) => ({ blocks: 3, planes, stride: i === 0 ? 1 : 2 })),
+        groups,
+        widthPerGroup,
+        numClasses,
+      },
       options,
     );
 }
@@ -38,13 +57,29 @@ export interface SmallSpec {
 }
 
 /** smallResnext()'s spec where none is given: the model `resnext train` trains. */
-export const SMALL_RESNEXT_SPEC: Required<SmallSpec> = { cardinality: 8, groupWidth: 4, blocksPerStage: [2, 2, 2], channels: [64, 128, 256], stemChannels: 32, inChannels: 1, numClasses: 10 };
+export const SMALL_RESNEXT_SPEC: Required<SmallSpec> = {
+  cardinality: 8,
+  groupWidth: 4,
+  blocksPerStage: [2, 2, 2],
+  channels: [64, 128, 256],
+  stemChannels: 32,
+  inChannels: 1,
+  numClasses: 10,
+};
 
 /** A small ResNeXt for 28x28 single-channel images (Fashion-MNIST, MNIST). */
 export function smallResnext(given: SmallSpec = {}, options: ResNetOptions = {}): ResNet {
   // Fields given as undefined (MODELS passes { numClasses } as it came) keep the default.
   const defined = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
-  const { cardinality, groupWidth, blocksPerStage, channels, stemChannels, inChannels, numClasses }: Required<SmallSpec> = { ...SMALL_RESNEXT_SPEC, ...defined };
+  const {
+    cardinality,
+    groupWidth,
+    blocksPerStage,
+    channels,
+    stemChannels,
+    inChannels,
+    numClasses,
+  }: Required<SmallSpec> = { ...SMALL_RESNEXT_SPEC, ...defined };
   const spec: ResNetSpec = {
     inChannels,
     stem: 'cifar',
@@ -77,8 +112,14 @@ export const MODELS: Record<ModelName, { create: (options?: ResNetOptions) => Re
   resnext101_64x4d: { create: imagenet([3, 4, 23, 3], 64, 4), input: [3, 224, 224] },
   resnext29_8x64d: { create: resnext29(8, 64), input: [3, 32, 32] },
   resnext29_16x64d: { create: resnext29(16, 64), input: [3, 32, 32] },
-  small_resnext: { create: ({ numClasses, ...options }: ResNetOptions = {}) => smallResnext({ numClasses }, options), input: [1, 28, 28] },
-  small_resnet: { create: ({ numClasses, ...options }: ResNetOptions = {}) => smallResnet({ numClasses }, options), input: [1, 28, 28] },
+  small_resnext: {
+    create: ({ numClasses, ...options }: ResNetOptions = {}) => smallResnext({ numClasses }, options),
+    input: [1, 28, 28],
+  },
+  small_resnet: {
+    create: ({ numClasses, ...options }: ResNetOptions = {}) => smallResnet({ numClasses }, options),
+    input: [1, 28, 28],
+  },
 };
 
 export const resnet50 = MODELS.resnet50.create;

@@ -69,7 +69,8 @@ export class Bottleneck extends Module {
     super();
     const width = Math.floor(planes * (widthPerGroup / 64)) * groups;
     const out = planes * EXPANSION;
-    const conv = (i: number, o: number, k: number, options = {}) => new Conv2d(i, o, k, { bias: false, generator, ...options });
+    const conv = (i: number, o: number, k: number, options = {}) =>
+      new Conv2d(i, o, k, { bias: false, generator, ...options });
     this.conv1 = this.registerModule('conv1', conv(inplanes, width, 1));
     this.bn1 = this.registerModule('bn1', new BatchNorm2d(width));
     this.conv2 = this.registerModule('conv2', conv(width, width, 3, { stride, padding: 1, groups }));
@@ -77,7 +78,10 @@ export class Bottleneck extends Module {
     this.conv3 = this.registerModule('conv3', conv(width, out, 1));
     this.bn3 = this.registerModule('bn3', new BatchNorm2d(out));
     this.registerModule('relu', new ReLU());
-    this.downsample = stride !== 1 || inplanes !== out ? this.registerModule('downsample', new Sequential(conv(inplanes, out, 1, { stride }), new BatchNorm2d(out))) : null;
+    this.downsample =
+      stride !== 1 || inplanes !== out
+        ? this.registerModule('downsample', new Sequential(conv(inplanes, out, 1, { stride }), new BatchNorm2d(out)))
+        : null;
   }
 
   forward(x: Tensor): Tensor {
@@ -95,12 +99,21 @@ export class Bottleneck extends Module {
   /** Forms (a) and (b), path by path, on slices of the same parameters. */
   private paths(x: Tensor): Tensor {
     if (this.training) {
-      throw new ArgumentError('Bottleneck', 'form', `(${this.form}) runs in eval mode only: it shows the equivalence with form (c), which is the one to train`);
+      throw new ArgumentError(
+        'Bottleneck',
+        'form',
+        `(${this.form}) runs in eval mode only: it shows the equivalence with form (c), which is the one to train`,
+      );
     }
     const d = this.conv2.weight.shape[1];
     const heads = Array.from({ length: this.groups }, (_, i) => {
       const h = sliceBatchNorm(this.bn1, conv2d(x, narrow(this.conv1.weight, 0, i * d, d)), i * d, d);
-      return sliceBatchNorm(this.bn2, conv2d(h, narrow(this.conv2.weight, 0, i * d, d), null, { stride: this.conv2.options.stride, padding: 1 }), i * d, d);
+      return sliceBatchNorm(
+        this.bn2,
+        conv2d(h, narrow(this.conv2.weight, 0, i * d, d), null, { stride: this.conv2.options.stride, padding: 1 }),
+        i * d,
+        d,
+      );
     });
     if (this.form === 'b') return conv2d(cat(heads, 1), this.conv3.weight);
     return heads.map((h, i) => conv2d(h, narrow(this.conv3.weight, 1, i * d, d))).reduce((a, b) => add(a, b));
@@ -114,8 +127,14 @@ export class Bottleneck extends Module {
 
 /** Eval-mode BN + ReLU over one path's channels [first, first + count) of a BatchNorm2d. */
 function sliceBatchNorm(bn: BatchNorm2d, x: Tensor, first: number, count: number): Tensor {
-  const [mean, variance] = bn.namedBuffers().filter(([n]) => n.startsWith('running')).map(([, t]) => narrow(t as Tensor, 0, first, count));
-  return batchNorm(x, mean, variance, narrow(bn.weight, 0, first, count), narrow(bn.bias, 0, first, count), { training: false, relu: true });
+  const [mean, variance] = bn
+    .namedBuffers()
+    .filter(([n]) => n.startsWith('running'))
+    .map(([, t]) => narrow(t as Tensor, 0, first, count));
+  return batchNorm(x, mean, variance, narrow(bn.weight, 0, first, count), narrow(bn.bias, 0, first, count), {
+    training: false,
+    relu: true,
+  });
 }
 
 export class ResNet extends Module {
@@ -130,7 +149,15 @@ export class ResNet extends Module {
     super();
     if (form !== 'c' && spec.groups === 1) throw new ArgumentError('ResNet', 'form', `(${form}) needs cardinality > 1`);
     const imagenet = spec.stem === 'imagenet';
-    const conv1 = this.registerModule('conv1', new Conv2d(spec.inChannels, spec.stemChannels, imagenet ? 7 : 3, { stride: imagenet ? 2 : 1, padding: imagenet ? 3 : 1, bias: false, generator }));
+    const conv1 = this.registerModule(
+      'conv1',
+      new Conv2d(spec.inChannels, spec.stemChannels, imagenet ? 7 : 3, {
+        stride: imagenet ? 2 : 1,
+        padding: imagenet ? 3 : 1,
+        bias: false,
+        generator,
+      }),
+    );
     const bn1 = this.registerModule('bn1', new BatchNorm2d(spec.stemChannels));
     this.registerModule('relu', new ReLU());
     this.stem = [conv1, bn1];
@@ -138,18 +165,30 @@ export class ResNet extends Module {
     let inplanes = spec.stemChannels;
     this.stages = spec.stages.map((stage, s) => {
       const blocks = Array.from({ length: stage.blocks }, (_, b) => {
-        const block = new Bottleneck(inplanes, stage.planes, b === 0 ? stage.stride : 1, spec.groups, spec.widthPerGroup, form, generator);
+        const block = new Bottleneck(
+          inplanes,
+          stage.planes,
+          b === 0 ? stage.stride : 1,
+          spec.groups,
+          spec.widthPerGroup,
+          form,
+          generator,
+        );
         inplanes = stage.planes * EXPANSION;
         return block;
       });
       return this.registerModule(`layer${s + 1}`, new Sequential(...blocks));
     });
-    this.head = { avgpool: this.registerModule('avgpool', new AdaptiveAvgPool2d(1)), fc: this.registerModule('fc', new Linear(inplanes, spec.numClasses, { generator })) };
+    this.head = {
+      avgpool: this.registerModule('avgpool', new AdaptiveAvgPool2d(1)),
+      fc: this.registerModule('fc', new Linear(inplanes, spec.numClasses, { generator })),
+    };
     // torchvision's initialisation.
     for (const [name, p] of this.namedParameters()) {
       if (name.endsWith('weight') && p.rank === 4) kaimingNormalFanOut(p, generator);
     }
-    if (zeroInitResidual) for (const stage of this.stages) for (const block of stage.layers as Bottleneck[]) constant(block.bn3.weight, 0);
+    if (zeroInitResidual)
+      for (const stage of this.stages) for (const block of stage.layers as Bottleneck[]) constant(block.bn3.weight, 0);
   }
 
   forward(x: Tensor): Tensor {

@@ -27,17 +27,34 @@ export class Conv2d extends Module {
   readonly bias: Tensor | null;
   readonly options: Conv2dOptions;
 
-  constructor(inChannels: number, outChannels: number, kernelSize: Pair, { bias = true, generator, ...options }: Conv2dModuleOptions = {}) {
+  constructor(
+    inChannels: number,
+    outChannels: number,
+    kernelSize: Pair,
+    { bias = true, generator, ...options }: Conv2dModuleOptions = {},
+  ) {
     super();
     const [kH, kW] = typeof kernelSize === 'number' ? [kernelSize, kernelSize] : kernelSize;
     const groups = options.groups ?? 1;
     positive('Conv2d', 'inChannels', inChannels);
     positive('Conv2d', 'outChannels', outChannels);
     if (inChannels % groups || outChannels % groups) {
-      throw new ArgumentError('Conv2d', 'groups', `${groups} must divide inChannels ${inChannels} and outChannels ${outChannels}`);
+      throw new ArgumentError(
+        'Conv2d',
+        'groups',
+        `${groups} must divide inChannels ${inChannels} and outChannels ${outChannels}`,
+      );
     }
     this.options = options;
-    this.weight = this.registerParameter('weight', empty([outChannels, inChannels / groups, positive('Conv2d', 'kernelSize', kH), positive('Conv2d', 'kernelSize', kW)]));
+    this.weight = this.registerParameter(
+      'weight',
+      empty([
+        outChannels,
+        inChannels / groups,
+        positive('Conv2d', 'kernelSize', kH),
+        positive('Conv2d', 'kernelSize', kW),
+      ]),
+    );
     defaultUniform(this.weight, fans(this.weight.shape).fanIn, generator);
     this.bias = bias ? this.registerParameter('bias', empty([outChannels])) : null;
     if (this.bias) defaultUniform(this.bias, fans(this.weight.shape).fanIn, generator);
@@ -49,7 +66,10 @@ export class Conv2d extends Module {
 
   shapeAndMacs(input: number[]): ShapeAndMacs {
     const g = convGeometry(input, this.weight.shape, this.options, 'Conv2d');
-    return { shape: [g.N, g.C_out, g.H_out, g.W_out], macs: g.N * g.C_out * g.H_out * g.W_out * (g.C_in / g.groups) * g.kH * g.kW };
+    return {
+      shape: [g.N, g.C_out, g.H_out, g.W_out],
+      macs: g.N * g.C_out * g.H_out * g.W_out * (g.C_in / g.groups) * g.kH * g.kW,
+    };
   }
 }
 
@@ -80,7 +100,14 @@ export class BatchNorm2d extends Module {
    *  if one is given (a ResNet block's end, fused too). */
   forward(x: Tensor, relu = false, residual: Tensor | null = null): Tensor {
     if (this.training) this.registerBuffer('num_batches_tracked', (this.buffer('num_batches_tracked') as bigint) + 1n);
-    return batchNorm(x, this.buffer('running_mean') as Tensor, this.buffer('running_var') as Tensor, this.weight, this.bias, { training: this.training, relu, residual, ...this.options });
+    return batchNorm(
+      x,
+      this.buffer('running_mean') as Tensor,
+      this.buffer('running_var') as Tensor,
+      this.weight,
+      this.bias,
+      { training: this.training, relu, residual, ...this.options },
+    );
   }
 
   shapeAndMacs(input: number[]): ShapeAndMacs {
@@ -92,9 +119,16 @@ export class Linear extends Module {
   readonly weight: Tensor;
   readonly bias: Tensor | null;
 
-  constructor(inFeatures: number, outFeatures: number, { bias = true, generator }: { bias?: boolean; generator?: Generator } = {}) {
+  constructor(
+    inFeatures: number,
+    outFeatures: number,
+    { bias = true, generator }: { bias?: boolean; generator?: Generator } = {},
+  ) {
     super();
-    this.weight = this.registerParameter('weight', empty([positive('Linear', 'outFeatures', outFeatures), positive('Linear', 'inFeatures', inFeatures)]));
+    this.weight = this.registerParameter(
+      'weight',
+      empty([positive('Linear', 'outFeatures', outFeatures), positive('Linear', 'inFeatures', inFeatures)]),
+    );
     defaultUniform(this.weight, inFeatures, generator);
     this.bias = bias ? this.registerParameter('bias', empty([outFeatures])) : null;
     if (this.bias) defaultUniform(this.bias, inFeatures, generator);
@@ -136,7 +170,10 @@ export class MaxPool2d extends Module {
     const k = pair('MaxPool2d', 'kernelSize', this.kernelSize, 1, 1);
     const s = pair('MaxPool2d', 'stride', this.options.stride, k, 1);
     const p = pair('MaxPool2d', 'padding', this.options.padding, 0, 0);
-    return { shape: [N, C, Math.floor((H + 2 * p[0] - k[0]) / s[0]) + 1, Math.floor((W + 2 * p[1] - k[1]) / s[1]) + 1], macs: 0 };
+    return {
+      shape: [N, C, Math.floor((H + 2 * p[0] - k[0]) / s[0]) + 1, Math.floor((W + 2 * p[1] - k[1]) / s[1]) + 1],
+      macs: 0,
+    };
   }
 }
 
@@ -144,7 +181,8 @@ export class MaxPool2d extends Module {
 export class AdaptiveAvgPool2d extends Module {
   constructor(outputSize: 1) {
     super();
-    if (outputSize !== 1) throw new ArgumentError('AdaptiveAvgPool2d', 'outputSize', `only 1 is supported, got ${outputSize}`);
+    if (outputSize !== 1)
+      throw new ArgumentError('AdaptiveAvgPool2d', 'outputSize', `only 1 is supported, got ${outputSize}`);
   }
 
   forward(x: Tensor): Tensor {
@@ -181,9 +219,12 @@ export class Sequential extends Module {
   }
 
   shapeAndMacs(input: number[]): ShapeAndMacs {
-    return this.layers.reduce((acc, m) => {
-      const next = m.shapeAndMacs(acc.shape);
-      return { shape: next.shape, macs: acc.macs + next.macs };
-    }, { shape: input, macs: 0 });
+    return this.layers.reduce(
+      (acc, m) => {
+        const next = m.shapeAndMacs(acc.shape);
+        return { shape: next.shape, macs: acc.macs + next.macs };
+      },
+      { shape: input, macs: 0 },
+    );
   }
 }

@@ -125,7 +125,8 @@ export abstract class Module {
       .filter(([name]) => name in dict)
       .filter(([name, shape]) => shapeOf(dict[name]).join() !== shape.join())
       .map(([name, shape]) => `${name}: checkpoint ${fmtShape(shapeOf(dict[name]))}, model ${fmtShape(shape)}`);
-    if (mismatched.length || (strict && (missing.length || unexpected.length))) throw new StateDictError(missing, unexpected, mismatched);
+    if (mismatched.length || (strict && (missing.length || unexpected.length)))
+      throw new StateDictError(missing, unexpected, mismatched);
     for (const [name, , , set] of entries) if (name in dict) set(dict[name]);
   }
 
@@ -134,7 +135,8 @@ export abstract class Module {
     const own: [string, number[], () => Tensor | bigint, (v: StateValue) => void][] = [];
     for (const [n, t] of this.ownParameters) own.push([prefix + n, [...t.shape], () => t, (v) => assignValue(t, v)]);
     for (const [n, b] of this.ownBuffers) {
-      if (typeof b === 'bigint') own.push([prefix + n, [], () => this.ownBuffers.get(n)!, (v) => this.ownBuffers.set(n, toBigInt(v))]);
+      if (typeof b === 'bigint')
+        own.push([prefix + n, [], () => this.ownBuffers.get(n)!, (v) => this.ownBuffers.set(n, toBigInt(v))]);
       else own.push([prefix + n, [...b.shape], () => b, (v) => assignValue(b, v)]);
     }
     return [...own, ...[...this.children].flatMap(([n, m]) => m.stateEntries(`${prefix}${n}.`))];
@@ -148,6 +150,7 @@ function assignValue(target: Tensor, value: StateValue): void {
 
 function toBigInt(value: StateValue): bigint {
   if (typeof value === 'bigint') return value;
-  if (value instanceof Tensor) throw new ResnextError('loadStateDict: an integer buffer needs a bigint or host value, got a GPU tensor');
+  if (value instanceof Tensor)
+    throw new ResnextError('loadStateDict: an integer buffer needs a bigint or host value, got a GPU tensor');
   return BigInt(Math.round(value.data[0]));
 }

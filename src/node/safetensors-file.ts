@@ -2,7 +2,13 @@
 // at a time from the GPU) into a temporary file that is renamed into place, so a crash
 // never leaves a half-written file under the final name.
 import { open, readFile, rename, rm } from 'node:fs/promises';
-import { encodeSafetensors, parseSafetensors, SafetensorsError, type SafetensorsFile, type SaveOptions } from '../io/safetensors.js';
+import {
+  encodeSafetensors,
+  parseSafetensors,
+  SafetensorsError,
+  type SafetensorsFile,
+  type SaveOptions,
+} from '../io/safetensors.js';
 import type { HostTensor, StateDict } from '../nn/module.js';
 
 /** Writes a state dict to `path`; bigint values become I64 scalars (num_batches_tracked). */
@@ -27,7 +33,10 @@ export async function saveSafetensors(path: string, dict: StateDict, options: Sa
 /** Reads every tensor as float32 (I64 scalars as bigint), with the file's metadata. */
 export async function readSafetensors(path: string): Promise<SafetensorsFile> {
   const bytes = await readFile(path).catch((e: NodeJS.ErrnoException) => {
-    throw new SafetensorsError(path, e.code === 'EISDIR' ? 'is a directory, not a safetensors file' : `cannot be read (${e.code ?? e.message})`);
+    throw new SafetensorsError(
+      path,
+      e.code === 'EISDIR' ? 'is a directory, not a safetensors file' : `cannot be read (${e.code ?? e.message})`,
+    );
   });
   return parseSafetensors(bytes, path);
 }

@@ -9,7 +9,9 @@ export function fileTuningStore(file: string): TuningStore {
     read() {
       try {
         const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'));
-        return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, Record<string, string>>) : {};
+        return parsed && typeof parsed === 'object' && !Array.isArray(parsed)
+          ? (parsed as Record<string, Record<string, string>>)
+          : {};
       } catch {
         return {};
       }

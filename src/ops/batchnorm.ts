@@ -49,19 +49,31 @@ export function batchNorm(
   expectTensor(op, 'input', x);
   if (x.rank !== 4) throw new ShapeError(op, 'input', `must be 4-D [N, C, H, W], got ${fmtShape(x.shape)}`);
   if (residual !== null && expectTensor(op, 'residual', residual).shape.join() !== x.shape.join()) {
-    throw new ShapeError(op, 'residual', `has shape ${fmtShape(residual.shape)}, expected the input's ${fmtShape(x.shape)}`);
+    throw new ShapeError(
+      op,
+      'residual',
+      `has shape ${fmtShape(residual.shape)}, expected the input's ${fmtShape(x.shape)}`,
+    );
   }
   const [N, C, H, W] = x.shape;
-  const perChannel: [string, Tensor | null][] = [['weight', weight], ['bias', bias], ['running_mean', runningMean], ['running_var', runningVar]];
+  const perChannel: [string, Tensor | null][] = [
+    ['weight', weight],
+    ['bias', bias],
+    ['running_mean', runningMean],
+    ['running_var', runningVar],
+  ];
   for (const [name, t] of perChannel) {
     if (t === null) continue;
     expectTensor(op, name, t);
-    if (t.rank !== 1 || t.shape[0] !== C) throw new ShapeError(op, name, `has shape ${fmtShape(t.shape)}, expected [${C}] for input ${fmtShape(x.shape)}`);
+    if (t.rank !== 1 || t.shape[0] !== C)
+      throw new ShapeError(op, name, `has shape ${fmtShape(t.shape)}, expected [${C}] for input ${fmtShape(x.shape)}`);
   }
-  if (!training && (!runningMean || !runningVar)) throw new ArgumentError(op, 'running_mean', 'and running_var are required in eval mode');
+  if (!training && (!runningMean || !runningVar))
+    throw new ArgumentError(op, 'running_mean', 'and running_var are required in eval mode');
   expectFinite(op, 'eps', eps);
   expectFinite(op, 'momentum', momentum);
-  if (training && N * H * W < 2) throw new ShapeError(op, 'input', `${fmtShape(x.shape)} has one value per channel; training needs more than one`);
+  if (training && N * H * W < 2)
+    throw new ShapeError(op, 'input', `${fmtShape(x.shape)} has one value per channel; training needs more than one`);
   const rt = runtime();
   const params = () => new Params().u32(N, C, H * W).f32(eps, momentum);
   const split = segmentation(N * C, H * W);
@@ -73,15 +85,33 @@ export function batchNorm(
   if (training) {
     stats = empty([2 * C]);
     const partials = newPartials();
-    rt.dispatch({ kernel: 'batchnorm', entry: 'stats_partial', constants, buffers: [x.buffer(op, 'input'), partials.buffer(op, 'partials')], params: params(), workgroups: segmentGrid });
-    rt.dispatch({ kernel: 'batchnorm', entry: 'finalize', constants, buffers: [x.buffer(op, 'input'), partials.buffer(op, 'partials'), stats.buffer(op, 'stats')], params: params(), workgroups: channelGrid });
+    rt.dispatch({
+      kernel: 'batchnorm',
+      entry: 'stats_partial',
+      constants,
+      buffers: [x.buffer(op, 'input'), partials.buffer(op, 'partials')],
+      params: params(),
+      workgroups: segmentGrid,
+    });
+    rt.dispatch({
+      kernel: 'batchnorm',
+      entry: 'finalize',
+      constants,
+      buffers: [x.buffer(op, 'input'), partials.buffer(op, 'partials'), stats.buffer(op, 'stats')],
+      params: params(),
+      workgroups: channelGrid,
+    });
     partials.dispose();
     if (runningMean && runningVar) {
       rt.dispatch({
         kernel: 'batchnorm',
         entry: 'update_running',
         constants,
-        buffers: [stats.buffer(op, 'stats'), runningMean.buffer(op, 'running_mean'), runningVar.buffer(op, 'running_var')],
+        buffers: [
+          stats.buffer(op, 'stats'),
+          runningMean.buffer(op, 'running_mean'),
+          runningVar.buffer(op, 'running_var'),
+        ],
         params: params(),
         workgroups: channelGrid,
       });
@@ -94,7 +124,14 @@ export function batchNorm(
     kernel: 'batchnorm',
     entry: residual ? 'apply_residual' : 'apply',
     constants,
-    buffers: [x.buffer(op, 'input'), stats.buffer(op, 'stats'), weight.buffer(op, 'weight'), bias.buffer(op, 'bias'), ...(residual ? [residual.buffer(op, 'residual')] : []), y.buffer(op, 'out')],
+    buffers: [
+      x.buffer(op, 'input'),
+      stats.buffer(op, 'stats'),
+      weight.buffer(op, 'weight'),
+      bias.buffer(op, 'bias'),
+      ...(residual ? [residual.buffer(op, 'residual')] : []),
+      y.buffer(op, 'out'),
+    ],
     params: params(),
     workgroups: segmentGrid,
   });
@@ -103,16 +140,43 @@ export function batchNorm(
     // (it is also the residual's) and the passes below run without RELU.
     const g = residual && relu ? reluBackward(op, upstream, y) : upstream;
     const backwardConstants = residual ? { ...constants, RELU: 0 } : constants;
-    const common = [x.buffer(op, 'input'), stats.buffer(op, 'stats'), weight.buffer(op, 'weight'), bias.buffer(op, 'bias'), g.buffer(op, 'grad')];
+    const common = [
+      x.buffer(op, 'input'),
+      stats.buffer(op, 'stats'),
+      weight.buffer(op, 'weight'),
+      bias.buffer(op, 'bias'),
+      g.buffer(op, 'grad'),
+    ];
     const partials = newPartials();
-    rt.dispatch({ kernel: 'batchnorm', entry: 'backward_partial', constants: backwardConstants, buffers: [...common, partials.buffer(op, 'partials')], params: params(), workgroups: segmentGrid });
+    rt.dispatch({
+      kernel: 'batchnorm',
+      entry: 'backward_partial',
+      constants: backwardConstants,
+      buffers: [...common, partials.buffer(op, 'partials')],
+      params: params(),
+      workgroups: segmentGrid,
+    });
     const sums = empty([2, C]);
-    rt.dispatch({ kernel: 'batchnorm', entry: 'finalize', constants: { ...backwardConstants, SHIFTED: 0 }, buffers: [x.buffer(op, 'input'), partials.buffer(op, 'partials'), sums.buffer(op, 'sums')], params: params(), workgroups: channelGrid });
+    rt.dispatch({
+      kernel: 'batchnorm',
+      entry: 'finalize',
+      constants: { ...backwardConstants, SHIFTED: 0 },
+      buffers: [x.buffer(op, 'input'), partials.buffer(op, 'partials'), sums.buffer(op, 'sums')],
+      params: params(),
+      workgroups: channelGrid,
+    });
     partials.dispose();
     let dx: Tensor | null = null;
     if (x.requiresGrad) {
       dx = empty(x.shape);
-      rt.dispatch({ kernel: 'batchnorm', entry: 'backward_apply', constants: backwardConstants, buffers: [...common, sums.buffer(op, 'sums'), dx.buffer(op, 'grad_input')], params: params(), workgroups: segmentGrid });
+      rt.dispatch({
+        kernel: 'batchnorm',
+        entry: 'backward_apply',
+        constants: backwardConstants,
+        buffers: [...common, sums.buffer(op, 'sums'), dx.buffer(op, 'grad_input')],
+        params: params(),
+        workgroups: segmentGrid,
+      });
     }
     const perChannelGrad = (row: number) => {
       const slice = narrow(sums, 0, row, 1);

@@ -29,7 +29,15 @@ const WIN_MAX = 24;
 
 /** The kernel's shape constants: loops over taps unroll, one pipeline per geometry. */
 function shapeConstants(g: ConvGeometry): Record<string, number> {
-  return { WG, KH: g.kH, KW: g.kW, STRIDE_H: g.stride[0], STRIDE_W: g.stride[1], DIL_H: g.dilation[0], DIL_W: g.dilation[1] };
+  return {
+    WG,
+    KH: g.kH,
+    KW: g.kW,
+    STRIDE_H: g.stride[0],
+    STRIDE_W: g.stride[1],
+    DIL_H: g.dilation[0],
+    DIL_W: g.dilation[1],
+  };
 }
 
 /** Pixels per invocation: the candidate that pads the row least (7 fits ResNet's 56, 28,
@@ -77,22 +85,28 @@ const tuningKey = (role: ConvRole, g: ConvGeometry) =>
 
 /** The candidates' kernel sources, digested, and their names: a choice holds for the
  *  kernels it timed (a new candidate or an edited kernel is timed afresh). */
-const kernelVersions = () => [...['conv2d', 'conv2d_subgroup', 'matmul_subgroup'].map((k) => runtime().kernelDigest(k)), VARIANTS.join(',')].join('/');
+const kernelVersions = () =>
+  [...['conv2d', 'conv2d_subgroup', 'matmul_subgroup'].map((k) => runtime().kernelDigest(k)), VARIANTS.join(',')].join(
+    '/',
+  );
 
 /** The subgroup kernel's constants where it applies and is chosen for this role and shape
  *  (by the tuner, else by default), or null: the portable kernel runs. */
 function subgroupPlan(role: ConvRole, g: ConvGeometry): Record<string, number> | null {
   const constants = subgroupConstants(g, (role === 'grad_input' ? g.C_in : g.C_out) / g.groups);
-  if (!constants || (role === 'grad_weight' && g.C_out * (g.C_in / g.groups) * g.kH * g.kW > MAX_PARTIAL_FLOATS)) return null;
+  if (!constants || (role === 'grad_weight' && g.C_out * (g.C_in / g.groups) * g.kH * g.kW > MAX_PARTIAL_FLOATS))
+    return null;
   const variant = chosenVariant(role, g);
   if (variant === 'portable') return null;
   return (variant === 'subgroup-rows' && role !== 'grad_weight' && withRows(constants)) || constants;
 }
 
-const chosenVariant = (role: ConvRole, g: ConvGeometry) => forcedVariant ?? (runtime().tuning.get(tuningKey(role, g)) as ConvVariant | undefined) ?? 'subgroup';
+const chosenVariant = (role: ConvRole, g: ConvGeometry) =>
+  forcedVariant ?? (runtime().tuning.get(tuningKey(role, g)) as ConvVariant | undefined) ?? 'subgroup';
 
 /** Whether this role runs as matrix products: chosen, applicable, and (forward) without bias. */
-const onMatmul = (role: ConvRole, g: ConvGeometry, hasBias = false) => chosenVariant(role, g) === 'matmul' && !hasBias && pointwiseApplies(g);
+const onMatmul = (role: ConvRole, g: ConvGeometry, hasBias = false) =>
+  chosenVariant(role, g) === 'matmul' && !hasBias && pointwiseApplies(g);
 
 /** `g` on rows padded with zeros to whole vec4s, where that is a geometry the subgroup
  *  kernel takes with the same result: the zeros past each row are the right padding it
@@ -105,7 +119,8 @@ function paddedRows(role: ConvRole, g: ConvGeometry): ConvGeometry | null {
 }
 
 /** Whether this role runs on padded rows: chosen and applicable. */
-const onPaddedRows = (role: ConvRole, g: ConvGeometry) => (chosenVariant(role, g) === 'subgroup-padded' ? paddedRows(role, g) : null);
+const onPaddedRows = (role: ConvRole, g: ConvGeometry) =>
+  chosenVariant(role, g) === 'subgroup-padded' ? paddedRows(role, g) : null;
 
 /** The kernels the tuner times for a role and shape where the subgroup kernel applies. */
 function candidates(role: ConvRole, g: ConvGeometry): ConvVariant[] {
@@ -153,11 +168,18 @@ export interface TunedChoice {
 export async function tuneConv2d(uses: readonly ConvUse[]): Promise<TunedChoice[]> {
   const decided: TunedChoice[] = [];
   for (const { geometry: g, roles } of uses) {
-    const open = roles.filter((role) => !runtime().tuning.get(tuningKey(role, g)) && withConvVariant('subgroup', () => subgroupPlan(role, g)) !== null);
+    const open = roles.filter(
+      (role) =>
+        !runtime().tuning.get(tuningKey(role, g)) && withConvVariant('subgroup', () => subgroupPlan(role, g)) !== null,
+    );
     if (open.length === 0) continue;
     // Its own generator: tuning must not move the draws of the caller's random streams.
     const generator = new Generator(0);
-    const inputs = [[g.N, g.C_in, g.H, g.W], [g.C_out, g.C_in / g.groups, g.kH, g.kW], [g.N, g.C_out, g.H_out, g.W_out]].map((shape) => randn(shape, { generator }));
+    const inputs = [
+      [g.N, g.C_in, g.H, g.W],
+      [g.C_out, g.C_in / g.groups, g.kH, g.kW],
+      [g.N, g.C_out, g.H_out, g.W_out],
+    ].map((shape) => randn(shape, { generator }));
     const [x, w, dy] = inputs;
     const run: Record<ConvRole, () => Tensor> = {
       forward: () => convForward(x, w, null, g),
@@ -211,7 +233,13 @@ async function bestTime(variant: ConvVariant, record: () => Tensor): Promise<num
 
 /** run(input with rows padded to `padded.W`), cropped back to rows of the input's width:
  *  a role (forward or grad-input) on padded rows, `channels` planes per image out. */
-function onRows(op: string, input: Tensor, padded: ConvGeometry, channels: number, run: (input: Tensor) => Tensor): Tensor {
+function onRows(
+  op: string,
+  input: Tensor,
+  padded: ConvGeometry,
+  channels: number,
+  run: (input: Tensor) => Tensor,
+): Tensor {
   const [N, , H, W] = input.shape;
   const inputPadded = padLast(op, input, padded.W);
   const out = run(inputPadded);
@@ -223,7 +251,10 @@ function onRows(op: string, input: Tensor, padded: ConvGeometry, channels: numbe
 export function convForward(x: Tensor, weight: Tensor, bias: Tensor | null, g: ConvGeometry, op = 'conv2d'): Tensor {
   if (onMatmul('forward', g, bias !== null)) return pointwiseForward(x, weight, g);
   const padded = onPaddedRows('forward', g);
-  if (padded) return onRows(op, x, padded, g.C_out, (xp) => withConvVariant('subgroup', () => convForward(xp, weight, bias, padded, op)));
+  if (padded)
+    return onRows(op, x, padded, g.C_out, (xp) =>
+      withConvVariant('subgroup', () => convForward(xp, weight, bias, padded, op)),
+    );
   const y = empty([g.N, g.C_out, g.H_out, g.W_out]);
   const packed = packWeights(weight, g, false, op);
   const sg = subgroupPlan('forward', g);
@@ -237,7 +268,12 @@ export function convForward(x: Tensor, weight: Tensor, bias: Tensor | null, g: C
     kernel: 'conv2d',
     entry: 'forward',
     constants: { ...shapeConstants(g), PX, HAS_BIAS: Number(bias !== null), ...alignedWindow(g, g.W, PX) },
-    buffers: [x.buffer(op, 'input'), packed.buffer(op, 'weight'), (bias ?? packed).buffer(op, 'bias'), y.buffer(op, 'out')],
+    buffers: [
+      x.buffer(op, 'input'),
+      packed.buffer(op, 'weight'),
+      (bias ?? packed).buffer(op, 'bias'),
+      y.buffer(op, 'out'),
+    ],
     params: convParams(g),
     workgroups: [Math.ceil((Math.ceil(g.W_out / PX) * g.H_out * g.N) / WG), g.groups * blocks(g.C_out / g.groups)],
   });
@@ -248,7 +284,10 @@ export function convForward(x: Tensor, weight: Tensor, bias: Tensor | null, g: C
 export function convGradInput(dy: Tensor, weight: Tensor, g: ConvGeometry): Tensor {
   const op = 'conv2d backward';
   const padded = onPaddedRows('grad_input', g);
-  if (padded) return onRows(op, dy, padded, g.C_in, (dyp) => withConvVariant('subgroup', () => convGradInput(dyp, weight, padded)));
+  if (padded)
+    return onRows(op, dy, padded, g.C_in, (dyp) =>
+      withConvVariant('subgroup', () => convGradInput(dyp, weight, padded)),
+    );
   if (onMatmul('grad_input', g)) {
     const packed = packWeights(weight, g, false, op);
     const dx = pointwiseGradInput(dy, packed, g);
@@ -268,11 +307,19 @@ export function convGradInput(dy: Tensor, weight: Tensor, g: ConvGeometry): Tens
   // dividing 8: 8 pixels whose taps read a window of about 8 / s columns (measured on
   // lavapipe: 30% faster than the unwindowed kernel at its best PX, whatever the padding).
   const strideWindow = Math.ceil((8 + (g.kW - 1) * g.dilation[1]) / s) + 1;
-  const PX = s > 1 && 8 % s === 0 && strideWindow <= WIN_MAX ? 8 : pixelsPerInvocation(g.W, (px) => (s === 1 ? px + (g.kW - 1) * g.dilation[1] : 0));
+  const PX =
+    s > 1 && 8 % s === 0 && strideWindow <= WIN_MAX
+      ? 8
+      : pixelsPerInvocation(g.W, (px) => (s === 1 ? px + (g.kW - 1) * g.dilation[1] : 0));
   runtime().dispatch({
     kernel: 'conv2d',
     entry: 'grad_input',
-    constants: { ...shapeConstants(g), PX, ...alignedWindow(g, g.W_out, PX), ...(s > 1 ? { PAD_W: g.padding[1] } : {}) },
+    constants: {
+      ...shapeConstants(g),
+      PX,
+      ...alignedWindow(g, g.W_out, PX),
+      ...(s > 1 ? { PAD_W: g.padding[1] } : {}),
+    },
     buffers: [dy.buffer(op, 'grad'), packed.buffer(op, 'weight'), dx.buffer(op, 'grad_input')],
     params: convParams(g),
     workgroups: [Math.ceil((Math.ceil(g.W / PX) * g.H * g.N) / WG), g.groups * blocks(g.C_in / g.groups)],
@@ -282,7 +329,11 @@ export function convGradInput(dy: Tensor, weight: Tensor, g: ConvGeometry): Tens
 }
 
 /** The N*H_out rows are split into chunks, one partial sum each, enough to fill the device. */
-function chunking(g: ConvGeometry, workgroupsPerChunk: number, weightSize: number): { chunks: number; rowsPerChunk: number } {
+function chunking(
+  g: ConvGeometry,
+  workgroupsPerChunk: number,
+  weightSize: number,
+): { chunks: number; rowsPerChunk: number } {
   const rows = g.N * g.H_out;
   const wanted = Math.max(Math.ceil(64 / workgroupsPerChunk), Math.ceil(rows / 32));
   const allowed = Math.min(rows, Math.max(1, Math.floor(MAX_PARTIAL_FLOATS / weightSize)));
@@ -322,7 +373,11 @@ function portableGradWeight(x: Tensor, dy: Tensor, g: ConvGeometry, cols: number
     kernel: 'conv2d',
     entry: 'grad_weight',
     constants: shapeConstants(g),
-    buffers: [x.buffer('conv2d backward', 'input'), dy.buffer('conv2d backward', 'grad'), partial.buffer('conv2d backward', 'partial')],
+    buffers: [
+      x.buffer('conv2d backward', 'input'),
+      dy.buffer('conv2d backward', 'grad'),
+      partial.buffer('conv2d backward', 'partial'),
+    ],
     params: convParams(g, rowsPerChunk),
     workgroups: [Math.ceil(items / WG), 1, chunks],
   });
@@ -339,19 +394,29 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
   expectTensor('conv2d', 'weight', weight);
   if (bias !== null && !(bias instanceof Tensor)) {
     // conv2d(x, w, { padding }) from plain JavaScript: the options are the fourth argument.
-    throw new ArgumentError('conv2d', 'bias', `must be a Tensor or null, got ${typeof bias}; options go in the fourth argument: conv2d(x, weight, null, { padding })`);
+    throw new ArgumentError(
+      'conv2d',
+      'bias',
+      `must be a Tensor or null, got ${typeof bias}; options go in the fourth argument: conv2d(x, weight, null, { padding })`,
+    );
   }
   const g = convGeometry(x.shape, weight.shape, options);
   if (bias !== null) {
     expectTensor('conv2d', 'bias', bias);
-    if (bias.rank !== 1 || bias.shape[0] !== g.C_out) throw new ShapeError('conv2d', 'bias', `has shape ${fmtShape(bias.shape)}, expected [${g.C_out}]`);
+    if (bias.rank !== 1 || bias.shape[0] !== g.C_out)
+      throw new ShapeError('conv2d', 'bias', `has shape ${fmtShape(bias.shape)}, expected [${g.C_out}]`);
   }
   if (g.kH * g.kW === 1 && g.padding.every((p) => p === 0) && g.stride.some((s) => s > 1)) {
     // A strided 1x1 convolution reads every stride-th pixel only: slice those out and run a
     // stride-1 one, which the faster kernels take (the slice's backward scatters dx back).
     return conv2d(stridedSlice(x, [1, 1, ...g.stride]), weight, bias, { groups: g.groups });
   }
-  if (traced) noteUse(g, ['forward', ...(x.requiresGrad ? ['grad_input' as const] : []), ...(weight.requiresGrad ? ['grad_weight' as const] : [])]);
+  if (traced)
+    noteUse(g, [
+      'forward',
+      ...(x.requiresGrad ? ['grad_input' as const] : []),
+      ...(weight.requiresGrad ? ['grad_weight' as const] : []),
+    ]);
   const y = convForward(x, weight, bias, g);
   const inputs = bias ? [x, weight, bias] : [x, weight];
   return record(y, 'conv2d', inputs, (dy) => [

@@ -32,7 +32,10 @@ export interface ConvGeometry {
 
 /** A number or pair argument as a pair, checked to be integers >= min. */
 export function pair(op: string, name: string, value: Pair | undefined, fallback: Pair, min: number): [number, number] {
-  const [a, b] = typeof value === 'number' ? [value, value] : (value ?? (typeof fallback === 'number' ? [fallback, fallback] : fallback));
+  const [a, b] =
+    typeof value === 'number'
+      ? [value, value]
+      : (value ?? (typeof fallback === 'number' ? [fallback, fallback] : fallback));
   if (![a, b].every((v) => Number.isSafeInteger(v) && v >= min)) {
     throw new ArgumentError(op, name, `must be an integer >= ${min} or a pair of them, got ${JSON.stringify(value)}`);
   }
@@ -41,24 +44,49 @@ export function pair(op: string, name: string, value: Pair | undefined, fallback
 
 export function convGeometry(xShape: Shape, wShape: Shape, options: Conv2dOptions = {}, op = 'conv2d'): ConvGeometry {
   if (xShape.length !== 4) throw new ShapeError(op, 'input', `must be 4-D [N, C_in, H, W], got ${fmtShape(xShape)}`);
-  if (wShape.length !== 4) throw new ShapeError(op, 'weight', `must be 4-D [C_out, C_in/groups, kH, kW], got ${fmtShape(wShape)}`);
+  if (wShape.length !== 4)
+    throw new ShapeError(op, 'weight', `must be 4-D [C_out, C_in/groups, kH, kW], got ${fmtShape(wShape)}`);
   const groups = options.groups ?? 1;
-  if (!Number.isSafeInteger(groups) || groups < 1) throw new ArgumentError(op, 'groups', `must be a positive integer, got ${groups}`);
+  if (!Number.isSafeInteger(groups) || groups < 1)
+    throw new ArgumentError(op, 'groups', `must be a positive integer, got ${groups}`);
   const stride = pair(op, 'stride', options.stride, 1, 1);
   const padding = pair(op, 'padding', options.padding, 0, 0);
   const dilation = pair(op, 'dilation', options.dilation, 1, 1);
   const [N, C_in, H, W] = xShape;
   const [C_out, cig, kH, kW] = wShape;
-  if (C_in % groups !== 0) throw new ArgumentError(op, 'groups', `${groups} does not divide the input's ${C_in} channels (input ${fmtShape(xShape)})`);
-  if (C_out % groups !== 0) throw new ArgumentError(op, 'groups', `${groups} does not divide the weight's ${C_out} output channels (weight ${fmtShape(wShape)})`);
+  if (C_in % groups !== 0)
+    throw new ArgumentError(
+      op,
+      'groups',
+      `${groups} does not divide the input's ${C_in} channels (input ${fmtShape(xShape)})`,
+    );
+  if (C_out % groups !== 0)
+    throw new ArgumentError(
+      op,
+      'groups',
+      `${groups} does not divide the weight's ${C_out} output channels (weight ${fmtShape(wShape)})`,
+    );
   if (cig * groups !== C_in) {
-    throw new ShapeError(op, 'weight', `has shape ${fmtShape(wShape)}: expected [${C_out}, ${C_in / groups}, kH, kW] for input ${fmtShape(xShape)} with groups=${groups}`);
+    throw new ShapeError(
+      op,
+      'weight',
+      `has shape ${fmtShape(wShape)}: expected [${C_out}, ${C_in / groups}, kH, kW] for input ${fmtShape(xShape)} with groups=${groups}`,
+    );
   }
-  if ([N, C_in, H, W, C_out, kH, kW].some((d) => d < 1)) throw new ShapeError(op, 'input', `and weight must have no empty dimension: ${fmtShape(xShape)}, ${fmtShape(wShape)}`);
+  if ([N, C_in, H, W, C_out, kH, kW].some((d) => d < 1))
+    throw new ShapeError(
+      op,
+      'input',
+      `and weight must have no empty dimension: ${fmtShape(xShape)}, ${fmtShape(wShape)}`,
+    );
   const span = (k: number, d: number) => d * (k - 1) + 1;
   const [pH, pW] = [H + 2 * padding[0], W + 2 * padding[1]];
   if (span(kH, dilation[0]) > pH || span(kW, dilation[1]) > pW) {
-    throw new ShapeError(op, 'weight', `kernel ${kH}x${kW} (dilation ${dilation.join('x')}) is larger than the padded input ${pH}x${pW} (input ${fmtShape(xShape)}, padding ${padding.join('x')})`);
+    throw new ShapeError(
+      op,
+      'weight',
+      `kernel ${kH}x${kW} (dilation ${dilation.join('x')}) is larger than the padded input ${pH}x${pW} (input ${fmtShape(xShape)}, padding ${padding.join('x')})`,
+    );
   }
   const H_out = Math.floor((pH - span(kH, dilation[0])) / stride[0]) + 1;
   const W_out = Math.floor((pW - span(kW, dilation[1])) / stride[1]) + 1;
@@ -67,10 +95,19 @@ export function convGeometry(xShape: Shape, wShape: Shape, options: Conv2dOption
 
 export function convParams(g: ConvGeometry, rowsPerChunk = 0): Params {
   return new Params().u32(
-    g.N, g.C_in, g.H, g.W,
-    g.C_out, g.H_out, g.W_out, g.groups,
-    g.kH, g.kW, ...g.stride,
-    ...g.padding, ...g.dilation,
+    g.N,
+    g.C_in,
+    g.H,
+    g.W,
+    g.C_out,
+    g.H_out,
+    g.W_out,
+    g.groups,
+    g.kH,
+    g.kW,
+    ...g.stride,
+    ...g.padding,
+    ...g.dilation,
     rowsPerChunk,
   );
 }

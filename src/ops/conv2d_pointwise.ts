@@ -17,8 +17,14 @@ const GRAD_WEIGHT_SUBGROUPS = 128;
 export function pointwiseApplies(g: ConvGeometry): boolean {
   const unit = (p: readonly number[], v: number) => p.every((d) => d === v);
   return (
-    g.kH * g.kW === 1 && unit(g.stride, 1) && unit(g.padding, 0) && unit(g.dilation, 1) && g.groups === 1 &&
-    g.C_in % 4 === 0 && g.C_out % 4 === 0 && subgroupMatmulRuns()
+    g.kH * g.kW === 1 &&
+    unit(g.stride, 1) &&
+    unit(g.padding, 0) &&
+    unit(g.dilation, 1) &&
+    g.groups === 1 &&
+    g.C_in % 4 === 0 &&
+    g.C_out % 4 === 0 &&
+    subgroupMatmulRuns()
   );
 }
 
@@ -45,7 +51,16 @@ export function pointwiseForward(x: Tensor, weight: Tensor, g: ConvGeometry): Te
   const HW = paddedPlane(g);
   const xp = padded(x, HW);
   const y = empty([g.N, g.C_out, HW]);
-  subgroupMatmul(op, weight, xp, y, { M: g.C_out, N: HW, K: g.C_in, aRow: g.C_in / 4, aK: 1, bK: HW / 4, bBatch: (g.C_in * HW) / 4, outputs: g.N });
+  subgroupMatmul(op, weight, xp, y, {
+    M: g.C_out,
+    N: HW,
+    K: g.C_in,
+    aRow: g.C_in / 4,
+    aK: 1,
+    bK: HW / 4,
+    bBatch: (g.C_in * HW) / 4,
+    outputs: g.N,
+  });
   release(xp, x);
   return cropLast(op, y, g.H * g.W, [g.N, g.C_out, g.H, g.W]);
 }
@@ -55,7 +70,16 @@ export function pointwiseGradInput(dy: Tensor, packed: Tensor, g: ConvGeometry):
   const HW = paddedPlane(g);
   const dyp = padded(dy, HW);
   const dx = empty([g.N, g.C_in, HW]);
-  subgroupMatmul(`${op} backward`, packed, dyp, dx, { M: g.C_in, N: HW, K: g.C_out, aRow: 1, aK: g.C_in, bK: HW / 4, bBatch: (g.C_out * HW) / 4, outputs: g.N });
+  subgroupMatmul(`${op} backward`, packed, dyp, dx, {
+    M: g.C_in,
+    N: HW,
+    K: g.C_out,
+    aRow: 1,
+    aK: g.C_in,
+    bK: HW / 4,
+    bBatch: (g.C_out * HW) / 4,
+    outputs: g.N,
+  });
   release(dyp, dy);
   return cropLast(`${op} backward`, dx, g.H * g.W, [g.N, g.C_in, g.H, g.W]);
 }
@@ -66,13 +90,27 @@ export function pointwiseGradWeight(x: Tensor, dy: Tensor, g: ConvGeometry, maxP
   const [xp, dyp] = [padded(x, HW), padded(dy, HW)];
   const weightSize = g.C_out * g.C_in;
   const tiles = subgroupMatmulTiles(g.C_out, g.C_in);
-  const wanted = Math.min(g.N, Math.ceil(GRAD_WEIGHT_SUBGROUPS / tiles), Math.max(1, Math.floor(maxPartialFloats / weightSize)));
+  const wanted = Math.min(
+    g.N,
+    Math.ceil(GRAD_WEIGHT_SUBGROUPS / tiles),
+    Math.max(1, Math.floor(maxPartialFloats / weightSize)),
+  );
   const perOutput = Math.ceil(g.N / wanted);
   const outputs = Math.ceil(g.N / perOutput);
   const partial = empty([outputs, weightSize]);
   subgroupMatmul(`${op} backward`, dyp, xp, partial, {
-    M: g.C_out, N: g.C_in, K: HW, aRow: HW / 4, aK: 1, bK: HW / 4, transB: true,
-    aBatch: (g.C_out * HW) / 4, bBatch: (g.C_in * HW) / 4, perOutput, outputs, batches: g.N,
+    M: g.C_out,
+    N: g.C_in,
+    K: HW,
+    aRow: HW / 4,
+    aK: 1,
+    bK: HW / 4,
+    transB: true,
+    aBatch: (g.C_out * HW) / 4,
+    bBatch: (g.C_in * HW) / 4,
+    perOutput,
+    outputs,
+    batches: g.N,
   });
   release(xp, x);
   release(dyp, dy);

@@ -17,14 +17,26 @@ export function subgroupConstants(g: ConvGeometry, channelsOut: number): Record<
   if (!launch) return null;
   const { SG, WG: workgroup } = launch;
   // One invocation per 4 pixels of every plane, planes padded to whole subgroups, along x.
-  if (Math.ceil((g.N * Math.ceil(Math.ceil((g.H * g.W) / 4) / SG) * SG) / workgroup) > WORKGROUPS_PER_DIMENSION) return null;
+  if (Math.ceil((g.N * Math.ceil(Math.ceil((g.H * g.W) / 4) / SG) * SG) / workgroup) > WORKGROUPS_PER_DIMENSION)
+    return null;
   const tiling = convSubgroupTiling(SG, g.kH * g.kW, channelsOut);
   if (isFallback(tiling)) {
     if (tiling.notice) noticeOnce(`${tiling.fallback}; using the portable kernels`);
     return null;
   }
   const ALIGNED = Number((g.H * g.W) % 4 === 0);
-  return { WG: workgroup, SG, WIDTH: g.W, ALIGNED, KH: g.kH, KW: g.kW, PAD_H: g.padding[0], PAD_W: g.padding[1], ...tiling, ROWS: 1 };
+  return {
+    WG: workgroup,
+    SG,
+    WIDTH: g.W,
+    ALIGNED,
+    KH: g.kH,
+    KW: g.kW,
+    PAD_H: g.padding[0],
+    PAD_W: g.padding[1],
+    ...tiling,
+    ROWS: 1,
+  };
 }
 
 /** The forward's two-rows-per-invocation form of `constants`, where rows are whole vec4s
@@ -40,7 +52,16 @@ function forwardChunks(g: ConvGeometry, rows: number): number {
 }
 
 /** Runs kernels/conv2d_subgroup.wgsl's forward over `input` (x, or dy for grad-input) into `out`. */
-export function subgroupConv(input: Tensor, packed: Tensor, bias: Tensor | null, out: Tensor, g: ConvGeometry, constants: Record<string, number>, flip: boolean, op: string): void {
+export function subgroupConv(
+  input: Tensor,
+  packed: Tensor,
+  bias: Tensor | null,
+  out: Tensor,
+  g: ConvGeometry,
+  constants: Record<string, number>,
+  flip: boolean,
+  op: string,
+): void {
   const [cIn, cOut] = flip ? [g.C_out, g.C_in] : [g.C_in, g.C_out];
   const padded = Math.ceil(forwardChunks(g, constants.ROWS) / constants.SG) * constants.SG;
   const supers = Math.ceil(blocks(cOut / g.groups) / constants.CB);
@@ -48,7 +69,12 @@ export function subgroupConv(input: Tensor, packed: Tensor, bias: Tensor | null,
     kernel: 'conv2d_subgroup',
     entry: constants.ALIGNED ? 'forward4' : 'forward',
     constants: { ...constants, HAS_BIAS: Number(bias !== null), FLIP: Number(flip) },
-    buffers: [input.buffer(op, 'input'), packed.buffer(op, 'weight'), (bias ?? packed).buffer(op, 'bias'), out.buffer(op, 'out')],
+    buffers: [
+      input.buffer(op, 'input'),
+      packed.buffer(op, 'weight'),
+      (bias ?? packed).buffer(op, 'bias'),
+      out.buffer(op, 'out'),
+    ],
     params: convParams({ ...g, C_in: cIn, C_out: cOut }),
     workgroups: [Math.ceil((g.N * padded) / constants.WG), g.groups * supers],
   });
@@ -62,7 +88,14 @@ const GACC_MAX = 288;
 
 /** Partial sums of grad-weight per subgroup, [subgroups, weightSize], at most
  *  maxPartialFloats of them (conv2d.ts adds them up). */
-export function subgroupGradWeight(x: Tensor, dy: Tensor, g: ConvGeometry, sg: Record<string, number>, weightSize: number, maxPartialFloats: number): Tensor {
+export function subgroupGradWeight(
+  x: Tensor,
+  dy: Tensor,
+  g: ConvGeometry,
+  sg: Record<string, number>,
+  weightSize: number,
+  maxPartialFloats: number,
+): Tensor {
   const op = 'conv2d backward';
   const items = g.N * Math.ceil(Math.ceil((g.H * g.W) / 4) / sg.SG);
   const perSubgroup = Math.max(GRAD_WEIGHT_ITEMS, Math.ceil(items / Math.floor(maxPartialFloats / weightSize)));

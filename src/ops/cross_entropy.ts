@@ -17,11 +17,17 @@ export function crossEntropy(logits: Tensor, targets: ArrayLike<number>): Tensor
   expectRank(op, 'input', logits, 2);
   const [rows, classes] = logits.shape;
   if (targets?.length !== rows) {
-    throw new ShapeError(op, 'target', `has ${targets?.length ?? 'no'} labels but input ${fmtShape(logits.shape)} has ${rows} rows`);
+    throw new ShapeError(
+      op,
+      'target',
+      `has ${targets?.length ?? 'no'} labels but input ${fmtShape(logits.shape)} has ${rows} rows`,
+    );
   }
-  if (rows === 0 || classes === 0) throw new ShapeError(op, 'input', `has shape ${fmtShape(logits.shape)}; needs at least one row and one class`);
+  if (rows === 0 || classes === 0)
+    throw new ShapeError(op, 'input', `has shape ${fmtShape(logits.shape)}; needs at least one row and one class`);
   const labels = Uint32Array.from(targets, (t, i) => {
-    if (!Number.isInteger(t) || t < 0 || t >= classes) throw new ArgumentError(op, 'target', `[${i}] = ${t} is not a class index in [0, ${classes})`);
+    if (!Number.isInteger(t) || t < 0 || t >= classes)
+      throw new ArgumentError(op, 'target', `[${i}] = ${t} is not a class index in [0, ${classes})`);
     return t;
   });
   const rt = runtime();
@@ -33,7 +39,12 @@ export function crossEntropy(logits: Tensor, targets: ArrayLike<number>): Tensor
     kernel: 'cross_entropy',
     entry: 'forward',
     constants: { WG },
-    buffers: [logits.buffer(op, 'input'), labelBits.buffer(op, 'target'), perRow.buffer(op, 'loss'), logSumExp.buffer(op, 'lse')],
+    buffers: [
+      logits.buffer(op, 'input'),
+      labelBits.buffer(op, 'target'),
+      perRow.buffer(op, 'loss'),
+      logSumExp.buffer(op, 'lse'),
+    ],
     params: new Params().u32(rows, classes).f32(1),
     workgroups: linearGrid(Math.ceil(rows / WG)),
   });
@@ -50,7 +61,13 @@ export function crossEntropy(logits: Tensor, targets: ArrayLike<number>): Tensor
       kernel: 'cross_entropy',
       entry: 'backward',
       constants: { WG },
-      buffers: [logits.buffer(op, 'input'), labelBits.buffer(op, 'target'), logSumExp.buffer(op, 'lse'), g.buffer(op, 'grad'), grad.buffer(op, 'grad_input')],
+      buffers: [
+        logits.buffer(op, 'input'),
+        labelBits.buffer(op, 'target'),
+        logSumExp.buffer(op, 'lse'),
+        g.buffer(op, 'grad'),
+        grad.buffer(op, 'grad_input'),
+      ],
       params: new Params().u32(rows, classes).f32(1 / rows),
       workgroups: linearGrid(Math.ceil(logits.size / WG)),
     });

@@ -30,7 +30,10 @@ type Binary = keyof typeof BINARY;
 /** The strided entries' constants (only they read them: the vec4 entries would compile a
  *  pipeline per rank for nothing). FAST_DIV when every index and offset stays below 2^24
  *  (see div_mod). */
-const stridedConstants = (shape: Shape, ...sizes: number[]) => ({ RANK: Math.max(1, shape.length), FAST_DIV: Number(Math.max(...sizes) < 1 << 24) });
+const stridedConstants = (shape: Shape, ...sizes: number[]) => ({
+  RANK: Math.max(1, shape.length),
+  FAST_DIV: Number(Math.max(...sizes) < 1 << 24),
+});
 
 /** `shape` and each operand's strides over it with size-1 dims dropped and neighbours that
  *  every operand walks as one dim (stride[d] = stride[d + 1] * shape[d + 1]) merged: the
@@ -53,7 +56,14 @@ function coalesce(shape: Shape, strides: readonly number[][]): { shape: number[]
   return merged.length ? { shape: merged, strides: mergedStrides } : { shape: [1], strides: strides.map(() => [0]) };
 }
 
-function params(n: number, shape: Shape, aStrides: number[] = [], bStrides: number[] = [], alpha = 1, beta = 0): Params {
+function params(
+  n: number,
+  shape: Shape,
+  aStrides: number[] = [],
+  bStrides: number[] = [],
+  alpha = 1,
+  beta = 0,
+): Params {
   return new Params().u32(n).f32(alpha, beta).u32Array(shape, 2).u32Array(aStrides, 2).u32Array(bStrides, 2);
 }
 
@@ -67,7 +77,12 @@ function unaryKernel(op: string, f: Unary, x: Tensor, alpha = 1, beta = 0, shape
   runtime().dispatch({
     kernel: 'elementwise',
     entry: vec4 ? 'unary4' : 'unary',
-    constants: { OP: UNARY[f], BROADCAST: Number(broadcast), WG, ...(vec4 ? { SPAN: vec4.SPAN } : stridedConstants(walk.shape, x.size, out.size)) },
+    constants: {
+      OP: UNARY[f],
+      BROADCAST: Number(broadcast),
+      WG,
+      ...(vec4 ? { SPAN: vec4.SPAN } : stridedConstants(walk.shape, x.size, out.size)),
+    },
     buffers: [x.buffer(op, 'input'), out.buffer(op, 'out')],
     params: params(out.size, walk.shape, walk.strides[0], [], alpha, beta),
     workgroups: vec4?.workgroups ?? linearGrid(Math.ceil(out.size / WG)),
@@ -85,7 +100,12 @@ function binaryKernel(op: string, f: Binary, a: Tensor, b: Tensor): Tensor {
   runtime().dispatch({
     kernel: 'elementwise',
     entry: vec4 ? 'binary4' : 'binary',
-    constants: { OP: BINARY[f], BROADCAST: Number(broadcast), WG, ...(vec4 ? { SPAN: vec4.SPAN } : stridedConstants(walk.shape, a.size, b.size, out.size)) },
+    constants: {
+      OP: BINARY[f],
+      BROADCAST: Number(broadcast),
+      WG,
+      ...(vec4 ? { SPAN: vec4.SPAN } : stridedConstants(walk.shape, a.size, b.size, out.size)),
+    },
     buffers: [a.buffer(op, 'input'), b.buffer(op, 'other'), out.buffer(op, 'out')],
     params: params(out.size, walk.shape, walk.strides[0], walk.strides[1]),
     workgroups: vec4?.workgroups ?? linearGrid(Math.ceil(out.size / WG)),
@@ -177,7 +197,9 @@ export function log(x: Tensor): Tensor {
 export function sqrt(x: Tensor): Tensor {
   expectTensor('sqrt', 'input', x);
   const out = unaryKernel('sqrt', 'sqrt', x);
-  return record(out, 'sqrt', [x], (g) => [chain(binaryKernel('sqrt', 'div', g, out), (t) => unaryKernel('sqrt', 'identity', t, 0.5))]);
+  return record(out, 'sqrt', [x], (g) => [
+    chain(binaryKernel('sqrt', 'div', g, out), (t) => unaryKernel('sqrt', 'identity', t, 0.5)),
+  ]);
 }
 
 /** Broadcasts x to `shape` (a copy, not a view), times alpha. */
@@ -190,7 +212,11 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
   expectShape('expand', 'shape', shape);
   const target = broadcastShapes('expand', shape, x.shape);
   if (target.join() !== shape.join()) {
-    throw new ShapeError('expand', 'shape', `${fmtShape(shape)} cannot hold input shape ${fmtShape(x.shape)} by broadcasting`);
+    throw new ShapeError(
+      'expand',
+      'shape',
+      `${fmtShape(shape)} cannot hold input shape ${fmtShape(x.shape)} by broadcasting`,
+    );
   }
   return record(broadcastTo(x, shape), 'expand', [x], (g) => [sumTo(g, x.shape)]);
 }
@@ -198,7 +224,11 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
 /** target += source in place; both the same shape. For gradient accumulation. */
 export function accumulateInto(target: Tensor, source: Tensor): void {
   if (target.shape.join() !== source.shape.join()) {
-    throw new ShapeError('accumulate', 'source', `has shape ${fmtShape(source.shape)}, target has ${fmtShape(target.shape)}`);
+    throw new ShapeError(
+      'accumulate',
+      'source',
+      `has shape ${fmtShape(source.shape)}, target has ${fmtShape(target.shape)}`,
+    );
   }
   if (target.size === 0) return;
   const { SPAN, workgroups } = vec4Plan(target.size);
@@ -213,7 +243,14 @@ export function accumulateInto(target: Tensor, source: Tensor): void {
 }
 
 /** dst[dstStrides . i] = src[srcStrides . i] for every index i of `shape` (element strides). */
-export function stridedCopy(op: string, src: Tensor, srcStrides: number[], dst: Tensor, dstStrides: number[], shape: Shape): void {
+export function stridedCopy(
+  op: string,
+  src: Tensor,
+  srcStrides: number[],
+  dst: Tensor,
+  dstStrides: number[],
+  shape: Shape,
+): void {
   const n = shape.reduce((a, b) => a * b, 1);
   if (n === 0) return;
   const walk = coalesce(shape, [srcStrides, dstStrides]);

@@ -50,7 +50,12 @@ export interface RowCopy {
 }
 
 /** Copies rows of elements from src into dst (both already allocated). */
-export function copyRows(op: string, src: Tensor, dst: Tensor, { n, rows, srcOffset = 0, dstOffset = 0, srcRow = n, dstRow = n, padTo }: RowCopy): void {
+export function copyRows(
+  op: string,
+  src: Tensor,
+  dst: Tensor,
+  { n, rows, srcOffset = 0, dstOffset = 0, srcRow = n, dstRow = n, padTo }: RowCopy,
+): void {
   if (n * rows === 0) return;
   if (padTo !== undefined) {
     runtime().dispatch({
@@ -74,7 +79,10 @@ export function copyRows(op: string, src: Tensor, dst: Tensor, { n, rows, srcOff
     entry: width === 4 ? 'copy4' : 'copy',
     constants: { WG },
     buffers: [src.buffer(op, 'input'), dst.buffer(op, 'out')],
-    params: new Params().u32(vn).f32(0).u32(rows, ...rest),
+    params: new Params()
+      .u32(vn)
+      .f32(0)
+      .u32(rows, ...rest),
     workgroups: linearGrid(Math.ceil((vn * rows) / WG)),
   });
 }
@@ -103,9 +111,11 @@ export function cropLast(op: string, t: Tensor, size: number, shape: Shape): Ten
 export function assign(target: Tensor, source: Tensor | Float32Array): void {
   expectTensor('assign', 'target', target);
   const size = source instanceof Float32Array ? source.length : expectTensor('assign', 'source', source).size;
-  if (size !== target.size) throw new ArgumentError('assign', 'source', `has ${size} values, target ${target} has ${target.size}`);
+  if (size !== target.size)
+    throw new ArgumentError('assign', 'source', `has ${size} values, target ${target} has ${target.size}`);
   if (source instanceof Float32Array) runtime().write(target.buffer('assign', 'target'), source);
-  else if (source.buffer('assign', 'source') !== target.buffer('assign', 'target')) copyRows('assign', source, target, { n: size, rows: 1 });
+  else if (source.buffer('assign', 'source') !== target.buffer('assign', 'target'))
+    copyRows('assign', source, target, { n: size, rows: 1 });
 }
 
 /** A copy with its own storage; gradients flow through unchanged. */

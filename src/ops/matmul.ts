@@ -44,7 +44,10 @@ export function subgroupMatmulRuns(): boolean {
 /** The subgroup launch, for callers that checked subgroupMatmulRuns(). */
 function launch() {
   const plan = subgroupsHere();
-  if (!plan) throw new ResnextError('internal: kernels/matmul_subgroup.wgsl was dispatched on an adapter where subgroupMatmulRuns() is false; check it first');
+  if (!plan)
+    throw new ResnextError(
+      'internal: kernels/matmul_subgroup.wgsl was dispatched on an adapter where subgroupMatmulRuns() is false; check it first',
+    );
   return plan;
 }
 
@@ -57,7 +60,19 @@ export function subgroupMatmul(op: string, a: Tensor, b: Tensor, out: Tensor, l:
     kernel: 'matmul_subgroup',
     constants: { WG, SG, TRANS_B: Number(l.transB ?? false) },
     buffers: [a.buffer(op, 'input'), b.buffer(op, 'other'), out.buffer(op, 'out')],
-    params: new Params().u32(l.M, l.N, l.K, l.aRow, l.aK, l.bK, l.aBatch ?? 0, l.bBatch ?? 0, outputs, perOutput, batches),
+    params: new Params().u32(
+      l.M,
+      l.N,
+      l.K,
+      l.aRow,
+      l.aK,
+      l.bK,
+      l.aBatch ?? 0,
+      l.bBatch ?? 0,
+      outputs,
+      perOutput,
+      batches,
+    ),
     workgroups: linearGrid(Math.ceil((tiles * SG) / WG)),
   });
 }
@@ -71,7 +86,11 @@ export function mm(a: Tensor, b: Tensor, transA = false, transB = false, op = 'm
   const [M, K] = transA ? [a.shape[1], a.shape[0]] : a.shape;
   const [Kb, N] = transB ? [b.shape[1], b.shape[0]] : b.shape;
   if (K !== Kb) {
-    throw new ShapeError(op, 'other', `has shape ${fmtShape(b.shape)}${transB ? ' (transposed)' : ''}, which cannot multiply input of shape ${fmtShape(a.shape)}${transA ? ' (transposed)' : ''}: inner sizes ${K} and ${Kb} differ`);
+    throw new ShapeError(
+      op,
+      'other',
+      `has shape ${fmtShape(b.shape)}${transB ? ' (transposed)' : ''}, which cannot multiply input of shape ${fmtShape(a.shape)}${transA ? ' (transposed)' : ''}: inner sizes ${K} and ${Kb} differ`,
+    );
   }
   const out = empty([M, N]);
   if (M > 0 && N > 0 && K > 0 && !transA && !transB && K % 4 === 0 && N % 4 === 0 && subgroupMatmulRuns()) {
@@ -101,7 +120,11 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): T
   expectTensor('linear', 'weight', weight);
   expectRank('linear', 'weight', weight, 2);
   if (x instanceof Tensor && x.rank === 2 && x.shape[1] !== weight.shape[1]) {
-    throw new ShapeError('linear', 'input', `has shape ${fmtShape(x.shape)} but weight ${fmtShape(weight.shape)} expects ${weight.shape[1]} input features`);
+    throw new ShapeError(
+      'linear',
+      'input',
+      `has shape ${fmtShape(x.shape)} but weight ${fmtShape(weight.shape)} expects ${weight.shape[1]} input features`,
+    );
   }
   const y = mm(x, weight, false, true, 'linear');
   if (bias === null) return y;

@@ -33,22 +33,54 @@ declare module '../tensor.js' {
 }
 
 const methods: Partial<Tensor> = {
-  add(this: Tensor, other) { return add(this, other); },
-  sub(this: Tensor, other) { return sub(this, other); },
-  mul(this: Tensor, other) { return mul(this, other); },
-  div(this: Tensor, other) { return div(this, other); },
-  neg(this: Tensor) { return neg(this); },
-  relu(this: Tensor) { return relu(this); },
-  exp(this: Tensor) { return exp(this); },
-  log(this: Tensor) { return log(this); },
-  sqrt(this: Tensor) { return sqrt(this); },
-  sum(this: Tensor, axis, keepdim) { return sum(this, axis, keepdim); },
-  mean(this: Tensor, axis, keepdim) { return mean(this, axis, keepdim); },
-  matmul(this: Tensor, other) { return matmul(this, other); },
-  reshape(this: Tensor, shape) { return reshape(this, shape); },
-  flatten(this: Tensor, startDim) { return flatten(this, startDim); },
-  expand(this: Tensor, shape) { return expand(this, shape); },
-  clone(this: Tensor) { return clone(this); },
+  add(this: Tensor, other) {
+    return add(this, other);
+  },
+  sub(this: Tensor, other) {
+    return sub(this, other);
+  },
+  mul(this: Tensor, other) {
+    return mul(this, other);
+  },
+  div(this: Tensor, other) {
+    return div(this, other);
+  },
+  neg(this: Tensor) {
+    return neg(this);
+  },
+  relu(this: Tensor) {
+    return relu(this);
+  },
+  exp(this: Tensor) {
+    return exp(this);
+  },
+  log(this: Tensor) {
+    return log(this);
+  },
+  sqrt(this: Tensor) {
+    return sqrt(this);
+  },
+  sum(this: Tensor, axis, keepdim) {
+    return sum(this, axis, keepdim);
+  },
+  mean(this: Tensor, axis, keepdim) {
+    return mean(this, axis, keepdim);
+  },
+  matmul(this: Tensor, other) {
+    return matmul(this, other);
+  },
+  reshape(this: Tensor, shape) {
+    return reshape(this, shape);
+  },
+  flatten(this: Tensor, startDim) {
+    return flatten(this, startDim);
+  },
+  expand(this: Tensor, shape) {
+    return expand(this, shape);
+  },
+  clone(this: Tensor) {
+    return clone(this);
+  },
   backward(this: Tensor, gradient?: Tensor, options?: BackwardOptions) {
     if (gradient !== undefined) expectTensor('backward', 'gradient', gradient);
     runBackward(this, gradient, { clone, onesLike, accumulate: accumulateInto }, options);

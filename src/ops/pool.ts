@@ -25,12 +25,17 @@ export function maxPool2d(x: Tensor, kernelSize: Pair, options: MaxPoolOptions =
   const stride = pair(op, 'stride', options.stride, k, 1);
   const padding = pair(op, 'padding', options.padding, 0, 0);
   if (padding[0] * 2 > k[0] || padding[1] * 2 > k[1]) {
-    throw new ArgumentError(op, 'padding', `${padding.join('x')} must be at most half the kernel ${k.join('x')} (as in PyTorch)`);
+    throw new ArgumentError(
+      op,
+      'padding',
+      `${padding.join('x')} must be at most half the kernel ${k.join('x')} (as in PyTorch)`,
+    );
   }
   const [N, C, H, W] = x.shape;
   const H_out = Math.floor((H + 2 * padding[0] - k[0]) / stride[0]) + 1;
   const W_out = Math.floor((W + 2 * padding[1] - k[1]) / stride[1]) + 1;
-  if (H_out < 1 || W_out < 1) throw new ShapeError(op, 'input', `${fmtShape(x.shape)} is smaller than the ${k.join('x')} window`);
+  if (H_out < 1 || W_out < 1)
+    throw new ShapeError(op, 'input', `${fmtShape(x.shape)} is smaller than the ${k.join('x')} window`);
   const params = () => new Params().u32(N * C, H, W, H_out, W_out, ...k, ...stride, ...padding);
   const y = empty([N, C, H_out, W_out]);
   const argmax = empty([N, C, H_out, W_out]); // u32 indices, stored as raw bits
@@ -60,6 +65,7 @@ export function maxPool2d(x: Tensor, kernelSize: Pair, options: MaxPoolOptions =
 /** Global average pooling: [N, C, H, W] -> [N, C, 1, 1] (AdaptiveAvgPool2d(1)). */
 export function adaptiveAvgPool2d1(x: Tensor): Tensor {
   expectTensor('adaptiveAvgPool2d', 'input', x);
-  if (x.rank !== 4) throw new ShapeError('adaptiveAvgPool2d', 'input', `must be 4-D [N, C, H, W], got ${fmtShape(x.shape)}`);
+  if (x.rank !== 4)
+    throw new ShapeError('adaptiveAvgPool2d', 'input', `must be 4-D [N, C, H, W], got ${fmtShape(x.shape)}`);
   return reshape(mean(x, [2, 3]), [x.shape[0], x.shape[1], 1, 1]);
 }

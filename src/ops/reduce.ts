@@ -6,13 +6,23 @@ import { broadcastTo } from './elementwise.js';
 import { reduceKernel } from './reduce_kernel.js';
 import { expectTensor, normalizeAxes } from './validate.js';
 
-function reduction(op: 'sum' | 'mean', x: Tensor, axis: number | readonly number[] | undefined, keepdim: boolean): Tensor {
+function reduction(
+  op: 'sum' | 'mean',
+  x: Tensor,
+  axis: number | readonly number[] | undefined,
+  keepdim: boolean,
+): Tensor {
   expectTensor(op, 'input', x);
   const axes = normalizeAxes(op, axis, x.rank);
   const count = axes.reduce((n, a) => n * x.shape[a], 1);
   const alpha = op === 'mean' ? 1 / count : 1;
   const kept = reduceKernel(op, x, axes, alpha);
-  const out = keepdim ? kept : kept.view(x.shape.filter((_, i) => !axes.includes(i)), op);
+  const out = keepdim
+    ? kept
+    : kept.view(
+        x.shape.filter((_, i) => !axes.includes(i)),
+        op,
+      );
   if (out !== kept) kept.dispose();
   const keptShape = kept.shape;
   return record(out, op, [x], (g) => {

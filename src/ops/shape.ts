@@ -9,12 +9,20 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   expectTensor('reshape', 'input', x);
   const inferred = shape.filter((d) => d === -1).length;
   if (inferred > 1 || shape.some((d) => !Number.isInteger(d) || d < -1)) {
-    throw new ArgumentError('reshape', 'shape', `${fmtShape(shape)} must hold non-negative integers and at most one -1`);
+    throw new ArgumentError(
+      'reshape',
+      'shape',
+      `${fmtShape(shape)} must hold non-negative integers and at most one -1`,
+    );
   }
   const known = shape.reduce((n, d) => (d === -1 ? n : n * d), 1);
   const resolved = shape.map((d) => (d === -1 ? (known === 0 ? 0 : x.size / known) : d));
   if (inferred && (known === 0 || x.size % known !== 0)) {
-    throw new ShapeError('reshape', 'shape', `${fmtShape(shape)} cannot hold input shape ${fmtShape(x.shape)} (${x.size} elements)`);
+    throw new ShapeError(
+      'reshape',
+      'shape',
+      `${fmtShape(shape)} cannot hold input shape ${fmtShape(x.shape)} (${x.size} elements)`,
+    );
   }
   const out = x.view(resolved, 'reshape');
   return record(out, 'reshape', [x], (g) => [g.view(x.shape, 'reshape')]);

@@ -16,14 +16,19 @@ function rowsAndRow(shape: Shape, axis: number): [number, number] {
 
 /** Like torch.cat: joins tensors along `axis`; all other dims must match. */
 export function cat(tensors: readonly Tensor[], axis = 0): Tensor {
-  if (!Array.isArray(tensors) || tensors.length === 0) throw new ArgumentError('cat', 'tensors', 'must be a non-empty array of tensors');
+  if (!Array.isArray(tensors) || tensors.length === 0)
+    throw new ArgumentError('cat', 'tensors', 'must be a non-empty array of tensors');
   tensors.forEach((t, i) => expectTensor('cat', `tensors[${i}]`, t));
   const first = tensors[0];
   if (first.rank === 0) throw new ShapeError('cat', 'tensors[0]', 'is 0-d; there is no axis to join along');
   const [a] = normalizeAxes('cat', axis, first.rank);
   tensors.forEach((t, i) => {
     if (t.rank !== first.rank || t.shape.some((d: number, k: number) => k !== a && d !== first.shape[k])) {
-      throw new ShapeError('cat', `tensors[${i}]`, `has shape ${fmtShape(t.shape)}, which differs from tensors[0] ${fmtShape(first.shape)} outside axis ${a}`);
+      throw new ShapeError(
+        'cat',
+        `tensors[${i}]`,
+        `has shape ${fmtShape(t.shape)}, which differs from tensors[0] ${fmtShape(first.shape)} outside axis ${a}`,
+      );
     }
   });
   const shape = [...first.shape];
@@ -38,7 +43,9 @@ export function cat(tensors: readonly Tensor[], axis = 0): Tensor {
     return offset - n;
   });
   const inner = product(shape.slice(a + 1));
-  return record(out, 'cat', tensors, (g) => tensors.map((t, i) => (t.requiresGrad ? sliceCopy(g, a, starts[i] / inner, t.shape[a]) : null)));
+  return record(out, 'cat', tensors, (g) =>
+    tensors.map((t, i) => (t.requiresGrad ? sliceCopy(g, a, starts[i] / inner, t.shape[a]) : null)),
+  );
 }
 
 function sliceCopy(x: Tensor, axis: number, start: number, length: number): Tensor {
@@ -57,7 +64,11 @@ export function narrow(x: Tensor, axis: number, start: number, length: number): 
   if (x.rank === 0) throw new ShapeError('narrow', 'input', 'is 0-d; there is no axis to narrow');
   const [a] = normalizeAxes('narrow', axis, x.rank);
   if (!Number.isInteger(start) || !Number.isInteger(length) || start < 0 || length < 0 || start + length > x.shape[a]) {
-    throw new ArgumentError('narrow', 'start/length', `${start}/${length} do not fit axis ${a} of size ${x.shape[a]} (input ${fmtShape(x.shape)})`);
+    throw new ArgumentError(
+      'narrow',
+      'start/length',
+      `${start}/${length} do not fit axis ${a} of size ${x.shape[a]} (input ${fmtShape(x.shape)})`,
+    );
   }
   const out = sliceCopy(x, a, start, length);
   return record(out, 'narrow', [x], (g) => {
@@ -75,7 +86,11 @@ const contiguousStrides = (shape: Shape) => shape.map((_, i) => product(shape.sl
 export function stridedSlice(x: Tensor, steps: readonly number[]): Tensor {
   expectTensor('stridedSlice', 'input', x);
   if (steps.length !== x.rank || !steps.every((s) => Number.isSafeInteger(s) && s >= 1)) {
-    throw new ArgumentError('stridedSlice', 'steps', `must be ${x.rank} positive integers (one per axis of input ${fmtShape(x.shape)}), got ${JSON.stringify(steps)}`);
+    throw new ArgumentError(
+      'stridedSlice',
+      'steps',
+      `must be ${x.rank} positive integers (one per axis of input ${fmtShape(x.shape)}), got ${JSON.stringify(steps)}`,
+    );
   }
   const shape = x.shape.map((d, i) => Math.ceil(d / steps[i]));
   const strided = contiguousStrides(x.shape).map((s, i) => s * steps[i]);

@@ -58,19 +58,37 @@ export interface SubgroupFallback {
 }
 
 export function planSubgroups(a: SubgroupAdapter): SubgroupLaunch | SubgroupFallback {
-  if (a.portableKernels) return { fallback: 'the portable kernels were asked for (RESNEXT_KERNELS=portable or runtime().portableKernels)', notice: false };
+  if (a.portableKernels)
+    return {
+      fallback: 'the portable kernels were asked for (RESNEXT_KERNELS=portable or runtime().portableKernels)',
+      notice: false,
+    };
   if (!a.hasSubgroups) return { fallback: "the adapter has no 'subgroups' feature", notice: false };
   const SG = a.subgroupSize;
   if (SG === null) {
-    return { fallback: 'the adapter reports no fixed subgroup size (subgroupMinSize != subgroupMaxSize, or unknown), which the subgroup kernels plan their work around', notice: true };
+    return {
+      fallback:
+        'the adapter reports no fixed subgroup size (subgroupMinSize != subgroupMaxSize, or unknown), which the subgroup kernels plan their work around',
+      notice: true,
+    };
   }
   if (!Number.isSafeInteger(SG) || SG < MIN_SUBGROUP_SIZE) {
-    return { fallback: `subgroup size ${SG} is below the ${MIN_SUBGROUP_SIZE} lanes the subgroup kernels need`, notice: true };
+    return {
+      fallback: `subgroup size ${SG} is below the ${MIN_SUBGROUP_SIZE} lanes the subgroup kernels need`,
+      notice: true,
+    };
   }
   const WG = Math.max(SUBGROUP_KERNEL_WORKGROUP, SG);
-  if (WG % SG !== 0) return { fallback: `subgroup size ${SG} does not divide a workgroup of ${WG} invocations into whole subgroups`, notice: true };
+  if (WG % SG !== 0)
+    return {
+      fallback: `subgroup size ${SG} does not divide a workgroup of ${WG} invocations into whole subgroups`,
+      notice: true,
+    };
   if (WG > a.maxInvocationsPerWorkgroup) {
-    return { fallback: `a workgroup of one subgroup (${WG} invocations) exceeds the adapter's maxComputeInvocationsPerWorkgroup of ${a.maxInvocationsPerWorkgroup}`, notice: true };
+    return {
+      fallback: `a workgroup of one subgroup (${WG} invocations) exceeds the adapter's maxComputeInvocationsPerWorkgroup of ${a.maxInvocationsPerWorkgroup}`,
+      notice: true,
+    };
   }
   return { SG, WG };
 }
@@ -81,12 +99,18 @@ export const isFallback = <T extends object>(p: T | SubgroupFallback): p is Subg
  *  channels per invocation (wanted: 4 for 1x1 kernels, 2 for larger, as measured on
  *  lavapipe) capped by the weight vec4s a lane holds, and CI_STEP, the input channels whose
  *  weights one load covers (one per lane for 1x1 kernels, else 1: lane l loads tap l). */
-export function convSubgroupTiling(SG: number, taps: number, channelsOut: number): { CB: number; CI_STEP: number } | SubgroupFallback {
-  if (taps > KERNEL_TAPS_MAX) return { fallback: `a kernel of ${taps} taps is larger than the subgroup convolution's 3x3`, notice: false };
+export function convSubgroupTiling(
+  SG: number,
+  taps: number,
+  channelsOut: number,
+): { CB: number; CI_STEP: number } | SubgroupFallback {
+  if (taps > KERNEL_TAPS_MAX)
+    return { fallback: `a kernel of ${taps} taps is larger than the subgroup convolution's 3x3`, notice: false };
   const pointwise = taps === 1;
   const weightVec4sPerBlock = Math.ceil(taps / SG);
   const blocksThatFit = Math.floor(CONV_WEIGHT_VEC4S / weightVec4sPerBlock);
-  if (blocksThatFit < 1) return { fallback: `subgroup size ${SG} is too small for the ${taps}-tap subgroup convolution`, notice: true };
+  if (blocksThatFit < 1)
+    return { fallback: `subgroup size ${SG} is too small for the ${taps}-tap subgroup convolution`, notice: true };
   const CB = Math.max(1, Math.min(pointwise ? 4 : 2, blocksThatFit, Math.floor(channelsOut / 4)));
   const CI_STEP = pointwise ? Math.min(SG, POINTWISE_CHANNELS_PER_LOAD_MAX) : 1;
   return { CB, CI_STEP };

@@ -29,7 +29,8 @@ export function expectShape(op: string, argument: string, shape: unknown): numbe
   if (!Array.isArray(shape) || shape.some((d) => !Number.isSafeInteger(d) || d < 0)) {
     throw new ArgumentError(op, argument, `must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
   }
-  if (shape.length > MAX_RANK) throw new ArgumentError(op, argument, `has rank ${shape.length}; at most ${MAX_RANK} is supported`);
+  if (shape.length > MAX_RANK)
+    throw new ArgumentError(op, argument, `has rank ${shape.length}; at most ${MAX_RANK} is supported`);
   return shape;
 }
 
@@ -41,11 +42,16 @@ export function broadcastShapes(op: string, a: Shape, b: Shape): number[] {
     const da = a[a.length - rank + i] ?? 1;
     const db = b[b.length - rank + i] ?? 1;
     if (da !== db && da !== 1 && db !== 1) {
-      throw new ShapeError(op, 'other', `has shape ${fmtShape(b)}, which does not broadcast with input shape ${fmtShape(a)} (dimension ${i}: ${da} vs ${db})`);
+      throw new ShapeError(
+        op,
+        'other',
+        `has shape ${fmtShape(b)}, which does not broadcast with input shape ${fmtShape(a)} (dimension ${i}: ${da} vs ${db})`,
+      );
     }
     out.push(da === 1 ? db : da);
   }
-  if (rank > MAX_RANK) throw new ShapeError(op, 'input', `broadcasts to rank ${rank}; at most ${MAX_RANK} is supported`);
+  if (rank > MAX_RANK)
+    throw new ShapeError(op, 'input', `broadcasts to rank ${rank}; at most ${MAX_RANK} is supported`);
   return out;
 }
 

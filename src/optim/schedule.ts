@@ -16,7 +16,8 @@ export interface Schedule {
 }
 
 /** The paper's milestones scaled to a run: at 50% and 75% of the epochs. */
-export const defaultMilestones = (epochs: number): number[] => [Math.round(epochs * 0.5), Math.round(epochs * 0.75)].filter((e, i, all) => e > 0 && all.indexOf(e) === i);
+export const defaultMilestones = (epochs: number): number[] =>
+  [Math.round(epochs * 0.5), Math.round(epochs * 0.75)].filter((e, i, all) => e > 0 && all.indexOf(e) === i);
 
 /** The learning rate for global step `step` (0-based). */
 export function learningRate(s: Schedule, step: number): number {

@@ -30,7 +30,12 @@ export class SGD {
     { lr, momentum = 0, nesterov = false, weightDecay = 0 }: SGDOptions,
   ) {
     const check = (name: string, v: number, ok: boolean) => {
-      if (!Number.isFinite(v) || !ok) throw new ArgumentError('SGD', name, `must be ${name === 'lr' ? 'a positive number' : 'a non-negative number'}, got ${v}`);
+      if (!Number.isFinite(v) || !ok)
+        throw new ArgumentError(
+          'SGD',
+          name,
+          `must be ${name === 'lr' ? 'a positive number' : 'a non-negative number'}, got ${v}`,
+        );
     };
     check('lr', lr, lr > 0);
     check('momentum', momentum, momentum >= 0);

@@ -24,7 +24,14 @@ export function channelStats(x: NDArray): { mean: number[]; variance: number[] }
   return { mean, variance };
 }
 
-export function batchNorm(x: NDArray, runningMean: NDArray, runningVar: NDArray, weight: NDArray, bias: NDArray, s: BatchNormSpec): NDArray {
+export function batchNorm(
+  x: NDArray,
+  runningMean: NDArray,
+  runningVar: NDArray,
+  weight: NDArray,
+  bias: NDArray,
+  s: BatchNormSpec,
+): NDArray {
   const [, C, H, W] = x.shape;
   const stats = s.training ? channelStats(x) : { mean: [...runningMean.data], variance: [...runningVar.data] };
   const y = x.data.map((v, i) => {
@@ -36,7 +43,12 @@ export function batchNorm(x: NDArray, runningMean: NDArray, runningVar: NDArray,
 }
 
 /** The running statistics after one training step, as PyTorch updates them. */
-export function updatedRunningStats(x: NDArray, runningMean: NDArray, runningVar: NDArray, momentum: number): { mean: number[]; variance: number[] } {
+export function updatedRunningStats(
+  x: NDArray,
+  runningMean: NDArray,
+  runningVar: NDArray,
+  momentum: number,
+): { mean: number[]; variance: number[] } {
   const [N, , H, W] = x.shape;
   const count = N * H * W;
   const { mean, variance } = channelStats(x);
@@ -48,7 +60,15 @@ export function updatedRunningStats(x: NDArray, runningMean: NDArray, runningVar
 
 /** The gradients of batchNorm for an upstream gradient g, from the closed form (training:
  *  the batch statistics depend on x too), gated by the fused ReLU where it clipped. */
-export function batchNormBackward(x: NDArray, g: NDArray, runningMean: NDArray, runningVar: NDArray, weight: NDArray, bias: NDArray, s: BatchNormSpec): { x: NDArray; weight: NDArray; bias: NDArray } {
+export function batchNormBackward(
+  x: NDArray,
+  g: NDArray,
+  runningMean: NDArray,
+  runningVar: NDArray,
+  weight: NDArray,
+  bias: NDArray,
+  s: BatchNormSpec,
+): { x: NDArray; weight: NDArray; bias: NDArray } {
   const [N, C, H, W] = x.shape;
   const HW = H * W;
   const count = N * HW;

@@ -8,7 +8,17 @@ export interface ConvSpec {
 }
 
 interface Dims {
-  N: number; C: number; H: number; W: number; CO: number; cig: number; cog: number; kH: number; kW: number; HO: number; WO: number;
+  N: number;
+  C: number;
+  H: number;
+  W: number;
+  CO: number;
+  cig: number;
+  cog: number;
+  kH: number;
+  kW: number;
+  HO: number;
+  WO: number;
 }
 
 function dims(xShape: number[], wShape: number[], s: ConvSpec): Dims {
@@ -34,7 +44,11 @@ function eachTerm(d: Dims, s: ConvSpec, visit: (xi: number, wi: number, yi: numb
               for (let kw = 0; kw < d.kW; kw++) {
                 const iw = ow * s.stride[1] - s.padding[1] + kw * s.dilation[1];
                 if (iw < 0 || iw >= d.W) continue;
-                visit(((n * d.C + g * d.cig + cl) * d.H + ih) * d.W + iw, ((co * d.cig + cl) * d.kH + kh) * d.kW + kw, yi);
+                visit(
+                  ((n * d.C + g * d.cig + cl) * d.H + ih) * d.W + iw,
+                  ((co * d.cig + cl) * d.kH + kh) * d.kW + kw,
+                  yi,
+                );
               }
             }
         }

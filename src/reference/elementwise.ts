@@ -52,5 +52,8 @@ export function binary(op: BinaryOp, a: NDArray, b: NDArray): NDArray {
   const shape = broadcastShape(a.shape, b.shape);
   const ab = broadcastTo(a, shape).data;
   const bb = broadcastTo(b, shape).data;
-  return nd(ab.map((v, i) => BINARY[op](v, bb[i])), shape);
+  return nd(
+    ab.map((v, i) => BINARY[op](v, bb[i])),
+    shape,
+  );
 }

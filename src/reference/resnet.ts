@@ -20,7 +20,14 @@ export function resnetForward(spec: ReferenceResNetSpec, state: Record<string, N
   const conv = (input: NDArray, key: string, stride = 1, padding = 0, groups = 1) =>
     conv2d(input, state[key], null, { stride: pairOf(stride), padding: pairOf(padding), dilation: [1, 1], groups });
   const bn = (input: NDArray, prefix: string, relu: boolean) =>
-    batchNorm(input, state[`${prefix}.running_mean`], state[`${prefix}.running_var`], state[`${prefix}.weight`], state[`${prefix}.bias`], { training: false, eps: 1e-5, relu, momentum: 0.1 });
+    batchNorm(
+      input,
+      state[`${prefix}.running_mean`],
+      state[`${prefix}.running_var`],
+      state[`${prefix}.weight`],
+      state[`${prefix}.bias`],
+      { training: false, eps: 1e-5, relu, momentum: 0.1 },
+    );
   const imagenet = spec.stem === 'imagenet';
   let h = bn(conv(x, 'conv1.weight', imagenet ? 2 : 1, imagenet ? 3 : 1), 'bn1', true);
   if (imagenet) h = maxPool2d(h, { kernel: [3, 3], stride: [2, 2], padding: [1, 1] });
@@ -31,7 +38,9 @@ export function resnetForward(spec: ReferenceResNetSpec, state: Record<string, N
       let out = bn(conv(h, `${p}.conv1.weight`), `${p}.bn1`, true);
       out = bn(conv(out, `${p}.conv2.weight`, stride, 1, spec.groups), `${p}.bn2`, true);
       out = bn(conv(out, `${p}.conv3.weight`), `${p}.bn3`, false);
-      const identity = state[`${p}.downsample.0.weight`] ? bn(conv(h, `${p}.downsample.0.weight`, stride), `${p}.downsample.1`, false) : h;
+      const identity = state[`${p}.downsample.0.weight`]
+        ? bn(conv(h, `${p}.downsample.0.weight`, stride), `${p}.downsample.1`, false)
+        : h;
       h = unary('relu', binary('add', out, identity));
     }
   });

@@ -60,7 +60,9 @@ export async function acquireDevice(gpu: GPU | null = platform().gpu()): Promise
     vendor: info.vendor,
     architecture: info.architecture,
     backend: platform().backend,
-    software: (info as { isFallbackAdapter?: boolean }).isFallbackAdapter === true || /llvmpipe|lavapipe|swiftshader|software/i.test(`${info.vendor} ${info.architecture} ${info.description}`),
+    software:
+      (info as { isFallbackAdapter?: boolean }).isFallbackAdapter === true ||
+      /llvmpipe|lavapipe|swiftshader|software/i.test(`${info.vendor} ${info.architecture} ${info.description}`),
     features: [...device.features].sort(),
     subgroupSize: fixedSubgroupSize(device, info),
     maxStorageBufferBindingSize: device.limits.maxStorageBufferBindingSize,

@@ -23,7 +23,8 @@ export class KernelLibrary {
 
   private entry(kernel: string): { source: string; digest: string } {
     const entry = this.replaced.get(kernel) ?? KERNELS[kernel];
-    if (!entry) throw new Error(`no kernel named '${kernel}': kernels/${kernel}.wgsl is not among the embedded sources`);
+    if (!entry)
+      throw new Error(`no kernel named '${kernel}': kernels/${kernel}.wgsl is not among the embedded sources`);
     return entry;
   }
 }

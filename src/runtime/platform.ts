@@ -39,7 +39,9 @@ export function localStorageTuningStore(name: string): TuningStore {
     read() {
       try {
         const parsed: unknown = JSON.parse(storage.getItem(name) ?? '{}');
-        return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, Record<string, string>>) : {};
+        return parsed && typeof parsed === 'object' && !Array.isArray(parsed)
+          ? (parsed as Record<string, Record<string, string>>)
+          : {};
       } catch {
         return {};
       }

@@ -15,7 +15,10 @@ export class Profiler {
   private readonly totals = new Map<string, { calls: number; ns: number }>();
   readonly pending = new Set<Promise<void>>();
 
-  constructor(readonly querySet: GPUQuerySet, readonly resolved: GPUBuffer) {}
+  constructor(
+    readonly querySet: GPUQuerySet,
+    readonly resolved: GPUBuffer,
+  ) {}
 
   /** Query indices for the next dispatch's start and end. */
   next(label: string): [number, number] {
@@ -38,6 +41,8 @@ export class Profiler {
   }
 
   rows(): ProfileRow[] {
-    return [...this.totals].map(([kernel, r]) => ({ kernel, calls: r.calls, totalMs: r.ns / 1e6 })).sort((a, b) => b.totalMs - a.totalMs);
+    return [...this.totals]
+      .map(([kernel, r]) => ({ kernel, calls: r.calls, totalMs: r.ns / 1e6 }))
+      .sort((a, b) => b.totalMs - a.totalMs);
   }
 }

@@ -82,8 +82,13 @@ export class Runtime {
     this.tuning = new TuningCache(`${report.name} [${report.vendor}, ${report.backend}]`);
     this.uniformAlign = device.limits.minUniformBufferOffsetAlignment;
     const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
-    this.pool = new BufferPool((size) => this.createBuffer(size, usage, 'tensor'), device.limits.maxStorageBufferBindingSize);
-    this.staging = new BufferPool((size) => this.createBuffer(size, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, 'staging'));
+    this.pool = new BufferPool(
+      (size) => this.createBuffer(size, usage, 'tensor'),
+      device.limits.maxStorageBufferBindingSize,
+    );
+    this.staging = new BufferPool((size) =>
+      this.createBuffer(size, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, 'staging'),
+    );
     this.uniformBuffer = device.createBuffer({
       size: UNIFORM_ARENA_BYTES,
       usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
@@ -140,7 +145,10 @@ export class Runtime {
       const size = d.params.byteLength;
       if (this.uniformOffset + size > UNIFORM_ARENA_BYTES) this.flush();
       d.params.writeTo(this.uniformBytes, this.uniformOffset);
-      entries.push({ binding: entries.length, resource: { buffer: this.uniformBuffer, offset: this.uniformOffset, size } });
+      entries.push({
+        binding: entries.length,
+        resource: { buffer: this.uniformBuffer, offset: this.uniformOffset, size },
+      });
       this.uniformOffset += Math.ceil(size / this.uniformAlign) * this.uniformAlign;
     }
     const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
@@ -148,7 +156,11 @@ export class Runtime {
       if (this.profiler.full) this.flush();
       this.endPass();
       const [start, end] = this.profiler.next(`${d.kernel}:${d.entry ?? 'main'}`);
-      this.timestampWrites = { querySet: this.profiler.querySet, beginningOfPassWriteIndex: start, endOfPassWriteIndex: end };
+      this.timestampWrites = {
+        querySet: this.profiler.querySet,
+        beginningOfPassWriteIndex: start,
+        endOfPassWriteIndex: end,
+      };
     }
     const pass = this.computePass();
     pass.setPipeline(pipeline);
@@ -163,11 +175,15 @@ export class Runtime {
 
   /** Starts timing every dispatch on its own (needs the timestamp-query feature). */
   startProfile(): void {
-    if (!this.device.features.has('timestamp-query')) throw new GPUFailure('profiling needs the timestamp-query feature, which this adapter lacks');
+    if (!this.device.features.has('timestamp-query'))
+      throw new GPUFailure('profiling needs the timestamp-query feature, which this adapter lacks');
     this.flush();
     this.profiler = new Profiler(
       this.device.createQuerySet({ type: 'timestamp', count: 2 * PROFILE_SLOTS }),
-      this.device.createBuffer({ size: 16 * PROFILE_SLOTS, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC }),
+      this.device.createBuffer({
+        size: 16 * PROFILE_SLOTS,
+        usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
+      }),
     );
   }
 
@@ -229,7 +245,8 @@ export class Runtime {
     const encoder = this.encoder;
     this.encoder = null;
     this.watch(() => {
-      if (this.uniformOffset > 0) this.device.queue.writeBuffer(this.uniformBuffer, 0, this.uniformBytes, 0, this.uniformOffset);
+      if (this.uniformOffset > 0)
+        this.device.queue.writeBuffer(this.uniformBuffer, 0, this.uniformBytes, 0, this.uniformOffset);
       this.device.queue.submit([encoder.finish()]);
     }, 'submitting work');
     this.uniformOffset = 0;
@@ -249,12 +266,14 @@ export class Runtime {
     this.encoder!.resolveQuerySet(profiler.querySet, 0, 2 * labels.length, profiler.resolved, 0);
     this.encoder!.copyBufferToBuffer(profiler.resolved, 0, staging, 0, bytes);
     return () => {
-      const done: Promise<void> = platform().awaitGpu(() => staging.mapAsync(GPUMapMode.READ, 0, bytes)).then(() => {
-        profiler.add(labels, new BigUint64Array(staging.getMappedRange(0, bytes).slice(0)));
-        staging.unmap();
-        this.staging.release(staging);
-        profiler.pending.delete(done);
-      });
+      const done: Promise<void> = platform()
+        .awaitGpu(() => staging.mapAsync(GPUMapMode.READ, 0, bytes))
+        .then(() => {
+          profiler.add(labels, new BigUint64Array(staging.getMappedRange(0, bytes).slice(0)));
+          staging.unmap();
+          this.staging.release(staging);
+          profiler.pending.delete(done);
+        });
       profiler.pending.add(done);
     };
   }
@@ -325,14 +344,19 @@ export class Runtime {
     this.check(
       Promise.all([validation, memory]).then(([v, m]) => {
         const e = v ?? m;
-        return e ? new GPUFailure(`WebGPU ${m && !v ? 'out-of-memory' : 'validation'} error while ${what}: ${e.message}`) : null;
+        return e
+          ? new GPUFailure(`WebGPU ${m && !v ? 'out-of-memory' : 'validation'} error while ${what}: ${e.message}`)
+          : null;
       }),
     );
   }
 
   private createBuffer(size: number, usage: number, label: string): GPUBuffer {
     let buffer!: GPUBuffer;
-    this.watch(() => (buffer = this.device.createBuffer({ size, usage, label })), `allocating a ${size}-byte ${label} buffer`);
+    this.watch(
+      () => (buffer = this.device.createBuffer({ size, usage, label })),
+      `allocating a ${size}-byte ${label} buffer`,
+    );
     return buffer;
   }
 
@@ -355,7 +379,8 @@ export class Runtime {
         const errors = info.messages.filter((m) => m.type === 'error');
         if (errors.length === 0) return null;
         const error = new KernelCompileError(
-          `WGSL kernel failed to compile:\n` + errors.map((m) => `${file}:${m.lineNum}:${m.linePos}: ${m.message}`).join('\n'),
+          `WGSL kernel failed to compile:\n` +
+            errors.map((m) => `${file}:${m.lineNum}:${m.linePos}: ${m.message}`).join('\n'),
         );
         this.broken.set(kernel, error);
         return error;
@@ -374,7 +399,11 @@ export class Runtime {
     if (!pipeline) {
       const module = this.shaderModule(kernel);
       this.watch(() => {
-        pipeline = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: entry, constants }, label: key });
+        pipeline = this.device.createComputePipeline({
+          layout: 'auto',
+          compute: { module, entryPoint: entry, constants },
+          label: key,
+        });
       }, `building pipeline ${key}`);
       this.pipelines.set(key, pipeline!);
     }
@@ -386,7 +415,9 @@ export class Runtime {
   }
 
   private computePass(): GPUComputePassEncoder {
-    return (this.pass ??= this.commandEncoder().beginComputePass(this.timestampWrites ? { timestampWrites: this.timestampWrites } : {}));
+    return (this.pass ??= this.commandEncoder().beginComputePass(
+      this.timestampWrites ? { timestampWrites: this.timestampWrites } : {},
+    ));
   }
 
   private endPass(): void {

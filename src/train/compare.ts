@@ -22,13 +22,22 @@ export interface CompareRow {
 }
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-const spread = (xs: number[]) => (xs.length > 1 ? Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1)) : 0);
-const percent = (xs: number[]) => `${(100 * mean(xs)).toFixed(2)}%${xs.length > 1 ? ` ± ${(100 * spread(xs)).toFixed(2)}` : ''}`;
+const spread = (xs: number[]) =>
+  xs.length > 1 ? Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1)) : 0;
+const percent = (xs: number[]) =>
+  `${(100 * mean(xs)).toFixed(2)}%${xs.length > 1 ? ` ± ${(100 * spread(xs)).toFixed(2)}` : ''}`;
 
 export async function compare(
   models: ModelName[],
   recipe: TrainConfig,
-  options: { outDir: string; seeds: number; cacheDir?: string; dataset?: Dataset; log?: (line: string) => void; progress?: Progress },
+  options: {
+    outDir: string;
+    seeds: number;
+    cacheDir?: string;
+    dataset?: Dataset;
+    log?: (line: string) => void;
+    progress?: Progress;
+  },
 ): Promise<{ rows: CompareRow[]; table: string }> {
   const { outDir, seeds, cacheDir, log = () => undefined, progress } = options;
   await mkdir(outDir, { recursive: true });
@@ -40,7 +49,14 @@ export async function compare(
     const runs: EpochMetrics[][] = [];
     for (let s = 0; s < seeds; s++) {
       log(`${model}, seed ${recipe.seed + s} (${s + 1}/${seeds})`);
-      runs.push((await train({ ...recipe, model, seed: recipe.seed + s }, { outDir: join(outDir, `${model}-seed${recipe.seed + s}`), force: true, dataset, progress })).epochs);
+      runs.push(
+        (
+          await train(
+            { ...recipe, model, seed: recipe.seed + s },
+            { outDir: join(outDir, `${model}-seed${recipe.seed + s}`), force: true, dataset, progress },
+          )
+        ).epochs,
+      );
     }
     curves.set(model, runs);
     rows.push({
@@ -55,15 +71,31 @@ export async function compare(
   const colors = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd'];
   const series: Series[] = models.flatMap((model, i) => {
     const runs = curves.get(model)!;
-    const averaged = (pick: (m: EpochMetrics) => number) => runs[0].map((m, e): [number, number] => [m.epoch, 100 * mean(runs.map((r) => pick(r[e])))]);
+    const averaged = (pick: (m: EpochMetrics) => number) =>
+      runs[0].map((m, e): [number, number] => [m.epoch, 100 * mean(runs.map((r) => pick(r[e])))]);
     return [
-      { label: `${model} train`, points: averaged((m) => m.trainError), color: colors[i % colors.length], dashed: true },
+      {
+        label: `${model} train`,
+        points: averaged((m) => m.trainError),
+        color: colors[i % colors.length],
+        dashed: true,
+      },
       { label: `${model} test`, points: averaged((m) => m.testError), color: colors[i % colors.length] },
     ];
   });
-  await writeFile(join(outDir, 'compare.svg'), lineChart(`${recipe.dataset}: top-1 error, mean of ${seeds} seed(s)`, 'epoch', 'error (%)', series));
-  const header = '| model | params | MACs per image | best test error | final test error | train images/s |\n|---|---|---|---|---|---|';
-  const table = [header, ...rows.map((r) => `| ${r.model} | ${r.params.toLocaleString('en-US')} | ${(r.macs / 1e6).toFixed(2)}M | ${percent(r.bestTestError)} | ${percent(r.finalTestError)} | ${mean(r.imagesPerSecond).toFixed(1)} |`)].join('\n');
+  await writeFile(
+    join(outDir, 'compare.svg'),
+    lineChart(`${recipe.dataset}: top-1 error, mean of ${seeds} seed(s)`, 'epoch', 'error (%)', series),
+  );
+  const header =
+    '| model | params | MACs per image | best test error | final test error | train images/s |\n|---|---|---|---|---|---|';
+  const table = [
+    header,
+    ...rows.map(
+      (r) =>
+        `| ${r.model} | ${r.params.toLocaleString('en-US')} | ${(r.macs / 1e6).toFixed(2)}M | ${percent(r.bestTestError)} | ${percent(r.finalTestError)} | ${mean(r.imagesPerSecond).toFixed(1)} |`,
+    ),
+  ].join('\n');
   await writeFile(join(outDir, 'compare.md'), `${table}\n`);
   await writeFile(join(outDir, 'compare.json'), JSON.stringify({ recipe, seeds, rows }, null, 2));
   return { rows, table };

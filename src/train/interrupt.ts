@@ -25,7 +25,11 @@ export function interruptOnSigint(warn: (line: string) => void = (line) => conso
   process.on('SIGINT', () => {
     if (!controller.signal.aborted) {
       controller.abort();
-      warn(training ? '\nstopping after this step, with a checkpoint...' : '\nstopping before training starts (Ctrl-C again to quit at once)...');
+      warn(
+        training
+          ? '\nstopping after this step, with a checkpoint...'
+          : '\nstopping before training starts (Ctrl-C again to quit at once)...',
+      );
     } else if (!training) {
       process.exit(130); // nothing trained, nothing to lose
     } else {
@@ -34,7 +38,9 @@ export function interruptOnSigint(warn: (line: string) => void = (line) => conso
   });
   // The loop is empty (the device released, every file written): exit here, with the
   // listener still installed, rather than through Node's teardown (see above).
-  process.once('beforeExit', () => process.exit(controller.signal.aborted && !process.exitCode ? 130 : process.exitCode));
+  process.once('beforeExit', () =>
+    process.exit(controller.signal.aborted && !process.exitCode ? 130 : process.exitCode),
+  );
   return {
     signal: controller.signal,
     training: () => {

@@ -9,7 +9,12 @@ import { runtime, type ProfileRow } from '../runtime/index.js';
 import { tidy } from '../tensor.js';
 import { sgdStep } from './step.js';
 
-export async function profileStep(model: ResNet, imageShape: number[], batch: number, classes: number): Promise<ProfileRow[]> {
+export async function profileStep(
+  model: ResNet,
+  imageShape: number[],
+  batch: number,
+  classes: number,
+): Promise<ProfileRow[]> {
   const rng = new Generator(0);
   const x = Float32Array.from({ length: batch * imageShape.reduce((a, b) => a * b, 1) }, () => rng.normal());
   const labels = Array.from({ length: batch }, (_, i) => i % classes);
@@ -34,6 +39,9 @@ export function formatProfile(rows: ProfileRow[], title: string): string {
   return [
     `${title}: ${total.toFixed(1)} ms of GPU time`,
     '     ms      %  calls  kernel:entry',
-    ...rows.map((r) => `${r.totalMs.toFixed(1).padStart(7)} ${((100 * r.totalMs) / total).toFixed(1).padStart(6)} ${String(r.calls).padStart(6)}  ${r.kernel}`),
+    ...rows.map(
+      (r) =>
+        `${r.totalMs.toFixed(1).padStart(7)} ${((100 * r.totalMs) / total).toFixed(1).padStart(6)} ${String(r.calls).padStart(6)}  ${r.kernel}`,
+    ),
   ].join('\n');
 }

@@ -15,7 +15,8 @@ export interface Progress {
   done(line: string): void;
 }
 
-const clock = (seconds: number) => (Number.isFinite(seconds) ? `${Math.floor(seconds / 60)}:${String(Math.round(seconds % 60)).padStart(2, '0')}` : '?');
+const clock = (seconds: number) =>
+  Number.isFinite(seconds) ? `${Math.floor(seconds / 60)}:${String(Math.round(seconds % 60)).padStart(2, '0')}` : '?';
 
 function describe(epoch: number, r: StepReport): string {
   return `epoch ${epoch} ${r.step}/${r.steps} loss ${r.loss.toFixed(4)} acc ${(100 * r.accuracy).toFixed(1)}% ${r.imagesPerSecond.toFixed(0)} img/s`;
@@ -28,7 +29,9 @@ export function progressFor(stream: NodeJS.WriteStream = process.stdout, batchSi
         const width = 24;
         const filled = Math.round((width * r.step) / r.steps);
         const eta = ((r.steps - r.step) * batchSize) / Math.max(r.imagesPerSecond, 1e-9);
-        stream.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${describe(epoch, r)} ETA ${clock(eta)}\x1b[K`);
+        stream.write(
+          `\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${describe(epoch, r)} ETA ${clock(eta)}\x1b[K`,
+        );
       },
       done(line) {
         stream.write(`\r${line}\x1b[K\n`);

@@ -5,7 +5,12 @@ import type { SGD } from '../optim/sgd.js';
 import type { Tensor } from '../tensor.js';
 
 /** Forward, cross-entropy, backward and the optimizer's update; call it inside tidy(). */
-export function sgdStep(model: ResNet, optimizer: SGD, images: Tensor, labels: ArrayLike<number>): { loss: Tensor; logits: Tensor } {
+export function sgdStep(
+  model: ResNet,
+  optimizer: SGD,
+  images: Tensor,
+  labels: ArrayLike<number>,
+): { loss: Tensor; logits: Tensor } {
   const logits = model.forward(images);
   const loss = crossEntropy(logits, labels);
   loss.backward();

@@ -92,7 +92,11 @@ const TUNING_FILE = 'autotune.json';
 export function createModel(config: TrainConfig, dataset: Dataset, generator: Generator): ResNet {
   const { create, input } = MODELS[config.model];
   if (input[0] !== dataset.shape[0]) {
-    throw new ArgumentError('train', 'model', `${config.model} takes ${input[0]}-channel images but ${dataset.name} has ${dataset.shape[0]}; pick a model for ${dataset.shape.join('x')} inputs`);
+    throw new ArgumentError(
+      'train',
+      'model',
+      `${config.model} takes ${input[0]}-channel images but ${dataset.name} has ${dataset.shape[0]}; pick a model for ${dataset.shape.join('x')} inputs`,
+    );
   }
   return create({ numClasses: dataset.classes.length, generator, zeroInitResidual: config.zeroInitResidual });
 }
@@ -105,23 +109,41 @@ export async function train(requested: TrainConfig, options: TrainOptions): Prom
   const config = validateConfig(resumed?.config ?? requested);
   const holdsRun = existsSync(join(outDir, 'config.json'));
   if (!options.resume && !options.force && holdsRun) {
-    throw new ArgumentError('train', 'out', `${outDir} already holds a run; pass --resume to continue it or --force to start over`);
+    throw new ArgumentError(
+      'train',
+      'out',
+      `${outDir} already holds a run; pass --resume to continue it or --force to start over`,
+    );
   }
   try {
     await mkdir(outDir, { recursive: true });
     await writeFile(join(outDir, 'config.json'), JSON.stringify(config, null, 2));
     // A process killed while writing a checkpoint leaves its temporary file behind.
-    for (const f of await readdir(outDir)) if (f.startsWith(`${CHECKPOINT}.tmp-`)) await rm(join(outDir, f), { force: true });
+    for (const f of await readdir(outDir))
+      if (f.startsWith(`${CHECKPOINT}.tmp-`)) await rm(join(outDir, f), { force: true });
   } catch (e) {
     throw new ResnextError(`cannot write the run directory ${outDir}: ${(e as Error).message}`);
   }
-  const dataset = options.dataset ?? (await loadDataset(config.dataset, { cacheDir: options.cacheDir, dataDir: config.dataDir, log }));
+  const dataset =
+    options.dataset ??
+    (await loadDataset(config.dataset, { cacheDir: options.cacheDir, dataDir: config.dataDir, log }));
   const generator = new Generator(config.seed);
   const model = createModel(config, dataset, generator);
-  const optimizer = new SGD(model.parameters(), { lr: config.lr, momentum: config.momentum, nesterov: config.nesterov, weightDecay: config.weightDecay });
+  const optimizer = new SGD(model.parameters(), {
+    lr: config.lr,
+    momentum: config.momentum,
+    nesterov: config.nesterov,
+    weightDecay: config.weightDecay,
+  });
   const trainCount = Math.min(config.trainLimit ?? dataset.train.count, dataset.train.count);
   const stepsPerEpoch = Math.floor(trainCount / config.batchSize) + (trainCount % config.batchSize >= 2 ? 1 : 0);
-  const schedule: Schedule = { kind: config.schedule, baseLr: config.lr, epochs: config.epochs, stepsPerEpoch, warmupEpochs: config.warmupEpochs };
+  const schedule: Schedule = {
+    kind: config.schedule,
+    baseLr: config.lr,
+    epochs: config.epochs,
+    stepsPerEpoch,
+    warmupEpochs: config.warmupEpochs,
+  };
   let history: (EpochMetrics | StepMetrics)[] = [];
   let step = 0;
   let startEpoch = 0;
@@ -131,10 +153,15 @@ export async function train(requested: TrainConfig, options: TrainOptions): Prom
     optimizer.restore(resumed.position.step, resumed.momentum);
     generator.setState(resumed.position.rngState);
     ({ step, epoch: startEpoch, partial } = resumed.position);
-    history = (await readMetrics(join(outDir, METRICS))).filter((m) => m.step <= step && (m.kind === 'step' || m.epoch <= startEpoch));
+    history = (await readMetrics(join(outDir, METRICS))).filter(
+      (m) => m.step <= step && (m.kind === 'step' || m.epoch <= startEpoch),
+    );
     log(`resuming ${outDir} at step ${step} (epoch ${startEpoch + 1}${partial ? `, ${partial.steps} steps in` : ''})`);
   }
-  await writeFile(join(outDir, METRICS), history.map((m) => JSON.stringify(m)).join('\n') + (history.length ? '\n' : ''));
+  await writeFile(
+    join(outDir, METRICS),
+    history.map((m) => JSON.stringify(m)).join('\n') + (history.length ? '\n' : ''),
+  );
   const lastEpoch = Math.min(config.epochs, options.stopAfterEpoch ?? config.epochs);
   if (signal?.aborted) {
     model.dispose();
@@ -165,17 +192,33 @@ export async function train(requested: TrainConfig, options: TrainOptions): Prom
       pending = null;
       pendingBatch = null;
       if (!Number.isFinite(loss[0])) {
-        const kept = existsSync(checkpointPath) ? `the last good checkpoint (${checkpointPath}) is kept` : 'no checkpoint had been written yet';
-        throw new TrainingDivergedError(`the loss became ${loss[0]} at step ${b.step} (epoch ${epoch}); stopped, and ${kept}. Try a lower --lr.`);
+        const kept = existsSync(checkpointPath)
+          ? `the last good checkpoint (${checkpointPath}) is kept`
+          : 'no checkpoint had been written yet';
+        throw new TrainingDivergedError(
+          `the loss became ${loss[0]} at step ${b.step} (epoch ${epoch}); stopped, and ${kept}. Try a lower --lr.`,
+        );
       }
       seen += b.size;
       imagesTimed += b.size;
       lossSum += loss[0] * b.size;
       wrong += countWrong(logits, b.labels, dataset.classes.length);
       if (b.step % STEP_LOG_EVERY === 0) history.push({ kind: 'step', epoch, step: b.step, lr: b.lr, loss: loss[0] });
-      options.progress?.update(epoch, { step: b.step - (epoch - 1) * stepsPerEpoch, steps: stepsPerEpoch, loss: lossSum / seen, accuracy: 1 - wrong / seen, imagesPerSecond: imagesTimed / ((performance.now() - started) / 1000) });
+      options.progress?.update(epoch, {
+        step: b.step - (epoch - 1) * stepsPerEpoch,
+        steps: stepsPerEpoch,
+        loss: lossSum / seen,
+        accuracy: 1 - wrong / seen,
+        imagesPerSecond: imagesTimed / ((performance.now() - started) / 1000),
+      });
     };
-    for (const batch of batches(dataset, dataset.train, { batchSize: config.batchSize, train: true, augment: config.augment, generator, limit: config.trainLimit })) {
+    for (const batch of batches(dataset, dataset.train, {
+      batchSize: config.batchSize,
+      train: true,
+      augment: config.augment,
+      generator,
+      limit: config.trainLimit,
+    })) {
       // Resuming inside an epoch: replay its batches (the same random draws) up to where it stopped.
       if (skip > 0) {
         skip--;
@@ -183,7 +226,9 @@ export async function train(requested: TrainConfig, options: TrainOptions): Prom
       }
       const lr = learningRate(schedule, step);
       optimizer.lr = lr;
-      const { loss, logits } = tidy(() => sgdStep(model, optimizer, tensor(batch.x, [batch.size, ...dataset.shape]), batch.labels));
+      const { loss, logits } = tidy(() =>
+        sgdStep(model, optimizer, tensor(batch.x, [batch.size, ...dataset.shape]), batch.labels),
+      );
       step++;
       // Stopping: the tuning (seconds, on a CPU adapter) waits for the next run.
       if (stopTrace && signal?.aborted) stopTrace = null;
@@ -191,17 +236,27 @@ export async function train(requested: TrainConfig, options: TrainOptions): Prom
         const tuningStarted = performance.now();
         const decided = await tuneConv2d(stopTrace());
         stopTrace = null;
-        if (decided.length > 0) log(`tuned ${decided.length} convolution kernels (${describeChoices(decided)}) in ${((performance.now() - tuningStarted) / 1000).toFixed(1)} s`);
+        if (decided.length > 0)
+          log(
+            `tuned ${decided.length} convolution kernels (${describeChoices(decided)}) in ${((performance.now() - tuningStarted) / 1000).toFixed(1)} s`,
+          );
         started += performance.now() - tuningStarted; // images/s counts training only
       }
       runtime().flush(); // the GPU runs this step while the previous one's numbers are read
       await settle();
-      pending = Promise.all([loss.toArray(), logits.toArray()]).finally(() => [loss, logits].forEach((t) => t.dispose()));
+      pending = Promise.all([loss.toArray(), logits.toArray()]).finally(() =>
+        [loss, logits].forEach((t) => t.dispose()),
+      );
       pendingBatch = { labels: batch.labels, size: batch.size, step, lr };
       if (options.shouldStop?.() || signal?.aborted) {
         await settle();
         const steps = step - (epoch - 1) * stepsPerEpoch;
-        await saveCheckpoint(checkpointPath, config, model, optimizer, { epoch: epoch - 1, step, rngState: epochStart, partial: { steps, seen, lossSum, wrong } });
+        await saveCheckpoint(checkpointPath, config, model, optimizer, {
+          epoch: epoch - 1,
+          step,
+          rngState: epochStart,
+          partial: { steps, seen, lossSum, wrong },
+        });
         await writeFile(join(outDir, METRICS), history.map((m) => JSON.stringify(m)).join('\n') + '\n');
         log(`stopped at step ${step} (epoch ${epoch}, ${steps} steps in); checkpoint written to ${checkpointPath}`);
         interrupted = true;
@@ -212,7 +267,18 @@ export async function train(requested: TrainConfig, options: TrainOptions): Prom
     await settle();
     const seconds = (performance.now() - started) / 1000;
     const result = await evaluate(model, dataset, dataset.test, config.testLimit);
-    const metrics: EpochMetrics = { kind: 'epoch', epoch, step, lr: optimizer.lr, trainLoss: lossSum / seen, trainError: wrong / seen, testLoss: result.loss, testError: result.error, imagesPerSecond: imagesTimed / seconds, seconds };
+    const metrics: EpochMetrics = {
+      kind: 'epoch',
+      epoch,
+      step,
+      lr: optimizer.lr,
+      trainLoss: lossSum / seen,
+      trainError: wrong / seen,
+      testLoss: result.loss,
+      testError: result.error,
+      imagesPerSecond: imagesTimed / seconds,
+      seconds,
+    };
     history.push(metrics);
     await saveCheckpoint(checkpointPath, config, model, optimizer, { epoch, step, rngState: generator.getState() });
     await writeFile(join(outDir, METRICS), history.map((m) => JSON.stringify(m)).join('\n') + '\n');
@@ -236,7 +302,10 @@ export async function train(requested: TrainConfig, options: TrainOptions): Prom
 function describeChoices(decided: readonly TunedChoice[]): string {
   const counts = new Map<string, number>();
   for (const d of decided) counts.set(d.choice, (counts.get(d.choice) ?? 0) + 1);
-  return [...counts].sort((a, b) => b[1] - a[1]).map(([choice, n]) => `${n} ${choice}`).join(', ');
+  return [...counts]
+    .sort((a, b) => b[1] - a[1])
+    .map(([choice, n]) => `${n} ${choice}`)
+    .join(', ');
 }
 
 async function readMetrics(path: string): Promise<(EpochMetrics | StepMetrics)[]> {
@@ -257,7 +326,12 @@ async function writeCurves(outDir: string, history: (EpochMetrics | StepMetrics)
       { label: 'test', points: epochs.map((m) => [m.epoch, 100 * m.testError]), color: '#1f77b4' },
     ]),
   );
-  await writeFile(join(outDir, 'loss.svg'), lineChart('training loss', 'step', 'loss', [{ label: 'train loss', points: steps.map((m) => [m.step, m.loss]), color: '#d62728' }]));
+  await writeFile(
+    join(outDir, 'loss.svg'),
+    lineChart('training loss', 'step', 'loss', [
+      { label: 'train loss', points: steps.map((m) => [m.step, m.loss]), color: '#d62728' },
+    ]),
+  );
 }
 
 export { evaluate, type Evaluation } from './evaluate.js';

@@ -9,7 +9,13 @@ import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 
 const CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
 /** SwiftShader, Chrome's software adapter, where no GPU is: the flags turn WebGPU on for it. */
-const WEBGPU_FLAGS = ['--no-sandbox', '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-angle=swiftshader', '--use-webgpu-adapter=swiftshader'];
+const WEBGPU_FLAGS = [
+  '--no-sandbox',
+  '--enable-unsafe-webgpu',
+  '--enable-features=Vulkan',
+  '--use-angle=swiftshader',
+  '--use-webgpu-adapter=swiftshader',
+];
 
 /** The browser to drive: $CHROMIUM_PATH, else the first system Chromium found, else null. */
 export function chromiumPath(): string | null {
@@ -20,7 +26,8 @@ export function chromiumPath(): string | null {
 
 export async function launchChromium(): Promise<Browser> {
   const executablePath = chromiumPath();
-  if (!executablePath) throw new Error('no Chromium found: run `npm run setup` (it installs Debian\'s chromium) or set CHROMIUM_PATH');
+  if (!executablePath)
+    throw new Error("no Chromium found: run `npm run setup` (it installs Debian's chromium) or set CHROMIUM_PATH");
   // lavapipe's LP_NATIVE_VECTOR_WIDTH (set by the adapter legs) must not reach Chromium: its
   // GPU process then often finds no adapter at all.
   const { LP_NATIVE_VECTOR_WIDTH: _lavapipeOnly, ...env } = process.env;
@@ -45,7 +52,8 @@ export interface Served {
 export async function serve(routes: Record<string, string | Uint8Array>, root?: string): Promise<Served> {
   const respond = async (request: IncomingMessage, response: ServerResponse) => {
     const path = decodeURIComponent(new URL(request.url ?? '/', 'http://x').pathname);
-    const body = routes[path] ?? (root ? await readFile(join(root, normalize(path))).catch(() => undefined) : undefined);
+    const body =
+      routes[path] ?? (root ? await readFile(join(root, normalize(path))).catch(() => undefined) : undefined);
     if (body === undefined) {
       response.writeHead(404).end(`not found: ${path}`);
       return;

@@ -26,12 +26,18 @@ function checks(randomConvCases: number): Check[] {
       const c = randomCase(convRng, i);
       return [`conv2d random case ${i} (${c.kind})`, () => checkCase(c, convRng, `browser random case ${i}`)];
     }),
-    ...[...SAME_CASES, ...POINTWISE_CASES].map((c, i): Check => [`conv2d fixed case ${i} (${c.kind})`, () => checkCase(c, rngFor(`browser fixed ${i}`), c.kind)]),
+    ...[...SAME_CASES, ...POINTWISE_CASES].map((c, i): Check => [
+      `conv2d fixed case ${i} (${c.kind})`,
+      () => checkCase(c, rngFor(`browser fixed ${i}`), c.kind),
+    ]),
     ['batchnorm training with fused relu', () => checkTrainingCase([3, 5, 7, 9])],
     ['batchnorm + residual, training, relu', () => checkResidualCase(true, true)],
     ['batchnorm + residual, eval, no relu', () => checkResidualCase(false, false, [2, 2, 4, 4])],
     ['matmul, 24 random sizes and transposes', () => checkRandomMatmuls(rngFor('browser matmul'), 24)],
-    ...SGD_SETTINGS.map((s): Check => [`sgd ${JSON.stringify(s)}`, () => checkSgdSteps(s, rngFor(`browser sgd ${JSON.stringify(s)}`))]),
+    ...SGD_SETTINGS.map((s): Check => [
+      `sgd ${JSON.stringify(s)}`,
+      () => checkSgdSteps(s, rngFor(`browser sgd ${JSON.stringify(s)}`)),
+    ]),
   ];
 }
 
@@ -41,7 +47,9 @@ export function checkNames(randomConvCases: number): string[] {
 }
 
 /** Runs every check, one after another, and reports each (a failure does not stop the rest). */
-export async function runKernelSuite(randomConvCases: number): Promise<{ adapter: string; subgroupSize: number | null; seed: number; results: SuiteResult[] }> {
+export async function runKernelSuite(
+  randomConvCases: number,
+): Promise<{ adapter: string; subgroupSize: number | null; seed: number; results: SuiteResult[] }> {
   const results: SuiteResult[] = [];
   for (const [name, run] of checks(randomConvCases)) {
     const start = performance.now();
@@ -52,7 +60,12 @@ export async function runKernelSuite(randomConvCases: number): Promise<{ adapter
       results.push({ name, ok: false, error: String((error as Error).stack ?? error), ms: performance.now() - start });
     }
   }
-  return { adapter: describeAdapter(runtime().report), subgroupSize: runtime().report.subgroupSize, seed: SEED, results };
+  return {
+    adapter: describeAdapter(runtime().report),
+    subgroupSize: runtime().report.subgroupSize,
+    seed: SEED,
+    results,
+  };
 }
 
 (globalThis as { runKernelSuite?: typeof runKernelSuite }).runKernelSuite = runKernelSuite;
