@@ -13,7 +13,7 @@ export { Generator, manualSeed, defaultGenerator } from './random.js';
 export { add, sub, mul, div, neg, relu, exp, log, sqrt, expand } from './ops/elementwise.js';
 export { sum, mean } from './ops/reduce.js';
 export { matmul, linear } from './ops/matmul.js';
-export { conv2d, type Conv2dOptions } from './ops/conv2d.js';
+export { conv2d, type Conv2dOptions } from './ops/conv2d/index.js';
 export { crossEntropy } from './ops/cross_entropy.js';
 export { full, zeros, ones, zerosLike, onesLike, clone } from './ops/fill.js';
 export { reshape, flatten } from './ops/shape.js';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { conv2d, randn, runtime, tidy } from '../src/index.js';
-import { convGeometry, traceConv2d, tuneConv2d } from '../src/ops/conv2d.js';
+import { convGeometry, traceConv2d, tuneConv2d } from '../src/ops/conv2d/index.js';
 import { whySubgroupsUnavailable } from '../src/ops/subgroup_plan.js';
 import { TuningCache } from '../src/runtime/index.js';
 

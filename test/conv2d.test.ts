@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ArgumentError, conv2d, randn, runtime, ShapeError, tensor } from '../src/index.js';
 import { conv2d as refConv, nd, type ConvSpec } from '../src/reference/index.js';
-import { withConvVariant } from '../src/ops/conv2d.js';
+import { withConvVariant } from '../src/ops/conv2d/index.js';
 import { whySubgroupsUnavailable } from '../src/ops/subgroup_plan.js';
 import {
   abs,

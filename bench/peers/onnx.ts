@@ -1,7 +1,7 @@
 // One-node ONNX models (a grouped Conv, a MatMul) for onnxruntime, encoded by hand: the
 // few protobuf messages involved fit in a page, and a protobuf library would add a code
 // generator or a schema file for them. Field numbers are those of onnx/onnx.proto.
-import type { ConvGeometry } from '../../src/ops/conv2d.js';
+import type { ConvGeometry } from '../../src/ops/conv2d/index.js';
 
 /** Protobuf wire format: varint and length-delimited fields are all these messages need. */
 class Writer {

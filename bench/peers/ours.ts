@@ -4,7 +4,7 @@
 // Ours also trains the small ResNeXt, timed by wall clock as the peers' training is.
 import { matmul, randn, runtime, tensor, tidy, type Tensor } from '../../src/index.js';
 import { smallResnext } from '../../src/models/index.js';
-import { convForward, convGradInput, convGradWeight, traceConv2d, tuneConv2d } from '../../src/ops/conv2d.js';
+import { convForward, convGradInput, convGradWeight, traceConv2d, tuneConv2d } from '../../src/ops/conv2d/index.js';
 import { SGD } from '../../src/optim/index.js';
 import { sgdStep } from '../../src/train/step.js';
 import { linearGrid } from '../../src/runtime/index.js';
@@ -90,12 +90,12 @@ export const naive: Contender = {
   name: 'naive',
   kind: 'baseline',
   notes: ['naive: kernels/conv2d_naive.wgsl, one invocation per output element (forward only)'],
-  async prepare(w: Workload) {
-    if (w.kind !== 'conv') return 'no naive matmul';
-    if (w.mode !== 'forward') return 'forward only';
+  prepare(w: Workload) {
+    if (w.kind !== 'conv') return Promise.resolve('no naive matmul');
+    if (w.mode !== 'forward') return Promise.resolve('forward only');
     const g = w.g;
     const [x, wt] = [randn([g.N, g.C_in, g.H, g.W]), randn([g.C_out, g.C_in / g.groups, g.kH, g.kW], { std: 0.1 })];
-    return runner([x, wt], () => [naiveForward(x, wt, g)]);
+    return Promise.resolve(runner([x, wt], () => [naiveForward(x, wt, g)]));
   },
 };
 
@@ -108,7 +108,7 @@ export const fmaCeiling: Contender = {
   notes: [
     `FMA ceiling: kernels/fma_probe.wgsl, ${PROBE.CHAINS} independent fma chains per invocation, no memory traffic, measured in every row's rounds`,
   ],
-  async prepare() {
+  prepare() {
     const invocations = PROBE.WG * PROBE.workgroups;
     const out = empty([invocations]);
     const record = () => {
@@ -120,6 +120,6 @@ export const fmaCeiling: Contender = {
       });
       return [];
     };
-    return { ...runner([out], record), flops: 2 * PROBE.CHAINS * PROBE.LOOPS * invocations };
+    return Promise.resolve({ ...runner([out], record), flops: 2 * PROBE.CHAINS * PROBE.LOOPS * invocations });
   },
 };

@@ -2,7 +2,7 @@
 // one square matmul, and a training step of the small ResNeXt. Importing this acquires our
 // device (through src/bench/conv.ts).
 import { MODELS, SMALL_RESNEXT_SPEC, smallResnext, type SmallSpec } from '../../src/models/index.js';
-import type { ConvGeometry } from '../../src/ops/conv2d.js';
+import type { ConvGeometry } from '../../src/ops/conv2d/index.js';
 import { forwardFlops, geometryOf } from '../../src/bench/conv.js';
 import type { ConvShape } from '../../src/bench/shapes.js';
 

@@ -12,7 +12,7 @@ import {
   tuneConv2d,
   type ConvGeometry,
   type ConvRole,
-} from '../ops/conv2d.js';
+} from '../ops/conv2d/index.js';
 import { linearGrid, runtime, type ProfileRow } from '../runtime/index.js';
 import { empty, tidy, type Tensor } from '../tensor.js';
 import type { ConvShape } from './shapes.js';

@@ -7,7 +7,7 @@
 // All three read the same parameters, so they share one state dict.
 import { ArgumentError } from '../errors.js';
 import { batchNorm } from '../ops/batchnorm.js';
-import { conv2d } from '../ops/conv2d.js';
+import { conv2d } from '../ops/conv2d/index.js';
 import { add } from '../ops/elementwise.js';
 import { flatten } from '../ops/shape.js';
 import { cat, narrow } from '../ops/slice.js';

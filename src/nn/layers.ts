@@ -1,7 +1,8 @@
 // The layers a ResNet needs, named and initialised like torch.nn's.
 import { ArgumentError } from '../errors.js';
 import { batchNorm } from '../ops/batchnorm.js';
-import { conv2d, convGeometry, pair, type Conv2dOptions, type Pair } from '../ops/conv2d.js';
+import { conv2d } from '../ops/conv2d/index.js';
+import { convGeometry, pair, type Conv2dOptions, type Pair } from '../ops/conv2d/geometry.js';
 import { relu } from '../ops/elementwise.js';
 import { empty } from '../tensor.js';
 import { linear } from '../ops/matmul.js';
@@ -182,7 +183,7 @@ export class AdaptiveAvgPool2d extends Module {
   constructor(outputSize: 1) {
     super();
     if (outputSize !== 1)
-      throw new ArgumentError('AdaptiveAvgPool2d', 'outputSize', `only 1 is supported, got ${outputSize}`);
+      throw new ArgumentError('AdaptiveAvgPool2d', 'outputSize', `only 1 is supported, got ${String(outputSize)}`);
   }
 
   forward(x: Tensor): Tensor {

@@ -2,7 +2,7 @@
 // timestamp queries: `resnext train --profile` and bench/profile.ts.
 import { tensor } from '../creation.js';
 import type { ResNet } from '../models/resnet.js';
-import { traceConv2d, tuneConv2d } from '../ops/conv2d.js';
+import { traceConv2d, tuneConv2d } from '../ops/conv2d/index.js';
 import { SGD } from '../optim/sgd.js';
 import { Generator } from '../random.js';
 import { runtime, type ProfileRow } from '../runtime/index.js';

@@ -3,7 +3,7 @@
 // variant the autotuner timed (the fastest of three runs each), and one for the backward
 // pass on the variants it chose.
 import { benchConv, DEFAULT_SHAPES, forwardFlops, geometryOf, type ConvShape } from '../../src/bench/conv.js';
-import { tuneConv2d } from '../../src/ops/conv2d.js';
+import { tuneConv2d } from '../../src/ops/conv2d/index.js';
 import { barChart, type BarGroup } from './bar-chart.js';
 import { messageOf } from './dom.js';
 import type { BenchBar, BenchRequest } from './hook.js';

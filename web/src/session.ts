@@ -8,7 +8,7 @@ import { batches } from '../../src/data/loader.js';
 import type { Dataset } from '../../src/data/dataset-format.js';
 import { MODELS } from '../../src/models/index.js';
 import type { ResNet } from '../../src/models/resnet.js';
-import { traceConv2d, tuneConv2d, type ConvUse } from '../../src/ops/conv2d.js';
+import { traceConv2d, tuneConv2d, type ConvUse } from '../../src/ops/conv2d/index.js';
 import { learningRate, type Schedule } from '../../src/optim/schedule.js';
 import { SGD } from '../../src/optim/sgd.js';
 import { Generator } from '../../src/random.js';

@@ -1,8 +1,8 @@
-// The validated sizes of a conv2d call (shapes, stride, padding, dilation, groups) and the
-// uniform struct its kernels read: shared by conv2d.ts and the files that run its roles on
-// other kernels (conv2d_subgroup.ts, conv2d_pointwise.ts), which conv2d.ts imports.
-import { ArgumentError, fmtShape, ShapeError, type Shape } from '../errors.js';
-import { Params } from '../runtime/index.js';
+// The validated sizes of a conv2d call (shapes, stride, padding, dilation, groups), the
+// output-size formula and the uniform struct its kernels read: shared by the op (op.ts),
+// every variant (the files registry.ts lists) and pooling (src/ops/pool.ts: pair).
+import { ArgumentError, fmtShape, ShapeError, type Shape } from '../../errors.js';
+import { Params } from '../../runtime/index.js';
 
 export type Pair = number | readonly [number, number];
 
@@ -41,6 +41,11 @@ export function pair(op: string, name: string, value: Pair | undefined, fallback
   }
   return [a, b];
 }
+
+/** Output size along one axis of a window of `kernel` taps, `dilation` apart, sliding by
+ *  `stride` over `size` padded by `padding` on both sides (PyTorch's formula). */
+export const outputSize = (size: number, kernel: number, stride: number, padding: number, dilation = 1) =>
+  Math.floor((size + 2 * padding - (dilation * (kernel - 1) + 1)) / stride) + 1;
 
 export function convGeometry(xShape: Shape, wShape: Shape, options: Conv2dOptions = {}, op = 'conv2d'): ConvGeometry {
   if (xShape.length !== 4) throw new ShapeError(op, 'input', `must be 4-D [N, C_in, H, W], got ${fmtShape(xShape)}`);
@@ -88,8 +93,8 @@ export function convGeometry(xShape: Shape, wShape: Shape, options: Conv2dOption
       `kernel ${kH}x${kW} (dilation ${dilation.join('x')}) is larger than the padded input ${pH}x${pW} (input ${fmtShape(xShape)}, padding ${padding.join('x')})`,
     );
   }
-  const H_out = Math.floor((pH - span(kH, dilation[0])) / stride[0]) + 1;
-  const W_out = Math.floor((pW - span(kW, dilation[1])) / stride[1]) + 1;
+  const H_out = outputSize(H, kH, stride[0], padding[0], dilation[0]);
+  const W_out = outputSize(W, kW, stride[1], padding[1], dilation[1]);
   return { N, C_in, H, W, C_out, H_out, W_out, groups, kH, kW, stride, padding, dilation };
 }
 

@@ -2,19 +2,19 @@
 // image n, y[n] = W x[n] and dx[n] = W^T dy[n], with planes as the columns; and
 // dW = sum over n of dy[n] x[n]^T, in chunks of images whose partial sums conv2d adds.
 // The kernel reads whole vec4s: planes that are not (7x7) are copied into planes padded
-// with zeros, and results copied back out. One of the kernels conv2d's tuner times (the
-// 'matmul' variant).
-import { empty, type Tensor } from '../tensor.js';
-import { cropLast, padLast } from './fill.js';
-import type { ConvGeometry } from './conv2d_geometry.js';
-import { subgroupMatmul, subgroupMatmulRuns, subgroupMatmulTiles } from './matmul.js';
+// with zeros, and results copied back out. The 'matmul' conv variant.
+import { empty, type Tensor } from '../../tensor.js';
+import { cropLast, padLast } from '../fill.js';
+import { subgroupMatmul, subgroupMatmulTiles } from '../matmul.js';
+import type { ConvGeometry } from './geometry.js';
+import { MAX_PARTIAL_FLOATS, packWeights, type ConvAdapter, type ConvVariantDef } from './variant.js';
 
 /** Subgroups the grad-weight chunks should give the device at least. */
 const GRAD_WEIGHT_SUBGROUPS = 128;
 
 /** A 1x1, stride-1, unpadded, ungrouped convolution whose channels are whole vec4s, on an
  *  adapter that runs the subgroup matmul. */
-export function pointwiseApplies(g: ConvGeometry): boolean {
+function pointwiseApplies(g: ConvGeometry, adapter: ConvAdapter): boolean {
   const unit = (p: readonly number[], v: number) => p.every((d) => d === v);
   return (
     g.kH * g.kW === 1 &&
@@ -24,7 +24,7 @@ export function pointwiseApplies(g: ConvGeometry): boolean {
     g.groups === 1 &&
     g.C_in % 4 === 0 &&
     g.C_out % 4 === 0 &&
-    subgroupMatmulRuns()
+    adapter.subgroups !== null
   );
 }
 
@@ -47,7 +47,7 @@ function padded(t: Tensor, plane: number): Tensor {
 const release = (t: Tensor, original: Tensor) => t !== original && t.dispose();
 
 /** y[n] = W x[n]: W [C_out, C_in] as stored. */
-export function pointwiseForward(x: Tensor, weight: Tensor, g: ConvGeometry): Tensor {
+function pointwiseForward(x: Tensor, weight: Tensor, g: ConvGeometry): Tensor {
   const HW = paddedPlane(g);
   const xp = padded(x, HW);
   const y = empty([g.N, g.C_out, HW]);
@@ -66,7 +66,7 @@ export function pointwiseForward(x: Tensor, weight: Tensor, g: ConvGeometry): Te
 }
 
 /** dx[n] = W^T dy[n], reading W^T from conv2d's packed weights: vec4 (ci, co block b) at b * C_in + ci. */
-export function pointwiseGradInput(dy: Tensor, packed: Tensor, g: ConvGeometry): Tensor {
+function pointwiseGradInput(dy: Tensor, packed: Tensor, g: ConvGeometry): Tensor {
   const HW = paddedPlane(g);
   const dyp = padded(dy, HW);
   const dx = empty([g.N, g.C_in, HW]);
@@ -85,7 +85,7 @@ export function pointwiseGradInput(dy: Tensor, packed: Tensor, g: ConvGeometry):
 }
 
 /** Partial sums of dW = dy[n] x[n]^T over chunks of images, [chunks, C_out * C_in]. */
-export function pointwiseGradWeight(x: Tensor, dy: Tensor, g: ConvGeometry, maxPartialFloats: number): Tensor {
+function pointwiseGradWeight(x: Tensor, dy: Tensor, g: ConvGeometry): Tensor {
   const HW = paddedPlane(g);
   const [xp, dyp] = [padded(x, HW), padded(dy, HW)];
   const weightSize = g.C_out * g.C_in;
@@ -93,7 +93,7 @@ export function pointwiseGradWeight(x: Tensor, dy: Tensor, g: ConvGeometry, maxP
   const wanted = Math.min(
     g.N,
     Math.ceil(GRAD_WEIGHT_SUBGROUPS / tiles),
-    Math.max(1, Math.floor(maxPartialFloats / weightSize)),
+    Math.max(1, Math.floor(MAX_PARTIAL_FLOATS / weightSize)),
   );
   const perOutput = Math.ceil(g.N / wanted);
   const outputs = Math.ceil(g.N / perOutput);
@@ -116,3 +116,18 @@ export function pointwiseGradWeight(x: Tensor, dy: Tensor, g: ConvGeometry, maxP
   release(dyp, dy);
   return partial;
 }
+
+export const pointwise: ConvVariantDef<'matmul'> = {
+  name: 'matmul',
+  kernels: ['conv2d', 'matmul_subgroup'],
+  // The forward adds no bias.
+  applies: (g, adapter, role, hasBias) => !(role === 'forward' && hasBias) && pointwiseApplies(g, adapter),
+  forward: (x, weight, _bias, g) => pointwiseForward(x, weight, g),
+  gradInput: (dy, weight, g) => {
+    const packed = packWeights(weight, g, false, `${op} backward`);
+    const dx = pointwiseGradInput(dy, packed, g);
+    packed.dispose();
+    return dx;
+  },
+  gradWeight: pointwiseGradWeight,
+};

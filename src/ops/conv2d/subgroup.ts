@@ -1,19 +1,33 @@
-// conv2d's roles on kernels/conv2d_subgroup.wgsl: its override constants where it applies
-// (an adapter whose subgroups it serves, src/ops/subgroup_plan.ts, and a stride-1 "same"
-// convolution of at most 3x3) and the dispatches of its forward (also grad-input) and
-// grad-weight. conv2d.ts decides when they run (the variant chosen or forced).
-import { runtime, WORKGROUPS_PER_DIMENSION } from '../runtime/index.js';
-import { empty, type Tensor } from '../tensor.js';
-import { blocks, convParams, type ConvGeometry } from './conv2d_geometry.js';
-import { convSubgroupTiling, isFallback, noticeOnce, subgroupsHere } from './subgroup_plan.js';
+// The 'subgroup' conv variant: conv2d's roles on kernels/conv2d_subgroup.wgsl, its
+// override constants where it applies (an adapter whose subgroups it serves,
+// src/ops/subgroup_plan.ts, and a stride-1 "same" convolution of at most 3x3) and the
+// dispatches of its forward (also grad-input) and grad-weight. The 'subgroup-rows' and
+// 'subgroup-padded' variants run the same dispatches on other constants or geometry.
+import { ResnextError } from '../../errors.js';
+import { runtime, WORKGROUPS_PER_DIMENSION } from '../../runtime/index.js';
+import { empty, type Tensor } from '../../tensor.js';
+import { convSubgroupTiling, isFallback, noticeOnce, type SubgroupLaunch } from '../subgroup_plan.js';
+import { blocks, convParams, type ConvGeometry } from './geometry.js';
+import {
+  adapterHere,
+  MAX_PARTIAL_FLOATS,
+  packWeights,
+  weightSize,
+  type ConvAdapter,
+  type ConvRole,
+  type ConvVariantDef,
+} from './variant.js';
 
 /** Override constants for kernels/conv2d_subgroup.wgsl, or null where it does not apply:
  *  it needs an adapter whose subgroups it serves (src/ops/subgroup_plan.ts) and a stride-1
  *  undilated convolution whose output has the input's size, with a kernel of at most 3x3. */
-export function subgroupConstants(g: ConvGeometry, channelsOut: number): Record<string, number> | null {
+function subgroupConstants(
+  g: ConvGeometry,
+  channelsOut: number,
+  launch: SubgroupLaunch | null,
+): Record<string, number> | null {
   const same = g.stride.every((s) => s === 1) && g.dilation.every((d) => d === 1) && g.H_out === g.H && g.W_out === g.W;
   if (!same || g.kH > 3 || g.kW > 3) return null;
-  const launch = subgroupsHere();
   if (!launch) return null;
   const { SG, WG: workgroup } = launch;
   // One invocation per 4 pixels of every plane, planes padded to whole subgroups, along x.
@@ -52,7 +66,7 @@ function forwardChunks(g: ConvGeometry, rows: number): number {
 }
 
 /** Runs kernels/conv2d_subgroup.wgsl's forward over `input` (x, or dy for grad-input) into `out`. */
-export function subgroupConv(
+function subgroupConv(
   input: Tensor,
   packed: Tensor,
   bias: Tensor | null,
@@ -87,18 +101,12 @@ const GRAD_WEIGHT_ITEMS = 16;
 const GACC_MAX = 288;
 
 /** Partial sums of grad-weight per subgroup, [subgroups, weightSize], at most
- *  maxPartialFloats of them (conv2d.ts adds them up). */
-export function subgroupGradWeight(
-  x: Tensor,
-  dy: Tensor,
-  g: ConvGeometry,
-  sg: Record<string, number>,
-  weightSize: number,
-  maxPartialFloats: number,
-): Tensor {
+ *  MAX_PARTIAL_FLOATS of them (the op adds them up). */
+export function subgroupGradWeight(x: Tensor, dy: Tensor, g: ConvGeometry, sg = planned(g, 'grad_weight')): Tensor {
   const op = 'conv2d backward';
+  const size = weightSize(g);
   const items = g.N * Math.ceil(Math.ceil((g.H * g.W) / 4) / sg.SG);
-  const perSubgroup = Math.max(GRAD_WEIGHT_ITEMS, Math.ceil(items / Math.floor(maxPartialFloats / weightSize)));
+  const perSubgroup = Math.max(GRAD_WEIGHT_ITEMS, Math.ceil(items / Math.floor(MAX_PARTIAL_FLOATS / size)));
   const subgroups = Math.ceil(items / perSubgroup);
   const [cig, cog] = [g.C_in / g.groups, g.C_out / g.groups];
   // Each lane sums 4 * COB x CI_TILE x taps weights (at most GACC_MAX in the kernel): the
@@ -111,7 +119,7 @@ export function subgroupGradWeight(
   const COB = Math.min(taps === 1 && !pointwiseAligned ? 4 : 2, Math.ceil(cog / 4));
   const CI_TILE = Math.min(cig, pointwiseAligned ? 8 : 16, Math.floor(GACC_MAX / (4 * COB * taps)));
   const tiles = g.groups * Math.ceil(cog / (4 * COB)) * Math.ceil(cig / CI_TILE);
-  const partial = empty([subgroups, weightSize]);
+  const partial = empty([subgroups, size]);
   runtime().dispatch({
     kernel: 'conv2d_subgroup',
     entry: 'grad_weight',
@@ -122,3 +130,57 @@ export function subgroupGradWeight(
   });
   return partial;
 }
+
+/** The kernel's constants for `role` on `g`, or null where it does not apply (grad-weight
+ *  also needs its weights within one partial-sum buffer). */
+export function subgroupRole(g: ConvGeometry, adapter: ConvAdapter, role: ConvRole): Record<string, number> | null {
+  if (role === 'grad_weight' && weightSize(g) > MAX_PARTIAL_FLOATS) return null;
+  return subgroupConstants(g, (role === 'grad_input' ? g.C_in : g.C_out) / g.groups, adapter.subgroups);
+}
+
+/** The subgroup kernel's constants for `role` on `g`, where it was found to apply. */
+function planned(g: ConvGeometry, role: ConvRole): Record<string, number> {
+  const constants = subgroupRole(g, adapterHere(), role);
+  if (!constants) throw new ResnextError(`internal: conv2d: the subgroup kernel does not apply to this ${role}`);
+  return constants;
+}
+
+/** The forward on the subgroup kernel with `constants` (or the ones `g` plans). */
+export function subgroupForward(
+  x: Tensor,
+  weight: Tensor,
+  bias: Tensor | null,
+  g: ConvGeometry,
+  op: string,
+  constants = planned(g, 'forward'),
+): Tensor {
+  const y = empty([g.N, g.C_out, g.H_out, g.W_out]);
+  const packed = packWeights(weight, g, false, op);
+  subgroupConv(x, packed, bias, y, g, constants, false, op);
+  packed.dispose();
+  return y;
+}
+
+/** The grad-input on the subgroup kernel (its forward over dy with flipped, transposed weights). */
+export function subgroupGradInput(
+  dy: Tensor,
+  weight: Tensor,
+  g: ConvGeometry,
+  constants = planned(g, 'grad_input'),
+): Tensor {
+  const op = 'conv2d backward';
+  const dx = empty([g.N, g.C_in, g.H, g.W]);
+  const packed = packWeights(weight, g, true, op);
+  subgroupConv(dy, packed, null, dx, g, constants, true, op);
+  packed.dispose();
+  return dx;
+}
+
+export const subgroup: ConvVariantDef<'subgroup'> = {
+  name: 'subgroup',
+  kernels: ['conv2d', 'conv2d_subgroup'],
+  applies: (g, adapter, role) => subgroupRole(g, adapter, role) !== null,
+  forward: (x, weight, bias, g, op) => subgroupForward(x, weight, bias, g, op),
+  gradInput: (dy, weight, g) => subgroupGradInput(dy, weight, g),
+  gradWeight: (x, dy, g) => subgroupGradWeight(x, dy, g),
+};

@@ -1,0 +1,92 @@
+// Grouped 2-D convolution: PyTorch's conv2d in NCHW with stride, padding, dilation and
+// groups, and its backward (grad-input, grad-weight, grad-bias). Each role runs on the
+// variant registry.ts's chooseVariant picks (forced, tuned, else by default).
+import { record } from '../../autograd.js';
+import { ArgumentError, fmtShape, ShapeError, type Shape } from '../../errors.js';
+import { Tensor } from '../../tensor.js';
+import { reduceKernel } from '../reduce_kernel.js';
+import { stridedSlice } from '../slice.js';
+import { expectTensor } from '../validate.js';
+import { convGeometry, type Conv2dOptions, type ConvGeometry } from './geometry.js';
+import { chooseVariant, type ConvVariant } from './registry.js';
+import { noteUse, tracing } from './trace.js';
+
+/** Forward kernel only: y = conv(x, w) + bias, no graph (on `variant` where it applies). */
+export function convForward(
+  x: Tensor,
+  weight: Tensor,
+  bias: Tensor | null,
+  g: ConvGeometry,
+  op = 'conv2d',
+  variant?: ConvVariant,
+): Tensor {
+  return chooseVariant('forward', g, bias !== null, variant).forward!(x, weight, bias, g, op);
+}
+
+export function convGradInput(dy: Tensor, weight: Tensor, g: ConvGeometry, variant?: ConvVariant): Tensor {
+  return chooseVariant('grad_input', g, false, variant).gradInput!(dy, weight, g);
+}
+
+export function convGradWeight(
+  x: Tensor,
+  dy: Tensor,
+  weightShape: Shape,
+  g: ConvGeometry,
+  variant?: ConvVariant,
+): Tensor {
+  const partial = chooseVariant('grad_weight', g, false, variant).gradWeight!(x, dy, g);
+  const summed = reduceKernel('conv2d backward', partial, [0], 1);
+  partial.dispose();
+  const dw = summed.view(weightShape);
+  summed.dispose();
+  return dw;
+}
+
+/**
+ * conv2d(x, weight, bias?, { stride, padding, dilation, groups }), like
+ * torch.nn.functional.conv2d: x [N, C_in, H, W], weight [C_out, C_in/groups, kH, kW],
+ * bias [C_out] or null.
+ */
+export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, options: Conv2dOptions = {}): Tensor {
+  expectTensor('conv2d', 'input', x);
+  expectTensor('conv2d', 'weight', weight);
+  if (bias !== null && !(bias instanceof Tensor)) {
+    // conv2d(x, w, { padding }) from plain JavaScript: the options are the fourth argument.
+    throw new ArgumentError(
+      'conv2d',
+      'bias',
+      `must be a Tensor or null, got ${typeof bias}; options go in the fourth argument: conv2d(x, weight, null, { padding })`,
+    );
+  }
+  const g = convGeometry(x.shape, weight.shape, options);
+  if (bias !== null) {
+    expectTensor('conv2d', 'bias', bias);
+    if (bias.rank !== 1 || bias.shape[0] !== g.C_out)
+      throw new ShapeError('conv2d', 'bias', `has shape ${fmtShape(bias.shape)}, expected [${g.C_out}]`);
+  }
+  if (g.kH * g.kW === 1 && g.padding.every((p) => p === 0) && g.stride.some((s) => s > 1)) {
+    // A strided 1x1 convolution reads every stride-th pixel only: slice those out and run a
+    // stride-1 one, which the faster kernels take (the slice's backward scatters dx back).
+    return conv2d(stridedSlice(x, [1, 1, ...g.stride]), weight, bias, { groups: g.groups });
+  }
+  if (tracing())
+    noteUse(g, [
+      'forward',
+      ...(x.requiresGrad ? ['grad_input' as const] : []),
+      ...(weight.requiresGrad ? ['grad_weight' as const] : []),
+    ]);
+  const y = convForward(x, weight, bias, g);
+  const inputs = bias ? [x, weight, bias] : [x, weight];
+  return record(y, 'conv2d', inputs, (dy) => [
+    x.requiresGrad ? convGradInput(dy, weight, g) : null,
+    weight.requiresGrad ? convGradWeight(x, dy, weight.shape, g) : null,
+    bias?.requiresGrad ? biasGrad(dy, g) : null,
+  ]);
+}
+
+function biasGrad(dy: Tensor, g: ConvGeometry): Tensor {
+  const summed = reduceKernel('conv2d backward', dy, [0, 2, 3], 1);
+  const db = summed.view([g.C_out]);
+  summed.dispose();
+  return db;
+}

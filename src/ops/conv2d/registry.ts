@@ -1,0 +1,96 @@
+// The conv variants, and the one place a role's variant is chosen (chooseVariant). Adding
+// a variant: a file declaring its ConvVariantDef (see variant.ts) and its line in VARIANTS.
+import { tunedChoice, tuningKey } from '../tuner.js';
+import type { ConvGeometry } from './geometry.js';
+import { pointwise } from './pointwise.js';
+import { portable } from './portable.js';
+import { subgroup } from './subgroup.js';
+import { subgroupPadded } from './subgroup_padded.js';
+import { subgroupRows } from './subgroup_rows.js';
+import { adapterHere, hasRole, type ConvRole, type ConvVariantDef } from './variant.js';
+
+/** Every variant. Their names enter the tuning keys in this order: append new ones (a new
+ *  candidate set re-times every stored choice). */
+const VARIANTS = [portable, subgroup, subgroupRows, subgroupPadded, pointwise] as const;
+
+/** The kernels a convolution role can run on: the portable one, the subgroup one, the
+ *  subgroup forward with two output rows per invocation, the subgroup one on rows padded
+ *  to whole vec4s, and for 1x1 kernels, batches of matrix products. */
+export type ConvVariant = (typeof VARIANTS)[number]['name'];
+
+const NAMES: readonly ConvVariant[] = VARIANTS.map((v) => v.name);
+
+/** Per role, the order variants are preferred in where nothing was forced or tuned (the
+ *  first that applies runs; portable always does) and timed in by the tuner, which then
+ *  times the rest of VARIANTS in their order. */
+const DEFAULT_ORDER: Record<ConvRole, readonly ConvVariant[]> = {
+  forward: ['subgroup', 'subgroup-rows', 'portable'],
+  grad_input: ['subgroup', 'subgroup-rows', 'portable'],
+  grad_weight: ['subgroup', 'portable'],
+};
+
+/** Variants forced by withConvVariant, innermost last (each entry removed when its body ends). */
+const forced: { variant: ConvVariant }[] = [];
+
+/** Runs `body` with every convolution on `variant` where it applies (else as without),
+ *  until the promise it returns settles if it returns one (a test's backward runs after
+ *  an await). */
+export function withConvVariant<T>(variant: ConvVariant, body: () => T): T {
+  const entry = { variant };
+  forced.push(entry);
+  const release = () => void forced.splice(forced.lastIndexOf(entry), 1);
+  let result: T;
+  try {
+    result = body();
+  } catch (error) {
+    release();
+    throw error;
+  }
+  if (!(result instanceof Promise)) {
+    release();
+    return result;
+  }
+  return result.finally(release) as T;
+}
+
+/** The shape part of a tuning key: `conv2d <role> <sizes>`. */
+export const convSubject = (role: ConvRole, g: ConvGeometry) =>
+  `conv2d ${role} ${g.N}x${g.C_in}x${g.H}x${g.W}->${g.C_out} k${g.kH}x${g.kW} s${g.stride.join('x')} p${g.padding.join('x')} d${g.dilation.join('x')} g${g.groups}`;
+
+/** The tuning key of a role on `g`: its shape, every variant's kernels and names. */
+export const convTuningKey = (role: ConvRole, g: ConvGeometry) => tuningKey(convSubject(role, g), VARIANTS);
+
+/** The variants that run `role` on `g` (a forward adding a bias if `hasBias`) on this
+ *  adapter: the role's default order first, then the rest of VARIANTS. */
+export function applicableVariants(role: ConvRole, g: ConvGeometry, hasBias = false): ConvVariantDef<ConvVariant>[] {
+  const adapter = adapterHere();
+  const ordered = [...new Set([...DEFAULT_ORDER[role], ...NAMES])].map(variantNamed);
+  return ordered.filter((v) => hasRole(v, role) && v.applies(g, adapter, role, hasBias));
+}
+
+const variantNamed = (name: ConvVariant): ConvVariantDef<ConvVariant> => VARIANTS.find((v) => v.name === name)!;
+
+/**
+ * The variant `role` runs on for `g`, read top-down:
+ * 1. `requested` (the tuner timing a candidate), else the innermost withConvVariant's, if it applies;
+ * 2. else the tuner's stored choice for this role and shape, if it applies;
+ * 3. else the first that applies in DEFAULT_ORDER[role] (portable always does).
+ */
+export function chooseVariant(
+  role: ConvRole,
+  g: ConvGeometry,
+  hasBias = false,
+  requested?: ConvVariant,
+): ConvVariantDef<ConvVariant> {
+  const adapter = adapterHere();
+  const runs = (name: ConvVariant | undefined) => {
+    const variant = name === undefined ? undefined : variantNamed(name);
+    return variant && hasRole(variant, role) && variant.applies(g, adapter, role, hasBias) ? variant : undefined;
+  };
+  return (
+    runs(requested ?? forced.at(-1)?.variant) ??
+    runs(tunedChoice(convTuningKey(role, g), NAMES)) ??
+    DEFAULT_ORDER[role].map(runs).find((v) => v !== undefined) ??
+    portable
+  );
+}

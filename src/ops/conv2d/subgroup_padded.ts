@@ -1,0 +1,65 @@
+// The 'subgroup-padded' conv variant: the subgroup kernel on rows padded with zeros to
+// whole vec4s, where that is a geometry it takes with the same result: the zeros past each
+// row are the right padding it would otherwise mask (planes of 7x7 become 7x8: aligned
+// loads, no per-pixel masks). Inputs are padded, outputs cropped back.
+import { ResnextError } from '../../errors.js';
+import type { Tensor } from '../../tensor.js';
+import { cropLast, padLast } from '../fill.js';
+import type { ConvGeometry } from './geometry.js';
+import { subgroup, subgroupForward, subgroupGradInput, subgroupGradWeight } from './subgroup.js';
+import { adapterHere, type ConvAdapter, type ConvRole, type ConvVariantDef } from './variant.js';
+
+/** `g` on rows padded to whole vec4s, or null where the subgroup kernel would not take it. */
+function paddedRows(g: ConvGeometry, adapter: ConvAdapter, role: ConvRole): ConvGeometry | null {
+  const W = Math.ceil(g.W / 4) * 4;
+  if (W === g.W || W - g.W < g.padding[1]) return null;
+  const padded = { ...g, W, W_out: W };
+  return subgroup.applies(g, adapter, role, false) && subgroup.applies(padded, adapter, role, false) ? padded : null;
+}
+
+function planned(g: ConvGeometry, role: ConvRole): ConvGeometry {
+  const padded = paddedRows(g, adapterHere(), role);
+  if (!padded)
+    throw new ResnextError(`internal: conv2d: the subgroup kernel on padded rows does not apply to this ${role}`);
+  return padded;
+}
+
+/** run(input with rows padded to `padded.W`), cropped back to rows of the input's width:
+ *  a role (forward or grad-input) on padded rows, `channels` planes per image out. */
+function onRows(
+  op: string,
+  input: Tensor,
+  padded: ConvGeometry,
+  channels: number,
+  run: (input: Tensor) => Tensor,
+): Tensor {
+  const [N, , H, W] = input.shape;
+  const inputPadded = padLast(op, input, padded.W);
+  const out = run(inputPadded);
+  inputPadded.dispose();
+  return cropLast(op, out, W, [N, channels, H, W]);
+}
+
+function gradWeight(x: Tensor, dy: Tensor, g: ConvGeometry): Tensor {
+  const padded = planned(g, 'grad_weight');
+  const [xp, dyp] = [padLast('conv2d backward', x, padded.W), padLast('conv2d backward', dy, padded.W)];
+  const partial = subgroupGradWeight(xp, dyp, padded);
+  xp.dispose();
+  dyp.dispose();
+  return partial;
+}
+
+export const subgroupPadded: ConvVariantDef<'subgroup-padded'> = {
+  name: 'subgroup-padded',
+  kernels: ['conv2d', 'conv2d_subgroup'],
+  applies: (g, adapter, role) => paddedRows(g, adapter, role) !== null,
+  forward: (x, weight, bias, g, op) => {
+    const padded = planned(g, 'forward');
+    return onRows(op, x, padded, g.C_out, (xp) => subgroupForward(xp, weight, bias, padded, op));
+  },
+  gradInput: (dy, weight, g) => {
+    const padded = planned(g, 'grad_input');
+    return onRows('conv2d backward', dy, padded, g.C_in, (dyp) => subgroupGradInput(dyp, weight, padded));
+  },
+  gradWeight,
+};

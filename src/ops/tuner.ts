@@ -1,0 +1,69 @@
+// The autotuner, for any op with interchangeable kernels: it times the candidates that
+// apply to one call (a key), keeps the fastest in runtime().tuning (the TuningCache, which
+// persists), and answers later calls from there. A key names what is tuned and digests the
+// candidates' kernel sources and names: a choice holds for the kernels it timed, so an
+// edited kernel or a new candidate set is timed afresh. conv2d tunes its variants here
+// (src/ops/conv2d/registry.ts).
+import { runtime } from '../runtime/index.js';
+
+/** One kernel (or way to run an op) the tuner may time. */
+export interface TuneCandidate<Name extends string> {
+  name: Name;
+  /** Records one run of the work on this candidate (it disposes what it creates). */
+  run: () => void;
+}
+
+/** What one tuning decided. */
+export interface Tuned<Name extends string> {
+  key: string;
+  choice: Name;
+  /** Best GPU time of each candidate timed, ms. */
+  ms: Partial<Record<Name, number>>;
+}
+
+/** The key of a choice: `subject` (the op, role and shape), then the digests of the
+ *  kernels every candidate may run and the candidates' names, in the order given. */
+export function tuningKey(
+  subject: string,
+  candidates: readonly { name: string; kernels: readonly string[] }[],
+): string {
+  const kernels = [...new Set(candidates.flatMap((c) => c.kernels))];
+  const versions = [...kernels.map((k) => runtime().kernelDigest(k)), candidates.map((c) => c.name).join(',')];
+  return `${subject} ${versions.join('/')}`;
+}
+
+/** The choice stored for `key`, if it is one of `names`. */
+export function tunedChoice<Name extends string>(key: string, names: readonly Name[]): Name | undefined {
+  const choice = runtime().tuning.get(key);
+  return names.find((name) => name === choice);
+}
+
+/** Times `candidates` (in order: the first wins a tie) where no choice is stored for `key`
+ *  and there are two or more to choose between, stores the fastest and returns what it
+ *  decided; else null. */
+export async function tune<Name extends string>(
+  key: string,
+  candidates: readonly TuneCandidate<Name>[],
+): Promise<Tuned<Name> | null> {
+  if (runtime().tuning.get(key) !== undefined || candidates.length < 2) return null;
+  const ms: Partial<Record<Name, number>> = {};
+  let choice = candidates[0].name;
+  let fastest = Infinity;
+  for (const { name, run } of candidates) {
+    const time = await bestTime(run);
+    ms[name] = time;
+    if (time < fastest) [choice, fastest] = [name, time];
+  }
+  runtime().tuning.set(key, choice);
+  return { key, choice, ms };
+}
+
+/** Fastest of three timed runs after a warm-up, in ms of GPU time. */
+async function bestTime(run: () => void): Promise<number> {
+  let best = Infinity;
+  for (let i = 0; i < 4; i++) {
+    const ms = await runtime().time(run);
+    if (i > 0) best = Math.min(best, ms);
+  }
+  return best;
+}
