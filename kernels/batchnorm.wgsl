@@ -21,13 +21,7 @@
 // plane after plane 4-400 KiB apart, read memory at a third of this speed on CPU adapters;
 // one workgroup row per plane left most lanes idle on planes of 7x7 and 14x14.)
 
-struct Params {
-  N: u32,
-  C: u32,
-  HW: u32,
-  eps: f32,
-  momentum: f32,
-}
+// @contract (BatchNormParams: generated from src/ops/batchnorm.ts)
 
 override WG: u32 = 64u;
 override RELU: bool = false;
@@ -42,16 +36,16 @@ override SHIFTED: bool = true;
 
 // stats_partial: x (0), partial sums (1), params (2)
 @group(0) @binding(1) var<storage, read_write> partials_out: array<vec2<f32>>;
-@group(0) @binding(2) var<uniform> p: Params;
+@group(0) @binding(2) var<uniform> stats_params: BatchNormParams;
 // finalize: x (0), partial sums (1), stats (2) = [mean | var] or sums (2) = [sum g | sum g xhat], params (3)
 @group(0) @binding(1) var<storage, read> partials: array<vec2<f32>>;
 @group(0) @binding(2) var<storage, read_write> channel_out: array<f32>;
-@group(0) @binding(3) var<uniform> fp: Params;
+@group(0) @binding(3) var<uniform> finalize_params: BatchNormParams;
 // update_running: stats (0), running_mean (1), running_var (2), params (3)
 @group(0) @binding(0) var<storage, read> batch_stats: array<f32>;
 @group(0) @binding(1) var<storage, read_write> running_mean: array<f32>;
 @group(0) @binding(2) var<storage, read_write> running_var: array<f32>;
-@group(0) @binding(3) var<uniform> up: Params;
+@group(0) @binding(3) var<uniform> running_params: BatchNormParams;
 // apply: x (0), stats (1), weight (2), bias (3), y (4), params (5). x, y, the gradient
 // and dx are bound as vec4 arrays everywhere.
 @group(0) @binding(0) var<storage, read> x4: array<vec4<f32>>;
@@ -59,19 +53,19 @@ override SHIFTED: bool = true;
 @group(0) @binding(2) var<storage, read> weight: array<f32>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> y: array<vec4<f32>>;
-@group(0) @binding(5) var<uniform> ap: Params;
+@group(0) @binding(5) var<uniform> apply_params: BatchNormParams;
 // apply_residual: x (0), stats (1), weight (2), bias (3), residual (4), y (5), params (6)
 @group(0) @binding(4) var<storage, read> residual4: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read_write> y_sum: array<vec4<f32>>;
-@group(0) @binding(6) var<uniform> rp: Params;
+@group(0) @binding(6) var<uniform> residual_params: BatchNormParams;
 // backward_partial: x (0), stats (1), weight (2), bias (3), grad (4), partial sums (5), params (6)
 @group(0) @binding(4) var<storage, read> grad4: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read_write> grad_partials_out: array<vec2<f32>>;
-@group(0) @binding(6) var<uniform> bp: Params;
+@group(0) @binding(6) var<uniform> backward_params: BatchNormParams;
 // backward_apply: x (0), stats (1), weight (2), bias (3), grad (4), sums (5), dx (6), params (7)
 @group(0) @binding(5) var<storage, read> sums: array<f32>;
 @group(0) @binding(6) var<storage, read_write> dx: array<vec4<f32>>;
-@group(0) @binding(7) var<uniform> dp: Params;
+@group(0) @binding(7) var<uniform> grad_input_params: BatchNormParams;
 
 // Lanes of a vec4 from x_vec or grad_vec that hold elements.
 const ALL = vec4<f32>(1.0);
@@ -103,7 +97,7 @@ struct Segment {
   end: u32,
 }
 
-fn segment_of(gid: vec3<u32>, nwg: vec3<u32>, q: Params) -> Segment {
+fn segment_of(gid: vec3<u32>, nwg: vec3<u32>, q: BatchNormParams) -> Segment {
   let t = gid.x + gid.y * nwg.x * WG;
   let plane = t / SEGMENTS;
   let first = (t % SEGMENTS) * SEGMENT;
@@ -111,15 +105,15 @@ fn segment_of(gid: vec3<u32>, nwg: vec3<u32>, q: Params) -> Segment {
   return Segment(t, plane % q.C, start, start + min(SEGMENT, q.HW - min(first, q.HW)));
 }
 
-fn segment_count(q: Params) -> u32 {
+fn segment_count(q: BatchNormParams) -> u32 {
   return q.N * q.C * SEGMENTS;
 }
 
 @compute @workgroup_size(WG)
 fn stats_partial(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let s = segment_of(gid, nwg, p);
-  if (s.t >= segment_count(p)) { return; }
-  let k = x_vec(s.c * p.HW).x;
+  let s = segment_of(gid, nwg, stats_params);
+  if (s.t >= segment_count(stats_params)) { return; }
+  let k = x_vec(s.c * stats_params.HW).x;
   let used = select(FIRST, ALL, VEC == 4u);
   var sum = vec4<f32>();
   var squares = vec4<f32>();
@@ -134,31 +128,31 @@ fn stats_partial(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
 @compute @workgroup_size(WG)
 fn finalize(@builtin(global_invocation_id) gid: vec3<u32>) {
   let c = gid.x;
-  if (c >= fp.C) { return; }
+  if (c >= finalize_params.C) { return; }
   var total = vec2<f32>();
-  for (var n = 0u; n < fp.N; n++) {
-    let first = (n * fp.C + c) * SEGMENTS;
+  for (var n = 0u; n < finalize_params.N; n++) {
+    let first = (n * finalize_params.C + c) * SEGMENTS;
     for (var s = 0u; s < SEGMENTS; s++) { total += partials[first + s]; }
   }
   if (SHIFTED) {
-    let count = f32(fp.N * fp.HW);
+    let count = f32(finalize_params.N * finalize_params.HW);
     let shifted_mean = total.x / count;
-    channel_out[c] = x_vec(c * fp.HW).x + shifted_mean;
-    channel_out[fp.C + c] = max(total.y / count - shifted_mean * shifted_mean, 0.0);
+    channel_out[c] = x_vec(c * finalize_params.HW).x + shifted_mean;
+    channel_out[finalize_params.C + c] = max(total.y / count - shifted_mean * shifted_mean, 0.0);
   } else {
     channel_out[c] = total.x;
-    channel_out[fp.C + c] = total.y;
+    channel_out[finalize_params.C + c] = total.y;
   }
 }
 
 @compute @workgroup_size(WG)
 fn update_running(@builtin(global_invocation_id) gid: vec3<u32>) {
   let c = gid.x;
-  if (c >= up.C) { return; }
-  let count = f32(up.N * up.HW);
-  let unbiased = batch_stats[up.C + c] * count / max(count - 1.0, 1.0);
-  running_mean[c] = (1.0 - up.momentum) * running_mean[c] + up.momentum * batch_stats[c];
-  running_var[c] = (1.0 - up.momentum) * running_var[c] + up.momentum * unbiased;
+  if (c >= running_params.C) { return; }
+  let count = f32(running_params.N * running_params.HW);
+  let unbiased = batch_stats[running_params.C + c] * count / max(count - 1.0, 1.0);
+  running_mean[c] = (1.0 - running_params.momentum) * running_mean[c] + running_params.momentum * batch_stats[c];
+  running_var[c] = (1.0 - running_params.momentum) * running_var[c] + running_params.momentum * unbiased;
 }
 
 // The values of channel c that every per-element pass needs, loaded once per segment.
@@ -169,7 +163,7 @@ struct Channel {
   b: f32,
 }
 
-fn channel_of(c: u32, q: Params) -> Channel {
+fn channel_of(c: u32, q: BatchNormParams) -> Channel {
   return Channel(stats[c], inverseSqrt(stats[q.C + c] + q.eps), weight[c], bias[c]);
 }
 
@@ -184,9 +178,9 @@ fn activated(v: vec4<f32>) -> vec4<f32> {
 
 @compute @workgroup_size(WG)
 fn apply(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let s = segment_of(gid, nwg, ap);
-  if (s.t >= segment_count(ap)) { return; }
-  let ch = channel_of(s.c, ap);
+  let s = segment_of(gid, nwg, apply_params);
+  if (s.t >= segment_count(apply_params)) { return; }
+  let ch = channel_of(s.c, apply_params);
   for (var i = s.start; i < s.end; i += VEC) {
     let v = activated(normalized(i, ch) * ch.w + ch.b);
     if (VEC == 4u) { y[i / 4u] = v; } else { y[i / 4u][i % 4u] = v.x; }
@@ -195,9 +189,9 @@ fn apply(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups)
 
 @compute @workgroup_size(WG)
 fn apply_residual(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let s = segment_of(gid, nwg, rp);
-  if (s.t >= segment_count(rp)) { return; }
-  let ch = channel_of(s.c, rp);
+  let s = segment_of(gid, nwg, residual_params);
+  if (s.t >= segment_count(residual_params)) { return; }
+  let ch = channel_of(s.c, residual_params);
   for (var i = s.start; i < s.end; i += VEC) {
     let v = activated(normalized(i, ch) * ch.w + ch.b + residual_vec(i));
     if (VEC == 4u) { y_sum[i / 4u] = v; } else { y_sum[i / 4u][i % 4u] = v.x; }
@@ -212,9 +206,9 @@ fn gated(g: vec4<f32>, xhat: vec4<f32>, ch: Channel) -> vec4<f32> {
 
 @compute @workgroup_size(WG)
 fn backward_partial(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let s = segment_of(gid, nwg, bp);
-  if (s.t >= segment_count(bp)) { return; }
-  let ch = channel_of(s.c, bp);
+  let s = segment_of(gid, nwg, backward_params);
+  if (s.t >= segment_count(backward_params)) { return; }
+  let ch = channel_of(s.c, backward_params);
   var sg = vec4<f32>();
   var sgx = vec4<f32>();
   for (var i = s.start; i < s.end; i += VEC) {
@@ -228,13 +222,13 @@ fn backward_partial(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_
 
 @compute @workgroup_size(WG)
 fn backward_apply(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let s = segment_of(gid, nwg, dp);
-  if (s.t >= segment_count(dp)) { return; }
-  let ch = channel_of(s.c, dp);
+  let s = segment_of(gid, nwg, grad_input_params);
+  if (s.t >= segment_count(grad_input_params)) { return; }
+  let ch = channel_of(s.c, grad_input_params);
   let scale = ch.w * ch.inv_std;
-  let count = f32(dp.N * dp.HW);
+  let count = f32(grad_input_params.N * grad_input_params.HW);
   let mean_g = sums[s.c] / count;
-  let mean_gx = sums[dp.C + s.c] / count;
+  let mean_gx = sums[grad_input_params.C + s.c] / count;
   for (var i = s.start; i < s.end; i += VEC) {
     let xhat = normalized(i, ch);
     let g = gated(grad_vec(i), xhat, ch);

@@ -7,14 +7,7 @@
 //   strided_copy: out[b_strides . idx] = a[a_strides . idx] for every index idx of shape:
 //               strided slicing (gather) and its backward (scatter into zeros).
 
-struct Params {
-  n: u32,
-  alpha: f32,
-  beta: f32,
-  shape: array<vec4<u32>, 2>,
-  a_strides: array<vec4<u32>, 2>,
-  b_strides: array<vec4<u32>, 2>,
-}
+// @contract (ElementwiseParams, RANK_SLOTS, the UNARY_* and BINARY_* op codes: generated from src/ops/elementwise.ts)
 
 override OP: u32 = 0u;
 override BROADCAST: bool = false;
@@ -23,10 +16,11 @@ override WG: u32 = 256u;
 @group(0) @binding(0) var<storage, read> a: array<f32>;
 @group(0) @binding(1) var<storage, read> b: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
-@group(0) @binding(3) var<uniform> p: Params;
+@group(0) @binding(3) var<uniform> binary_params: ElementwiseParams;
 
+// The two-buffer entries' uniform (unary, unary4, strided_copy, accumulate).
 @group(0) @binding(1) var<storage, read_write> unary_out: array<f32>;
-@group(0) @binding(2) var<uniform> unary_p: Params;
+@group(0) @binding(2) var<uniform> unary_params: ElementwiseParams;
 
 // accumulate works on whole vec4s (buffers are multiples of 16 bytes; lanes past the end
 // of the tensor are never read as data).
@@ -56,7 +50,7 @@ fn div_mod(x: u32, d: u32) -> vec2<u32> {
 override RANK: u32 = 1u;
 
 // Offset of output element i in a tensor with the given strides over the output shape.
-fn strided_offset(i: u32, shape: array<vec4<u32>, 2>, strides: array<vec4<u32>, 2>) -> u32 {
+fn strided_offset(i: u32, shape: array<vec4<u32>, RANK_SLOTS>, strides: array<vec4<u32>, RANK_SLOTS>) -> u32 {
   var rem = i;
   var offset = 0u;
   for (var d = i32(RANK) - 1; d >= 0; d--) {
@@ -69,42 +63,42 @@ fn strided_offset(i: u32, shape: array<vec4<u32>, 2>, strides: array<vec4<u32>, 
 
 fn unary_op(x: vec4<f32>) -> vec4<f32> {
   switch OP {
-    case 1u: { return max(x, vec4<f32>()); }
-    case 2u: { return exp(x); }
-    case 3u: { return log(x); }
-    case 4u: { return sqrt(x); }
-    default: { return x; }
+    case UNARY_RELU: { return max(x, vec4<f32>()); }
+    case UNARY_EXP: { return exp(x); }
+    case UNARY_LOG: { return log(x); }
+    case UNARY_SQRT: { return sqrt(x); }
+    default: { return x; } // UNARY_IDENTITY
   }
 }
 
 fn binary_op(x: vec4<f32>, y: vec4<f32>) -> vec4<f32> {
   switch OP {
-    case 1u: { return x - y; }
-    case 2u: { return x * y; }
-    case 3u: { return x / y; }
-    case 4u: { return select(vec4<f32>(), x, y > vec4<f32>()); }
-    default: { return x + y; }
+    case BINARY_SUB: { return x - y; }
+    case BINARY_MUL: { return x * y; }
+    case BINARY_DIV: { return x / y; }
+    case BINARY_RELU_BACKWARD: { return select(vec4<f32>(), x, y > vec4<f32>()); }
+    default: { return x + y; } // BINARY_ADD
   }
 }
 
 @compute @workgroup_size(WG)
 fn unary(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = linear_index(gid, nwg);
-  if (i >= unary_p.n) { return; }
+  if (i >= unary_params.n) { return; }
   var x = a[i];
-  if (BROADCAST) { x = a[strided_offset(i, unary_p.shape, unary_p.a_strides)]; }
-  unary_out[i] = unary_p.alpha * unary_op(vec4<f32>(x)).x + unary_p.beta;
+  if (BROADCAST) { x = a[strided_offset(i, unary_params.shape, unary_params.a_strides)]; }
+  unary_out[i] = unary_params.alpha * unary_op(vec4<f32>(x)).x + unary_params.beta;
 }
 
 @compute @workgroup_size(WG)
 fn binary(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = linear_index(gid, nwg);
-  if (i >= p.n) { return; }
+  if (i >= binary_params.n) { return; }
   var x = a[i];
   var y = b[i];
   if (BROADCAST) {
-    x = a[strided_offset(i, p.shape, p.a_strides)];
-    y = b[strided_offset(i, p.shape, p.b_strides)];
+    x = a[strided_offset(i, binary_params.shape, binary_params.a_strides)];
+    y = b[strided_offset(i, binary_params.shape, binary_params.b_strides)];
   }
   out[i] = binary_op(vec4<f32>(x), vec4<f32>(y)).x;
 }
@@ -127,13 +121,13 @@ fn span_of(gid: vec3<u32>, nwg: vec3<u32>, n: u32) -> vec2<u32> {
 
 @compute @workgroup_size(WG)
 fn unary4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let span = span_of(gid, nwg, unary_p.n);
-  for (var i = span.x; i < span.y; i++) { unary_out4[i] = unary_p.alpha * unary_op(a4[i]) + unary_p.beta; }
+  let span = span_of(gid, nwg, unary_params.n);
+  for (var i = span.x; i < span.y; i++) { unary_out4[i] = unary_params.alpha * unary_op(a4[i]) + unary_params.beta; }
 }
 
 @compute @workgroup_size(WG)
 fn binary4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let span = span_of(gid, nwg, p.n);
+  let span = span_of(gid, nwg, binary_params.n);
   for (var i = span.x; i < span.y; i++) { out4[i] = binary_op(a4[i], b4[i]); }
 }
 
@@ -144,16 +138,16 @@ override RUN: u32 = 64u;
 @compute @workgroup_size(WG)
 fn strided_copy(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let d = RANK - 1u;
-  let last = unary_p.shape[d / 4u][d % 4u];
+  let last = unary_params.shape[d / 4u][d % 4u];
   let runs = (last + RUN - 1u) / RUN;
   let t = linear_index(gid, nwg);
   let first = div_mod(t, runs);
   let start = first.x * last + first.y * RUN;
-  if (start >= unary_p.n) { return; }
-  let source_offset = strided_offset(start, unary_p.shape, unary_p.a_strides);
-  let out_offset = strided_offset(start, unary_p.shape, unary_p.b_strides);
-  let source_step = unary_p.a_strides[d / 4u][d % 4u];
-  let out_step = unary_p.b_strides[d / 4u][d % 4u];
+  if (start >= unary_params.n) { return; }
+  let source_offset = strided_offset(start, unary_params.shape, unary_params.a_strides);
+  let out_offset = strided_offset(start, unary_params.shape, unary_params.b_strides);
+  let source_step = unary_params.a_strides[d / 4u][d % 4u];
+  let out_step = unary_params.b_strides[d / 4u][d % 4u];
   for (var j = 0u; j < min(RUN, last - first.y * RUN); j++) {
     unary_out[out_offset + j * out_step] = a[source_offset + j * source_step];
   }
@@ -161,6 +155,6 @@ fn strided_copy(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
 
 @compute @workgroup_size(WG)
 fn accumulate(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let span = span_of(gid, nwg, unary_p.n);
+  let span = span_of(gid, nwg, unary_params.n);
   for (var i = span.x; i < span.y; i++) { sum_into[i] += source[i]; }
 }

@@ -9,49 +9,40 @@
 //       padded with zeros to `width` elements (planes made whole vec4s, and back, for the
 //       matrix-product 1x1 convolution).
 
-struct Params {
-  n: u32,
-  value: f32,
-  rows: u32,
-  src_offset: u32,
-  dst_offset: u32,
-  src_row: u32,
-  dst_row: u32,
-  width: u32,
-}
+// @contract (FillParams, CopyParams: generated from src/ops/fill.ts)
 
 override WG: u32 = 256u;
 
 @group(0) @binding(0) var<storage, read_write> filled: array<f32>;
-@group(0) @binding(1) var<uniform> fill_p: Params;
+@group(0) @binding(1) var<uniform> filling: FillParams;
 
 @group(0) @binding(0) var<storage, read> src: array<f32>;
 @group(0) @binding(1) var<storage, read_write> dst: array<f32>;
-@group(0) @binding(2) var<uniform> copy_p: Params;
+@group(0) @binding(2) var<uniform> copying: CopyParams;
 
 @compute @workgroup_size(WG)
 fn fill(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * WG;
-  if (i < fill_p.n) { filled[i] = fill_p.value; }
+  if (i < filling.n) { filled[i] = filling.value; }
 }
 
 @compute @workgroup_size(WG)
 fn copy(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * WG;
-  if (i >= copy_p.n * copy_p.rows) { return; }
-  let r = i / copy_p.n;
-  let k = i % copy_p.n;
-  dst[copy_p.dst_offset + r * copy_p.dst_row + k] = src[copy_p.src_offset + r * copy_p.src_row + k];
+  if (i >= copying.n * copying.rows) { return; }
+  let r = i / copying.n;
+  let k = i % copying.n;
+  dst[copying.dst_offset + r * copying.dst_row + k] = src[copying.src_offset + r * copying.src_row + k];
 }
 
 @compute @workgroup_size(WG)
 fn copy_padded(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let r = gid.x + gid.y * nwg.x * WG;
-  if (r >= copy_p.rows) { return; }
-  let source = copy_p.src_offset + r * copy_p.src_row;
-  let to = copy_p.dst_offset + r * copy_p.dst_row;
-  for (var k = 0u; k < copy_p.width; k++) {
-    dst[to + k] = select(0.0, src[source + min(k, copy_p.n - 1u)], k < copy_p.n);
+  if (r >= copying.rows) { return; }
+  let source = copying.src_offset + r * copying.src_row;
+  let to = copying.dst_offset + r * copying.dst_row;
+  for (var k = 0u; k < copying.width; k++) {
+    dst[to + k] = select(0.0, src[source + min(k, copying.n - 1u)], k < copying.n);
   }
 }
 
@@ -62,14 +53,14 @@ fn copy_padded(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
 @compute @workgroup_size(WG)
 fn fill4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * WG;
-  if (i < fill_p.n) { filled4[i] = vec4<f32>(fill_p.value); }
+  if (i < filling.n) { filled4[i] = vec4<f32>(filling.value); }
 }
 
 @compute @workgroup_size(WG)
 fn copy4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * WG;
-  if (i >= copy_p.n * copy_p.rows) { return; }
-  let r = i / copy_p.n;
-  let k = i % copy_p.n;
-  dst4[copy_p.dst_offset + r * copy_p.dst_row + k] = src4[copy_p.src_offset + r * copy_p.src_row + k];
+  if (i >= copying.n * copying.rows) { return; }
+  let r = i / copying.n;
+  let k = i % copying.n;
+  dst4[copying.dst_offset + r * copying.dst_row + k] = src4[copying.src_offset + r * copying.src_row + k];
 }

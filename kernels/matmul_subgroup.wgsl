@@ -21,67 +21,55 @@ enable subgroups;
 // which WGSL's uniformity analysis cannot see.
 diagnostic(off, subgroup_uniformity);
 
-struct Params {
-  M: u32,
-  N: u32,
-  K: u32,
-  // vec4 strides: A's row r, k-vec4 k at r * a_row + k * a_k; without TRANS_B, B's row k,
-  // column vec4 c at k * b_k + c; with it, B^T's row n (column n of B) at n * b_k.
-  a_row: u32,
-  a_k: u32,
-  b_k: u32,
-  a_batch: u32,
-  b_batch: u32,
-  outputs: u32,
-  per_output: u32,
-  batches: u32,
-}
+// @contract (MatmulBatchParams, ROWS, A_PER_LANE: generated from src/ops/matmul.ts)
+// MatmulBatchParams: M, N, K, then vec4 strides: A's row r, k-vec4 k at r * a_row + k * a_k;
+// without TRANS_B, B's row k, column vec4 c at k * b_k + c; with it, B^T's row n (column n
+// of B) at n * b_k; a_batch and b_batch between products; outputs, per_output, batches.
 
 // Whole subgroups: the host passes max(64, SG), SG the adapter's fixed size (at least 4).
 override WG: u32 = 64u;
 override SG: u32 = 8u;
 // B is given transposed (B^T row-major, K contiguous per column of B).
 override TRANS_B: bool = false;
-const ROWS = 32u;
-// Rows of A each lane loads per 4 steps of k: ceil(ROWS / SG), at most this (the host needs
-// SG >= 4; lanes past ROWS, from SG = 64 on, load row ROWS - 1 again, unused).
-const A_PER_LANE = ROWS / 4u;
+// ROWS (the contract): rows of C per subgroup. A_PER_LANE (the contract): rows of A each
+// lane loads per 4 steps of k: ceil(ROWS / SG), at most this (the host needs SG >= ROWS /
+// A_PER_LANE; lanes past ROWS, from SG = 64 on, load row ROWS - 1 again, unused).
 
 @group(0) @binding(0) var<storage, read> a4: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> b4: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> c4: array<vec4<f32>>;
-@group(0) @binding(3) var<uniform> p: Params;
+@group(0) @binding(3) var<uniform> batch_dims: MatmulBatchParams;
 
 // Without TRANS_B, row 4 k + j of B at column vec4 `col`; with it, column 4 col + j of B
 // at rows [4 k, 4 k + 4).
 fn b_vec(base: u32, col: u32, k: u32, j: u32) -> vec4<f32> {
-  if (TRANS_B) { return b4[base + (4u * col + j) * p.b_k + k]; }
-  return b4[base + (4u * k + j) * p.b_k + col];
+  if (TRANS_B) { return b4[base + (4u * col + j) * batch_dims.b_k + k]; }
+  return b4[base + (4u * k + j) * batch_dims.b_k + col];
 }
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
-  let col_tiles = (p.N + 4u * SG - 1u) / (4u * SG);
-  let tiles = (p.M + ROWS - 1u) / ROWS * col_tiles;
+  let col_tiles = (batch_dims.N + 4u * SG - 1u) / (4u * SG);
+  let tiles = (batch_dims.M + ROWS - 1u) / ROWS * col_tiles;
   let t = (gid.x + gid.y * nwg.x * WG) / SG;
   let z = t / tiles;
-  if (z >= p.outputs) { return; }
+  if (z >= batch_dims.outputs) { return; }
   let tile = t % tiles;
   let row0 = tile / col_tiles * ROWS;
   // This lane's vec4 of columns, clamped into B (what it reads past N is never stored).
-  let n4 = p.N / 4u;
+  let n4 = batch_dims.N / 4u;
   let col4 = (tile % col_tiles) * SG + lane;
   let b_col = min(col4, n4 - 1u);
-  let k4 = p.K / 4u;
+  let k4 = batch_dims.K / 4u;
   var acc: array<vec4<f32>, ROWS>;
-  for (var batch = z * p.per_output; batch < min((z + 1u) * p.per_output, p.batches); batch++) {
-    let a_base = batch * p.a_batch;
-    let b_base = batch * p.b_batch;
+  for (var batch = z * batch_dims.per_output; batch < min((z + 1u) * batch_dims.per_output, batch_dims.batches); batch++) {
+    let a_base = batch * batch_dims.a_batch;
+    let b_base = batch * batch_dims.b_batch;
     for (var k = 0u; k < k4; k++) {
       // Lane l holds rows l, l + SG, ... of the tile (their 4 k values).
       var a_mine: array<vec4<f32>, A_PER_LANE>;
       for (var i = 0u; i < (ROWS + SG - 1u) / SG; i++) {
-        a_mine[i] = a4[a_base + min(row0 + min(i * SG + lane, ROWS - 1u), p.M - 1u) * p.a_row + k * p.a_k];
+        a_mine[i] = a4[a_base + min(row0 + min(i * SG + lane, ROWS - 1u), batch_dims.M - 1u) * batch_dims.a_row + k * batch_dims.a_k];
       }
       let b0 = b_vec(b_base, b_col, k, 0u);
       let b1 = b_vec(b_base, b_col, k, 1u);
@@ -100,7 +88,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (col4 >= n4) { return; }
   for (var r = 0u; r < ROWS; r++) {
     let row = row0 + r;
-    if (row >= p.M) { return; }
-    c4[z * (p.M * n4) + row * n4 + col4] = acc[r];
+    if (row >= batch_dims.M) { return; }
+    c4[z * (batch_dims.M * n4) + row * n4 + col4] = acc[r];
   }
 }

@@ -4,24 +4,14 @@
 // share one output (a fixed-order tree, so results are deterministic); with LANES = 1
 // each invocation owns an output, for many outputs with short reductions.
 
-struct Params {
-  outputs: u32,
-  reduced: u32,
-  kept_rank: u32,
-  reduced_rank: u32,
-  alpha: f32,
-  kept_shape: vec4<u32>,
-  kept_strides: vec4<u32>,
-  reduced_shape: vec4<u32>,
-  reduced_strides: vec4<u32>,
-}
+// @contract (ReduceParams: generated from src/ops/reduce_kernel.ts)
 
 override LANES: u32 = 64u;
 override OUTPUTS_PER_GROUP: u32 = 1u;
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
-@group(0) @binding(2) var<uniform> p: Params;
+@group(0) @binding(2) var<uniform> sum: ReduceParams;
 
 var<workgroup> partial: array<f32, LANES * OUTPUTS_PER_GROUP>;
 
@@ -40,10 +30,10 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   let lane = lid % LANES;
   let o = (wid.x + wid.y * nwg.x) * OUTPUTS_PER_GROUP + lid / LANES;
   var acc = 0.0;
-  if (o < p.outputs) {
-    let base = offset_of(o, p.kept_rank, p.kept_shape, p.kept_strides);
-    for (var r = lane; r < p.reduced; r += LANES) {
-      acc += x[base + offset_of(r, p.reduced_rank, p.reduced_shape, p.reduced_strides)];
+  if (o < sum.outputs) {
+    let base = offset_of(o, sum.kept_rank, sum.kept_shape, sum.kept_strides);
+    for (var r = lane; r < sum.reduced; r += LANES) {
+      acc += x[base + offset_of(r, sum.reduced_rank, sum.reduced_shape, sum.reduced_strides)];
     }
   }
   partial[lid] = acc;
@@ -51,5 +41,5 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     workgroupBarrier();
     if (lane < step) { partial[lid] += partial[lid + step]; }
   }
-  if (lane == 0u && o < p.outputs) { out[o] = partial[lid] * p.alpha; }
+  if (lane == 0u && o < sum.outputs) { out[o] = partial[lid] * sum.alpha; }
 }

@@ -5,13 +5,7 @@
 //   d = d + momentum * buf            if NESTEROV, else d = buf
 //   param -= lr * d
 
-struct Params {
-  n: u32,
-  first_step: u32,
-  lr: f32,
-  momentum: f32,
-  weight_decay: f32,
-}
+// @contract (SgdParams: generated from src/optim/sgd.ts)
 
 override WG: u32 = 256u;
 override NESTEROV: bool = false;
@@ -22,17 +16,17 @@ override MOMENTUM: bool = true;
 @group(0) @binding(0) var<storage, read_write> param: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> grad: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> buf: array<vec4<f32>>;
-@group(0) @binding(3) var<uniform> p: Params;
+@group(0) @binding(3) var<uniform> step: SgdParams;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * WG;
-  if (i * 4u >= p.n) { return; }
-  var d = grad[i] + p.weight_decay * param[i];
+  if (i * 4u >= step.n) { return; }
+  var d = grad[i] + step.weight_decay * param[i];
   if (MOMENTUM) {
-    let b = select(p.momentum * buf[i] + d, d, p.first_step == 1u);
+    let b = select(step.momentum * buf[i] + d, d, step.first_step == 1u);
     buf[i] = b;
-    d = select(b, d + p.momentum * b, NESTEROV);
+    d = select(b, d + step.momentum * b, NESTEROV);
   }
-  param[i] -= p.lr * d;
+  param[i] -= step.lr * d;
 }

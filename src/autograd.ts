@@ -20,11 +20,36 @@ export function noGrad<T>(fn: () => T): T {
   }
 }
 
-/** Called by every differentiable op after its forward dispatch. */
-export function record(output: Tensor, name: string, inputs: readonly Tensor[], backward: GradFn['backward']): Tensor {
+export interface RecordOptions {
+  /** Intermediate tensors the backward reads (cross-entropy's log-sum-exp, max pooling's
+   *  argmax, batch norm's statistics). The graph owns them: they are disposed when the
+   *  graph is freed (after a backward() without retainGraph), or at once when no graph is
+   *  recorded (under noGrad, or when no input requires grad). */
+  saved?: readonly Tensor[];
+}
+
+/** Called by every differentiable op after its forward dispatch. The options, when given,
+ *  come before the backward function so that it stays the last argument. */
+export function record(output: Tensor, name: string, inputs: readonly Tensor[], backward: GradFn['backward']): Tensor;
+export function record(
+  output: Tensor,
+  name: string,
+  inputs: readonly Tensor[],
+  options: RecordOptions,
+  backward: GradFn['backward'],
+): Tensor;
+export function record(
+  output: Tensor,
+  name: string,
+  inputs: readonly Tensor[],
+  ...rest: [GradFn['backward']] | [RecordOptions, GradFn['backward']]
+): Tensor {
+  const [{ saved = [] }, backward] = rest.length === 1 ? [{}, rest[0]] : rest;
   if (gradEnabled && inputs.some((t) => t.requiresGrad)) {
     output.requiresGrad = true;
-    output.gradFn = { name, inputs, backward };
+    output.gradFn = { name, inputs, backward, saved };
+  } else {
+    for (const t of saved) t.dispose();
   }
   return output;
 }
@@ -82,11 +107,34 @@ export function runBackward(
   kernels: GradientKernels,
   { retainGraph = false }: BackwardOptions = {},
 ): void {
+  checkRoot(root, gradient);
+  noGrad(() => {
+    const seed = gradient ? kernels.clone(gradient) : kernels.onesLike(root);
+    const grads = new Map<Tensor, Tensor>([[root, seed]]);
+    for (const t of topologicalOrder(root)) {
+      const g = grads.get(t);
+      if (!g) continue;
+      grads.delete(t);
+      if (!t.gradFn) {
+        if (t.grad) {
+          kernels.accumulate(t.grad, g);
+          g.dispose();
+        } else t.grad = g.keep();
+        continue;
+      }
+      const consumed = passToInputs(t.gradFn, t.gradFn.backward(g), grads, kernels);
+      if (!retainGraph) freeNode(t.gradFn);
+      if (!consumed.has(g)) g.dispose();
+    }
+  });
+}
+
+function checkRoot(root: Tensor, gradient: Tensor | undefined): void {
   if (!root.requiresGrad) {
     throw new ArgumentError(
       'backward',
       'this',
-      `is ${root} and does not require grad: no input of the ops that made it had requiresGrad`,
+      `is ${root.toString()} and does not require grad: no input of the ops that made it had requiresGrad`,
     );
   }
   if (gradient === undefined && root.size !== 1) {
@@ -103,39 +151,38 @@ export function runBackward(
       `has shape ${fmtShape(gradient.shape)} but the tensor has shape ${fmtShape(root.shape)}`,
     );
   }
-  noGrad(() => {
-    const seed = gradient ? kernels.clone(gradient) : kernels.onesLike(root);
-    const grads = new Map<Tensor, Tensor>([[root, seed]]);
-    for (const t of topologicalOrder(root)) {
-      const g = grads.get(t);
-      if (!g) continue;
-      grads.delete(t);
-      if (!t.gradFn) {
-        if (t.grad) {
-          kernels.accumulate(t.grad, g);
-          g.dispose();
-        } else t.grad = g.keep();
-        continue;
-      }
-      const inputGrads = t.gradFn.backward(g);
-      const inputs = t.gradFn.inputs;
-      const consumed = new Set<Tensor>();
-      inputs.forEach((input, i) => {
-        const gi = inputGrads[i];
-        if (!gi || !input.requiresGrad) return;
-        // A gradient used again later, or one that is already owned, is cloned; the
-        // upstream gradient itself is handed over once instead of being disposed.
-        const usedAgain = inputGrads.some((other, j) => j > i && other === gi && inputs[j].requiresGrad);
-        const own = usedAgain || consumed.has(gi) ? kernels.clone(gi) : gi;
-        consumed.add(own);
-        const existing = grads.get(input);
-        if (!existing) return grads.set(input, own);
-        kernels.accumulate(existing, own);
-        own.dispose();
-      });
-      for (const gi of inputGrads) if (gi && !consumed.has(gi)) gi.dispose();
-      if (!retainGraph) t.gradFn.backward = freed;
-      if (!consumed.has(g)) g.dispose();
-    }
+}
+
+/** Adds a node's input gradients into `grads`; returns the gradients now owned there. */
+function passToInputs(
+  fn: GradFn,
+  inputGrads: (Tensor | null)[],
+  grads: Map<Tensor, Tensor>,
+  kernels: GradientKernels,
+): Set<Tensor> {
+  const inputs = fn.inputs;
+  const consumed = new Set<Tensor>();
+  inputs.forEach((input, i) => {
+    const gi = inputGrads[i];
+    if (!gi || !input.requiresGrad) return;
+    // A gradient used again later, or one that is already owned, is cloned; the
+    // upstream gradient itself is handed over once instead of being disposed.
+    const usedAgain = inputGrads.some((other, j) => j > i && other === gi && inputs[j].requiresGrad);
+    const own = usedAgain || consumed.has(gi) ? kernels.clone(gi) : gi;
+    consumed.add(own);
+    const existing = grads.get(input);
+    if (!existing) return grads.set(input, own);
+    kernels.accumulate(existing, own);
+    own.dispose();
   });
+  for (const gi of inputGrads) if (gi && !consumed.has(gi)) gi.dispose();
+  return consumed;
+}
+
+/** A walked node without retainGraph: its backward can no longer run, and the tensors
+ *  it saved for it are returned now. */
+function freeNode(fn: GradFn): void {
+  fn.backward = freed;
+  for (const t of fn.saved) t.dispose();
+  fn.saved = [];
 }

@@ -27,6 +27,9 @@ export interface GradFn {
   readonly name: string;
   readonly inputs: readonly Tensor[];
   backward: (grad: Tensor) => (Tensor | null)[];
+  /** Intermediate tensors the backward reads (not inputs or the output): the graph owns
+   *  them and disposes them when it is freed (see record() in autograd.ts). */
+  saved: readonly Tensor[];
 }
 
 const collected = new FinalizationRegistry<Storage>((storage) => storage.release());

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { record } from '../src/autograd.js';
 import { relu, runtime, stridedSlice, sub, tensor } from '../src/index.js';
-import { withConvVariant, type ConvVariant } from '../src/ops/conv2d.js';
+import { withConvVariant, type ConvVariant } from '../src/ops/conv2d/index.js';
 import { mm } from '../src/ops/matmul.js';
 import { whySubgroupsUnavailable } from '../src/ops/subgroup_plan.js';
 import { elementwise, matmul as refMatmul, nd, stridedSlice as refStridedSlice } from '../src/reference/index.js';
@@ -37,7 +37,7 @@ describe('a wrong kernel is caught', () => {
   });
 
   it('sub with its operands swapped', async () => {
-    mutate('elementwise', 'case 1u: { return x - y; }', 'case 1u: { return y - x; }');
+    mutate('elementwise', 'case BINARY_SUB: { return x - y; }', 'case BINARY_SUB: { return y - x; }');
     const rng = rngFor('mutant sub');
     const [da, db] = [randomData(rng, 6), randomData(rng, 3)];
     await expect(
@@ -235,22 +235,22 @@ describe('a wrong convolution kernel is caught by the conv2d checks', () => {
     [
       'grad-weight that reads one column of x for all four',
       'matmul_subgroup',
-      'return b4[base + (4u * col + j) * p.b_k + k];',
-      'return b4[base + 4u * col * p.b_k + k];',
+      'return b4[base + (4u * col + j) * batch_dims.b_k + k];',
+      'return b4[base + 4u * col * batch_dims.b_k + k];',
       'grad-weight',
     ],
     [
       'grad-weight whose chunks skip their first image',
       'matmul_subgroup',
-      'for (var batch = z * p.per_output;',
-      'for (var batch = z * p.per_output + min(p.per_output - 1u, 1u);',
+      'for (var batch = z * batch_dims.per_output;',
+      'for (var batch = z * batch_dims.per_output + min(batch_dims.per_output - 1u, 1u);',
       'grad-weight',
     ],
     [
       'planes padded with one value too many',
       'fill',
-      'select(0.0, src[source + min(k, copy_p.n - 1u)], k < copy_p.n)',
-      'select(0.0, src[source + min(k, copy_p.n)], k <= copy_p.n)',
+      'select(0.0, src[source + min(k, copying.n - 1u)], k < copying.n)',
+      'select(0.0, src[source + min(k, copying.n)], k <= copying.n)',
       'grad-weight',
     ],
   ];
@@ -273,8 +273,8 @@ describe('a wrong convolution kernel is caught by the conv2d checks', () => {
         : null;
     await expectCaught(
       'fill',
-      'select(0.0, src[source + min(k, copy_p.n - 1u)], k < copy_p.n)',
-      'select(0.0, src[source + min(k, copy_p.n)], k <= copy_p.n)',
+      'select(0.0, src[source + min(k, copying.n - 1u)], k < copying.n)',
+      'select(0.0, src[source + min(k, copying.n)], k <= copying.n)',
       'forward',
       check,
     );

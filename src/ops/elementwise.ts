@@ -2,12 +2,14 @@
 // scalars, neg, relu, exp, log, sqrt, expand, and in-place gradient accumulation.
 import { record } from '../autograd.js';
 import { ArgumentError, fmtShape, ShapeError, type Shape } from '../errors.js';
-import { linearGrid, Params, runtime } from '../runtime/index.js';
+import { grid, kernelContract, runtime, u32x4Array, uniformStruct } from '../runtime/index.js';
 import { empty, Tensor } from '../tensor.js';
 import { sumTo } from './reduce_kernel.js';
-import { broadcastShapes, broadcastStrides, expectFinite, expectShape, expectTensor } from './validate.js';
+import { broadcastShapes, broadcastStrides, expectFinite, expectShape, expectTensor, MAX_RANK } from './validate.js';
 
 const WG = 256;
+/** Elements per vec4, for the vec4 entries. */
+const LANES = 4;
 /** Vec4s per invocation of the vec4 entries, where there are enough of them that
  *  MIN_INVOCATIONS invocations remain. */
 const SPAN = 16;
@@ -18,14 +20,29 @@ const STRIDED_RUN = 64;
 
 /** The vec4 entries' SPAN and grid for n elements. */
 function vec4Plan(n: number) {
-  const vec4s = Math.ceil(n / 4);
+  const vec4s = Math.ceil(n / LANES);
   const span = vec4s >= SPAN * MIN_INVOCATIONS ? SPAN : 1;
-  return { SPAN: span, workgroups: linearGrid(Math.ceil(vec4s / span / WG)) };
+  return { SPAN: span, workgroups: grid.items(vec4s, span * WG) };
 }
+/** Op codes, emitted into the kernel as UNARY_IDENTITY, ..., BINARY_RELU_BACKWARD. */
 const UNARY = { identity: 0, relu: 1, exp: 2, log: 3, sqrt: 4 } as const;
 const BINARY = { add: 0, sub: 1, mul: 2, div: 3, reluBackward: 4 } as const;
 type Unary = keyof typeof UNARY;
 type Binary = keyof typeof BINARY;
+
+/** vec4 slots holding MAX_RANK sizes or strides. */
+const RANK_SLOTS = MAX_RANK / LANES;
+/** n elements of out = alpha * f(a) + beta (unary) or a (op) b (binary); the strided entries
+ *  walk `shape` with each operand's strides (0 where broadcast). */
+const ELEMENTWISE_PARAMS = uniformStruct('ElementwiseParams', {
+  n: 'u32',
+  alpha: 'f32',
+  beta: 'f32',
+  shape: u32x4Array(RANK_SLOTS),
+  a_strides: u32x4Array(RANK_SLOTS),
+  b_strides: u32x4Array(RANK_SLOTS),
+});
+kernelContract('elementwise', { structs: [ELEMENTWISE_PARAMS], consts: { RANK_SLOTS, UNARY, BINARY } });
 
 /** The strided entries' constants (only they read them: the vec4 entries would compile a
  *  pipeline per rank for nothing). FAST_DIV when every index and offset stays below 2^24
@@ -56,15 +73,10 @@ function coalesce(shape: Shape, strides: readonly number[][]): { shape: number[]
   return merged.length ? { shape: merged, strides: mergedStrides } : { shape: [1], strides: strides.map(() => [0]) };
 }
 
-function params(
-  n: number,
-  shape: Shape,
-  aStrides: number[] = [],
-  bStrides: number[] = [],
-  alpha = 1,
-  beta = 0,
-): Params {
-  return new Params().u32(n).f32(alpha, beta).u32Array(shape, 2).u32Array(aStrides, 2).u32Array(bStrides, 2);
+const NONE: readonly number[] = [];
+
+function params(n: number, shape: Shape, a_strides = NONE, b_strides = NONE, alpha = 1, beta = 0) {
+  return ELEMENTWISE_PARAMS.pack({ n, alpha, beta, shape, a_strides, b_strides });
 }
 
 /** out = alpha * f(x) + beta, reading x broadcast to `shape`. */
@@ -74,7 +86,7 @@ function unaryKernel(op: string, f: Unary, x: Tensor, alpha = 1, beta = 0, shape
   const broadcast = shape.join() !== x.shape.join();
   const vec4 = broadcast ? null : vec4Plan(out.size);
   const walk = coalesce(shape, [broadcastStrides(x.shape, shape)]);
-  runtime().dispatch({
+  runtime().launch(op, {
     kernel: 'elementwise',
     entry: vec4 ? 'unary4' : 'unary',
     constants: {
@@ -83,9 +95,9 @@ function unaryKernel(op: string, f: Unary, x: Tensor, alpha = 1, beta = 0, shape
       WG,
       ...(vec4 ? { SPAN: vec4.SPAN } : stridedConstants(walk.shape, x.size, out.size)),
     },
-    buffers: [x.buffer(op, 'input'), out.buffer(op, 'out')],
-    params: params(out.size, walk.shape, walk.strides[0], [], alpha, beta),
-    workgroups: vec4?.workgroups ?? linearGrid(Math.ceil(out.size / WG)),
+    bind: { input: x, out },
+    params: params(out.size, walk.shape, walk.strides[0], NONE, alpha, beta),
+    grid: vec4?.workgroups ?? grid.items(out.size, WG),
   });
   return out;
 }
@@ -97,7 +109,7 @@ function binaryKernel(op: string, f: Binary, a: Tensor, b: Tensor): Tensor {
   const broadcast = a.shape.join() !== shape.join() || b.shape.join() !== shape.join();
   const vec4 = broadcast ? null : vec4Plan(out.size);
   const walk = coalesce(shape, [broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape)]);
-  runtime().dispatch({
+  runtime().launch(op, {
     kernel: 'elementwise',
     entry: vec4 ? 'binary4' : 'binary',
     constants: {
@@ -106,9 +118,9 @@ function binaryKernel(op: string, f: Binary, a: Tensor, b: Tensor): Tensor {
       WG,
       ...(vec4 ? { SPAN: vec4.SPAN } : stridedConstants(walk.shape, a.size, b.size, out.size)),
     },
-    buffers: [a.buffer(op, 'input'), b.buffer(op, 'other'), out.buffer(op, 'out')],
+    bind: { input: a, other: b, out },
     params: params(out.size, walk.shape, walk.strides[0], walk.strides[1]),
-    workgroups: vec4?.workgroups ?? linearGrid(Math.ceil(out.size / WG)),
+    grid: vec4?.workgroups ?? grid.items(out.size, WG),
   });
   return out;
 }
@@ -232,13 +244,13 @@ export function accumulateInto(target: Tensor, source: Tensor): void {
   }
   if (target.size === 0) return;
   const { SPAN, workgroups } = vec4Plan(target.size);
-  runtime().dispatch({
+  runtime().launch('accumulate', {
     kernel: 'elementwise',
     entry: 'accumulate',
     constants: { WG, SPAN },
-    buffers: [target.buffer('accumulate', 'target'), source.buffer('accumulate', 'source')],
+    bind: { target, source },
     params: params(target.size, target.shape),
-    workgroups,
+    grid: workgroups,
   });
 }
 
@@ -256,13 +268,13 @@ export function stridedCopy(
   const walk = coalesce(shape, [srcStrides, dstStrides]);
   const last = walk.shape.at(-1)!;
   const runs = (n / last) * Math.ceil(last / STRIDED_RUN);
-  runtime().dispatch({
+  runtime().launch(op, {
     kernel: 'elementwise',
     entry: 'strided_copy',
     constants: { WG, RUN: STRIDED_RUN, ...stridedConstants(walk.shape, src.size, dst.size, n) },
-    buffers: [src.buffer(op, 'input'), dst.buffer(op, 'out')],
+    bind: { input: src, out: dst },
     params: params(n, walk.shape, walk.strides[0], walk.strides[1]),
-    workgroups: linearGrid(Math.ceil(runs / WG)),
+    grid: grid.items(runs, WG),
   });
 }
 

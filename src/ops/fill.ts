@@ -1,11 +1,27 @@
 // Fill and copy (kernels/fill.wgsl): zeros, ones, full, and clone.
 import { record } from '../autograd.js';
 import { ArgumentError, type Shape } from '../errors.js';
-import { linearGrid, Params, runtime } from '../runtime/index.js';
+import { grid, kernelContract, runtime, uniformStruct } from '../runtime/index.js';
 import { empty, Tensor } from '../tensor.js';
 import { expectFinite, expectShape, expectTensor } from './validate.js';
 
 const WG = 256;
+/** Elements per vec4, for the vec4 entries. */
+const LANES = 4;
+
+const FILL_PARAMS = uniformStruct('FillParams', { n: 'u32', value: 'f32' });
+/** Rows of n elements: row r from src[src_offset + r * src_row] to dst[dst_offset + r * dst_row],
+ *  padded with zeros to `width` by copy_padded. */
+const COPY_PARAMS = uniformStruct('CopyParams', {
+  n: 'u32',
+  rows: 'u32',
+  src_offset: 'u32',
+  dst_offset: 'u32',
+  src_row: 'u32',
+  dst_row: 'u32',
+  width: 'u32',
+});
+kernelContract('fill', { structs: [FILL_PARAMS, COPY_PARAMS] });
 
 export interface CreateOptions {
   requiresGrad?: boolean;
@@ -17,14 +33,14 @@ export function full(shape: Shape, value: number, { requiresGrad = false }: Crea
   const out = empty(shape);
   if (out.size > 0) {
     // The tensor's buffer is whole vec4s: filling its last one whole touches only padding.
-    const vectors = Math.ceil(out.size / 4);
-    runtime().dispatch({
+    const vectors = Math.ceil(out.size / LANES);
+    runtime().launch('full', {
       kernel: 'fill',
       entry: 'fill4',
       constants: { WG },
-      buffers: [out.buffer('full', 'out')],
-      params: new Params().u32(vectors).f32(value).u32(0, 0, 0, 0, 0),
-      workgroups: linearGrid(Math.ceil(vectors / WG)),
+      bind: { out },
+      params: FILL_PARAMS.pack({ n: vectors, value }),
+      grid: grid.items(vectors, WG),
     });
   }
   out.requiresGrad = requiresGrad;
@@ -58,32 +74,45 @@ export function copyRows(
 ): void {
   if (n * rows === 0) return;
   if (padTo !== undefined) {
-    runtime().dispatch({
+    runtime().launch(op, {
       kernel: 'fill',
       entry: 'copy_padded',
       constants: { WG },
-      buffers: [src.buffer(op, 'input'), dst.buffer(op, 'out')],
-      params: new Params().u32(n).f32(0).u32(rows, srcOffset, dstOffset, srcRow, dstRow, padTo),
-      workgroups: linearGrid(Math.ceil(rows / WG)),
+      bind: { input: src, out: dst },
+      params: COPY_PARAMS.pack({
+        n,
+        rows,
+        src_offset: srcOffset,
+        dst_offset: dstOffset,
+        src_row: srcRow,
+        dst_row: dstRow,
+        width: padTo,
+      }),
+      grid: grid.items(rows, WG),
     });
     return;
   }
   // vec4s when every count and offset is whole vec4s, or when one row fills dst from its
   // start to its end (then the last vec4 copies padding into padding).
-  const whole = [n, srcOffset, dstOffset, srcRow, dstRow].every((v) => v % 4 === 0);
+  const whole = [n, srcOffset, dstOffset, srcRow, dstRow].every((v) => v % LANES === 0);
   const wholeTensor = rows === 1 && srcOffset === 0 && dstOffset === 0 && n === dst.size;
-  const width = whole || wholeTensor ? 4 : 1;
-  const [vn, ...rest] = [n, srcOffset, dstOffset, srcRow, dstRow].map((v) => Math.ceil(v / width));
-  runtime().dispatch({
+  const width = whole || wholeTensor ? LANES : 1;
+  const units = (v: number) => Math.ceil(v / width);
+  runtime().launch(op, {
     kernel: 'fill',
-    entry: width === 4 ? 'copy4' : 'copy',
+    entry: width === LANES ? 'copy4' : 'copy',
     constants: { WG },
-    buffers: [src.buffer(op, 'input'), dst.buffer(op, 'out')],
-    params: new Params()
-      .u32(vn)
-      .f32(0)
-      .u32(rows, ...rest),
-    workgroups: linearGrid(Math.ceil((vn * rows) / WG)),
+    bind: { input: src, out: dst },
+    params: COPY_PARAMS.pack({
+      n: units(n),
+      rows,
+      src_offset: units(srcOffset),
+      dst_offset: units(dstOffset),
+      src_row: units(srcRow),
+      dst_row: units(dstRow),
+      width: 0,
+    }),
+    grid: grid.items(units(n) * rows, WG),
   });
 }
 
@@ -112,7 +141,7 @@ export function assign(target: Tensor, source: Tensor | Float32Array): void {
   expectTensor('assign', 'target', target);
   const size = source instanceof Float32Array ? source.length : expectTensor('assign', 'source', source).size;
   if (size !== target.size)
-    throw new ArgumentError('assign', 'source', `has ${size} values, target ${target} has ${target.size}`);
+    throw new ArgumentError('assign', 'source', `has ${size} values, target ${target.toString()} has ${target.size}`);
   if (source instanceof Float32Array) runtime().write(target.buffer('assign', 'target'), source);
   else if (source.buffer('assign', 'source') !== target.buffer('assign', 'target'))
     copyRows('assign', source, target, { n: size, rows: 1 });

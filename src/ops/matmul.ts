@@ -3,15 +3,39 @@
 // ever materialised.
 import { record } from '../autograd.js';
 import { fmtShape, ResnextError, ShapeError } from '../errors.js';
-import { linearGrid, Params, runtime } from '../runtime/index.js';
+import { grid, kernelContract, runtime, uniformStruct } from '../runtime/index.js';
 import { empty, Tensor } from '../tensor.js';
 import { add } from './elementwise.js';
-import { MATMUL_SUBGROUP_ROWS, subgroupsHere } from './subgroup_plan.js';
+import { MATMUL_A_PER_LANE, MATMUL_SUBGROUP_ROWS, subgroupsHere } from './subgroup_plan.js';
 import { expectRank, expectTensor } from './validate.js';
 
-const TILE = 32; // kernels/matmul.wgsl: 8x8 invocations, each 4x4 outputs
+/** kernels/matmul.wgsl: SIDE x SIDE invocations per workgroup, each a BLOCK x BLOCK block of C. */
+const SIDE = 8;
+const BLOCK = 4;
+const TILE = SIDE * BLOCK;
+const MATMUL_PARAMS = uniformStruct('MatmulParams', { M: 'u32', N: 'u32', K: 'u32' });
+kernelContract('matmul', { structs: [MATMUL_PARAMS], consts: { SIDE } });
 
-/** A batch of products for kernels/matmul_subgroup.wgsl: strides in vec4s (see its Params). */
+/** kernels/matmul_subgroup.wgsl: the fields of MatmulLayout (strides in vec4s). */
+const MATMUL_BATCH_PARAMS = uniformStruct('MatmulBatchParams', {
+  M: 'u32',
+  N: 'u32',
+  K: 'u32',
+  a_row: 'u32',
+  a_k: 'u32',
+  b_k: 'u32',
+  a_batch: 'u32',
+  b_batch: 'u32',
+  outputs: 'u32',
+  per_output: 'u32',
+  batches: 'u32',
+});
+kernelContract('matmul_subgroup', {
+  structs: [MATMUL_BATCH_PARAMS],
+  consts: { ROWS: MATMUL_SUBGROUP_ROWS, A_PER_LANE: MATMUL_A_PER_LANE },
+});
+
+/** A batch of products for kernels/matmul_subgroup.wgsl: strides in vec4s. */
 export interface MatmulLayout {
   M: number;
   N: number;
@@ -56,24 +80,24 @@ export function subgroupMatmul(op: string, a: Tensor, b: Tensor, out: Tensor, l:
   const { SG, WG } = launch();
   const { outputs = 1, perOutput = 1, batches = outputs * perOutput } = l;
   const tiles = subgroupMatmulTiles(l.M, l.N, SG) * outputs;
-  runtime().dispatch({
+  runtime().launch(op, {
     kernel: 'matmul_subgroup',
     constants: { WG, SG, TRANS_B: Number(l.transB ?? false) },
-    buffers: [a.buffer(op, 'input'), b.buffer(op, 'other'), out.buffer(op, 'out')],
-    params: new Params().u32(
-      l.M,
-      l.N,
-      l.K,
-      l.aRow,
-      l.aK,
-      l.bK,
-      l.aBatch ?? 0,
-      l.bBatch ?? 0,
+    bind: { input: a, other: b, out },
+    params: MATMUL_BATCH_PARAMS.pack({
+      M: l.M,
+      N: l.N,
+      K: l.K,
+      a_row: l.aRow,
+      a_k: l.aK,
+      b_k: l.bK,
+      a_batch: l.aBatch ?? 0,
+      b_batch: l.bBatch ?? 0,
       outputs,
-      perOutput,
+      per_output: perOutput,
       batches,
-    ),
-    workgroups: linearGrid(Math.ceil((tiles * SG) / WG)),
+    }),
+    grid: grid.items(tiles * SG, WG),
   });
 }
 
@@ -96,12 +120,12 @@ export function mm(a: Tensor, b: Tensor, transA = false, transB = false, op = 'm
   if (M > 0 && N > 0 && K > 0 && !transA && !transB && K % 4 === 0 && N % 4 === 0 && subgroupMatmulRuns()) {
     subgroupMatmul(op, a, b, out, { M, N, K, aRow: K / 4, aK: 1, bK: N / 4 });
   } else if (M > 0 && N > 0) {
-    runtime().dispatch({
+    runtime().launch(op, {
       kernel: 'matmul',
       constants: { TRANS_A: Number(transA), TRANS_B: Number(transB) },
-      buffers: [a.buffer(op, 'input'), b.buffer(op, 'other'), out.buffer(op, 'out')],
-      params: new Params().u32(M, N, K),
-      workgroups: [Math.ceil(N / TILE), Math.ceil(M / TILE)],
+      bind: { input: a, other: b, out },
+      params: MATMUL_PARAMS.pack({ M, N, K }),
+      grid: grid.tiles(N, M, TILE, TILE),
     });
   }
   return record(out, op, [a, b], (g) => [

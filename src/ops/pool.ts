@@ -2,14 +2,31 @@
 // Average pooling to 1x1 is mean over H and W (ops/reduce.ts) and needs no kernel here.
 import { record } from '../autograd.js';
 import { ArgumentError, fmtShape, ShapeError } from '../errors.js';
-import { linearGrid, Params, runtime } from '../runtime/index.js';
+import { grid, kernelContract, runtime, uniformStruct } from '../runtime/index.js';
 import { empty, type Tensor } from '../tensor.js';
 import { mean } from './reduce.js';
 import { reshape } from './shape.js';
-import { pair, type Pair } from './conv2d.js';
+import { outputSize, pair, type Pair } from './conv2d/geometry.js';
 import { expectTensor } from './validate.js';
 
 const WG = 64;
+
+/** planes = N * C planes of H x W pooled to H_out x W_out by a k_h x k_w window. */
+const POOL_PARAMS = uniformStruct('PoolParams', {
+  planes: 'u32',
+  H: 'u32',
+  W: 'u32',
+  H_out: 'u32',
+  W_out: 'u32',
+  k_h: 'u32',
+  k_w: 'u32',
+  stride_h: 'u32',
+  stride_w: 'u32',
+  pad_h: 'u32',
+  pad_w: 'u32',
+});
+/** NO_INDEX: the argmax of a window that has seen no element yet. */
+kernelContract('pool', { structs: [POOL_PARAMS], consts: { NO_INDEX: 0xffffffff } });
 
 export interface MaxPoolOptions {
   stride?: Pair;
@@ -32,31 +49,35 @@ export function maxPool2d(x: Tensor, kernelSize: Pair, options: MaxPoolOptions =
     );
   }
   const [N, C, H, W] = x.shape;
-  const H_out = Math.floor((H + 2 * padding[0] - k[0]) / stride[0]) + 1;
-  const W_out = Math.floor((W + 2 * padding[1] - k[1]) / stride[1]) + 1;
+  const H_out = outputSize(H, k[0], stride[0], padding[0]);
+  const W_out = outputSize(W, k[1], stride[1], padding[1]);
   if (H_out < 1 || W_out < 1)
     throw new ShapeError(op, 'input', `${fmtShape(x.shape)} is smaller than the ${k.join('x')} window`);
-  const params = () => new Params().u32(N * C, H, W, H_out, W_out, ...k, ...stride, ...padding);
+  const [k_h, k_w] = k;
+  const [stride_h, stride_w] = stride;
+  const [pad_h, pad_w] = padding;
+  const params = () =>
+    POOL_PARAMS.pack({ planes: N * C, H, W, H_out, W_out, k_h, k_w, stride_h, stride_w, pad_h, pad_w });
   const y = empty([N, C, H_out, W_out]);
   const argmax = empty([N, C, H_out, W_out]); // u32 indices, stored as raw bits
   const rt = runtime();
-  rt.dispatch({
+  rt.launch(op, {
     kernel: 'pool',
     entry: 'max_forward',
     constants: { WG },
-    buffers: [x.buffer(op, 'input'), y.buffer(op, 'out'), argmax.buffer(op, 'argmax')],
+    bind: { input: x, out: y, argmax },
     params: params(),
-    workgroups: linearGrid(Math.ceil(y.size / WG)),
+    grid: grid.items(y.size, WG),
   });
-  return record(y, op, [x], (g) => {
+  return record(y, op, [x], { saved: [argmax] }, (g) => {
     const dx = empty(x.shape);
-    rt.dispatch({
+    rt.launch(op, {
       kernel: 'pool',
       entry: 'max_backward',
       constants: { WG },
-      buffers: [g.buffer(op, 'grad'), argmax.buffer(op, 'argmax'), dx.buffer(op, 'grad_input')],
+      bind: { grad: g, argmax, grad_input: dx },
       params: params(),
-      workgroups: linearGrid(Math.ceil(x.size / WG)),
+      grid: grid.items(x.size, WG),
     });
     return [dx];
   });

@@ -3,8 +3,32 @@
 // sum and mean (reduce.ts) and the elementwise backward rules (elementwise.ts) both build
 // on it, so neither imports the other's module for it.
 import type { Shape } from '../errors.js';
-import { linearGrid, Params, runtime } from '../runtime/index.js';
+import { grid, kernelContract, runtime, uniformStruct } from '../runtime/index.js';
 import { contiguousStrides, empty, type Tensor } from '../tensor.js';
+
+/** alpha * the sum over `reduced` elements for each of `outputs`: `kept` runs of (size,
+ *  stride) walk the outputs, `reduced` runs the elements summed into one. */
+const REDUCE_PARAMS = uniformStruct('ReduceParams', {
+  outputs: 'u32',
+  reduced: 'u32',
+  kept_rank: 'u32',
+  reduced_rank: 'u32',
+  alpha: 'f32',
+  kept_shape: 'vec4<u32>',
+  kept_strides: 'vec4<u32>',
+  reduced_shape: 'vec4<u32>',
+  reduced_strides: 'vec4<u32>',
+});
+kernelContract('reduce', { structs: [REDUCE_PARAMS] });
+
+/** Reductions at least LONG share an output among WIDE_LANES invocations; at least MEDIUM,
+ *  among MEDIUM_LANES; shorter ones give each invocation an output of its own. */
+const LONG = 512;
+const MEDIUM = 32;
+const WIDE_LANES = 64;
+const MEDIUM_LANES = 8;
+/** Invocations per workgroup: LANES * OUTPUTS_PER_GROUP. */
+const WORKGROUP = 64;
 
 interface Run {
   size: number;
@@ -32,9 +56,9 @@ function plan(shape: Shape, axes: Set<number>): { kept: Run[]; reduced: Run[] } 
 
 /** Picks how many invocations share one output: many for long reductions, one for short. */
 function lanesFor(reduced: number): { LANES: number; OUTPUTS_PER_GROUP: number } {
-  if (reduced >= 512) return { LANES: 64, OUTPUTS_PER_GROUP: 1 };
-  if (reduced >= 32) return { LANES: 8, OUTPUTS_PER_GROUP: 8 };
-  return { LANES: 1, OUTPUTS_PER_GROUP: 64 };
+  if (reduced >= LONG) return { LANES: WIDE_LANES, OUTPUTS_PER_GROUP: WORKGROUP / WIDE_LANES };
+  if (reduced >= MEDIUM) return { LANES: MEDIUM_LANES, OUTPUTS_PER_GROUP: WORKGROUP / MEDIUM_LANES };
+  return { LANES: 1, OUTPUTS_PER_GROUP: WORKGROUP };
 }
 
 /** alpha * sum of x over `axes` (sorted, valid), shaped with kept size-1 dims; records no graph. */
@@ -46,18 +70,22 @@ export function reduceKernel(op: string, x: Tensor, axes: number[], alpha: numbe
   const { kept, reduced } = plan(x.shape, axisSet);
   const count = reduced.reduce((n, r) => n * r.size, 1);
   const constants = lanesFor(count);
-  runtime().dispatch({
+  runtime().launch(op, {
     kernel: 'reduce',
     constants,
-    buffers: [x.buffer(op, 'input'), out.buffer(op, 'out')],
-    params: new Params()
-      .u32(out.size, x.size === 0 ? 0 : count, kept.length, reduced.length)
-      .f32(alpha)
-      .u32Array([...kept.map((r) => r.size)], 1)
-      .u32Array([...kept.map((r) => r.stride)], 1)
-      .u32Array([...reduced.map((r) => r.size)], 1)
-      .u32Array([...reduced.map((r) => r.stride)], 1),
-    workgroups: linearGrid(Math.ceil(out.size / constants.OUTPUTS_PER_GROUP)),
+    bind: { input: x, out },
+    params: REDUCE_PARAMS.pack({
+      outputs: out.size,
+      reduced: x.size === 0 ? 0 : count,
+      kept_rank: kept.length,
+      reduced_rank: reduced.length,
+      alpha,
+      kept_shape: kept.map((r) => r.size),
+      kept_strides: kept.map((r) => r.stride),
+      reduced_shape: reduced.map((r) => r.size),
+      reduced_strides: reduced.map((r) => r.stride),
+    }),
+    grid: grid.items(out.size, constants.OUTPUTS_PER_GROUP),
   });
   return out;
 }

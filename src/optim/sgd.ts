@@ -2,10 +2,22 @@
 // per parameter tensor, updating parameters and momentum buffers in place.
 import { ArgumentError } from '../errors.js';
 import { zeros } from '../ops/fill.js';
-import { linearGrid, Params, runtime } from '../runtime/index.js';
+import { grid, kernelContract, runtime, uniformStruct } from '../runtime/index.js';
 import type { Tensor } from '../tensor.js';
 
 const WG = 256;
+/** Elements per invocation: the kernel updates a vec4 at a time. */
+const LANES = 4;
+
+/** One step over n elements; first_step (0 or 1): the momentum buffer starts as the update. */
+const SGD_PARAMS = uniformStruct('SgdParams', {
+  n: 'u32',
+  first_step: 'u32',
+  lr: 'f32',
+  momentum: 'f32',
+  weight_decay: 'f32',
+});
+kernelContract('sgd', { structs: [SGD_PARAMS] });
 
 export interface SGDOptions {
   lr: number;
@@ -54,12 +66,18 @@ export class SGD {
       if (!p.grad) return;
       const fresh = this.buffers[i] === null;
       const buf = this.momentum > 0 ? (this.buffers[i] ??= zeros(p.shape).keep()) : (this.unused ??= zeros([1]).keep());
-      runtime().dispatch({
+      runtime().launch('SGD', {
         kernel: 'sgd',
         constants: { WG, NESTEROV: Number(this.nesterov), MOMENTUM: Number(this.momentum > 0) },
-        buffers: [p.buffer('SGD', 'param'), p.grad.buffer('SGD', 'grad'), buf.buffer('SGD', 'momentum_buffer')],
-        params: new Params().u32(p.size, Number(fresh)).f32(this.lr, this.momentum, this.weightDecay),
-        workgroups: linearGrid(Math.ceil(p.size / 4 / WG)),
+        bind: { param: p, grad: p.grad, momentum_buffer: buf },
+        params: SGD_PARAMS.pack({
+          n: p.size,
+          first_step: Number(fresh),
+          lr: this.lr,
+          momentum: this.momentum,
+          weight_decay: this.weightDecay,
+        }),
+        grid: grid.items(p.size, LANES * WG),
       });
     });
     this.steps++;

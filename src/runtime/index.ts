@@ -3,8 +3,10 @@ import { DeviceLostError } from '../errors.js';
 import { acquireDevice } from './device.js';
 import { Runtime } from './runtime.js';
 
-export { Runtime, linearGrid, WORKGROUPS_PER_DIMENSION, type Dispatch, type RuntimeStats } from './runtime.js';
-export { Params } from './uniforms.js';
+export { Runtime, type Dispatch, type RuntimeStats } from './runtime.js';
+export { grid, linearGrid, WORKGROUPS_PER_DIMENSION, type Launch, type Workgroups } from './dispatch.js';
+export { kernelContract, type KernelContract } from './contracts.js';
+export { Params, u32x4Array, uniformStruct, type UniformData, type UniformStruct } from './uniforms.js';
 export { describeAdapter, type AdapterReport } from './device.js';
 export { bucketSize } from './pool.js';
 export { TuningCache } from './tuning.js';

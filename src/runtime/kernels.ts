@@ -1,18 +1,22 @@
 // The WGSL sources the runtime compiles: embedded at build time (kernels.generated.ts,
 // made by scripts/embed-kernels.mjs), so no file system is needed, with a digest of each
-// that keys tuning choices to one version of a kernel. Tests may swap a source in.
+// that keys tuning choices to one version of a kernel (and of its contract). Tests may swap a source in.
+import { contractOf, expandContract } from './contracts.js';
 import { KERNELS } from './kernels.generated.js';
 
 export class KernelLibrary {
   private readonly replaced = new Map<string, { source: string; digest: string }>();
 
+  /** The source as compiled: the kernel's contract (contracts.ts) expanded at its marker. */
   source(kernel: string): string {
-    return this.entry(kernel).source;
+    return expandContract(kernel, this.entry(kernel).source);
   }
 
   /** A short digest of a kernel's source: an edited kernel is timed afresh. */
   digest(kernel: string): string {
-    return this.entry(kernel).digest;
+    const declarations = contractOf(kernel);
+    const digest = this.entry(kernel).digest;
+    return declarations === undefined ? digest : fnv1a(digest + declarations);
   }
 
   /** Replaces a kernel's source (null restores the embedded one). */

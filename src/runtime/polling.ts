@@ -17,10 +17,10 @@ const timed = ((callback: (...args: unknown[]) => void, ...args: unknown[]) => {
 }) as unknown as typeof setImmediate;
 // A handle from the timed setImmediate must be cleared as a timer, even after the swap is
 // undone (Node's clearImmediate would miscount its immediates on one).
-globalThis.clearImmediate = ((handle: NodeJS.Immediate | undefined) => {
+globalThis.clearImmediate = (handle: NodeJS.Immediate | undefined) => {
   if (handle && onTimer.has(handle)) clearTimeout(handle as unknown as NodeJS.Timeout);
   else clearImmediateOf(handle);
-}) as typeof clearImmediate;
+};
 let waits = 0;
 
 /** Starts a Dawn operation (`start` returns its promise) and settles with it, with Dawn's

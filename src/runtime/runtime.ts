@@ -1,20 +1,21 @@
 // The one place that talks to the WebGPU device: kernel loading and the pipeline cache,
 // buffer pools, uniform packing, command batching, readback, error and device-loss
-// reporting. Ops call dispatch(); nothing else calls device.create*.
+// reporting. Ops call launch() (dispatch.ts); nothing else calls device.create*.
 import { DeviceLostError, GPUFailure, KernelCompileError } from '../errors.js';
+import { ErrorChecks } from './checks.js';
 import type { Acquired, AdapterReport } from './device.js';
+import { bindings, type Launch, type Workgroups } from './dispatch.js';
 import { BufferPool, type PoolStats } from './pool.js';
 import { Profiler, PROFILE_SLOTS, type ProfileRow } from './profiler.js';
 import { KernelLibrary } from './kernels.js';
 import { platform } from './platform.js';
 import { TuningCache } from './tuning.js';
-import type { Params } from './uniforms.js';
+import { UniformArena, type UniformData } from './uniforms.js';
 
 const UNIFORM_ARENA_BYTES = 64 * 1024;
 /** Submit once this much memory waits for a submit to become reusable: keeps peak memory
  *  near what is live, at the cost of a submit (tens of microseconds). */
 const FLUSH_RELEASED_BYTES = 16 * 1024 * 1024;
-export const WORKGROUPS_PER_DIMENSION = 65535;
 
 export interface Dispatch {
   /** File name in kernels/ without `.wgsl`. */
@@ -25,21 +26,14 @@ export interface Dispatch {
   /** Storage buffers bound to @binding(0..n-1) of @group(0), in order. */
   buffers: GPUBuffer[];
   /** The uniform struct, bound right after the buffers. */
-  params?: Params;
-  workgroups: readonly [number, number?, number?];
+  params?: UniformData;
+  workgroups: Workgroups;
 }
 
 export interface RuntimeStats extends PoolStats {
   pipelines: number;
   submits: number;
   dispatches: number;
-}
-
-/** A workgroup grid for `count` workgroups that fits the per-dimension limit. Kernels
- *  recover the linear index as wid.x + wid.y * num_workgroups.x and guard the tail. */
-export function linearGrid(count: number): [number, number] {
-  const x = Math.max(1, Math.min(count, WORKGROUPS_PER_DIMENSION));
-  return [x, Math.max(1, Math.ceil(count / x))];
 }
 
 export class Runtime {
@@ -59,7 +53,7 @@ export class Runtime {
   private readonly broken = new Map<string, KernelCompileError>();
   private readonly pipelines = new Map<string, GPUComputePipeline>();
   private readonly uniformBuffer: GPUBuffer;
-  private readonly uniformBytes = new ArrayBuffer(UNIFORM_ARENA_BYTES);
+  private readonly uniformBytes = new UniformArena(new ArrayBuffer(UNIFORM_ARENA_BYTES));
   private readonly uniformAlign: number;
   private uniformOffset = 0;
   private encoder: GPUCommandEncoder | null = null;
@@ -68,9 +62,7 @@ export class Runtime {
   private timestampWrites: GPUComputePassTimestampWrites | null = null;
   private timer: { querySet: GPUQuerySet; resolved: GPUBuffer } | null = null;
   private profiler: Profiler | null = null;
-  /** Checks still running (compile info, error scopes); what they find is thrown at the next sync point. */
-  private readonly checks = new Set<Promise<void>>();
-  private readonly found: Error[] = [];
+  private readonly errors: ErrorChecks;
   private goneReason: string | null = null;
   private submits = 0;
   private dispatches = 0;
@@ -79,6 +71,7 @@ export class Runtime {
     this.gpu = gpu;
     this.device = device;
     this.report = report;
+    this.errors = new ErrorChecks(device);
     this.tuning = new TuningCache(`${report.name} [${report.vendor}, ${report.backend}]`);
     this.uniformAlign = device.limits.minUniformBufferOffsetAlignment;
     const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
@@ -94,12 +87,12 @@ export class Runtime {
       usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
       label: 'uniform arena',
     });
-    device.lost.then((info) => {
+    void device.lost.then((info) => {
       this.goneReason ??= `device lost: ${info.message || info.reason}`;
     });
     device.addEventListener('uncapturederror', (event) => {
       event.preventDefault(); // reported as a typed error at the next sync instead of logged
-      this.found.push(new GPUFailure(`WebGPU error: ${(event as GPUUncapturedErrorEvent).error.message}`));
+      this.errors.report(new GPUFailure(`WebGPU error: ${event.error.message}`));
     });
   }
 
@@ -134,6 +127,12 @@ export class Runtime {
     this.assertAlive();
     this.flush();
     this.device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  /** Dispatches what `l` states: its tensors bound by name for `op`'s errors. */
+  launch(op: string, l: Launch): void {
+    const { kernel, entry, constants, params } = l;
+    this.dispatch({ kernel, entry, constants, params, buffers: bindings(op, l.bind), workgroups: l.grid });
   }
 
   dispatch(d: Dispatch): void {
@@ -244,9 +243,9 @@ export class Runtime {
     const readTimes = this.resolveProfile();
     const encoder = this.encoder;
     this.encoder = null;
-    this.watch(() => {
+    this.errors.watch(() => {
       if (this.uniformOffset > 0)
-        this.device.queue.writeBuffer(this.uniformBuffer, 0, this.uniformBytes, 0, this.uniformOffset);
+        this.device.queue.writeBuffer(this.uniformBuffer, 0, this.uniformBytes.bytes, 0, this.uniformOffset);
       this.device.queue.submit([encoder.finish()]);
     }, 'submitting work');
     this.uniformOffset = 0;
@@ -319,41 +318,13 @@ export class Runtime {
     this.gpu = null;
   }
 
-  private async throwPendingErrors(): Promise<void> {
-    await Promise.all(this.checks);
-    const found = this.found.splice(0);
-    const first = found.find((e) => e instanceof KernelCompileError) ?? found[0];
-    if (first) throw first;
-  }
-
-  private check(finding: Promise<Error | null>): void {
-    const running: Promise<void> = finding.then((error) => {
-      this.checks.delete(running);
-      if (error) this.found.push(error);
-    });
-    this.checks.add(running);
-  }
-
-  /** Runs device calls inside validation and out-of-memory error scopes, checked at the next sync. */
-  private watch(calls: () => void, what: string): void {
-    this.device.pushErrorScope('out-of-memory');
-    this.device.pushErrorScope('validation');
-    calls();
-    const validation = this.device.popErrorScope();
-    const memory = this.device.popErrorScope();
-    this.check(
-      Promise.all([validation, memory]).then(([v, m]) => {
-        const e = v ?? m;
-        return e
-          ? new GPUFailure(`WebGPU ${m && !v ? 'out-of-memory' : 'validation'} error while ${what}: ${e.message}`)
-          : null;
-      }),
-    );
+  private throwPendingErrors(): Promise<void> {
+    return this.errors.throwPending();
   }
 
   private createBuffer(size: number, usage: number, label: string): GPUBuffer {
     let buffer!: GPUBuffer;
-    this.watch(
+    this.errors.watch(
       () => (buffer = this.device.createBuffer({ size, usage, label })),
       `allocating a ${size}-byte ${label} buffer`,
     );
@@ -373,7 +344,7 @@ export class Runtime {
     this.device.pushErrorScope('validation');
     module = this.device.createShaderModule({ code: this.kernels.source(kernel), label: file });
     const scope = this.device.popErrorScope();
-    this.check(
+    this.errors.check(
       module.getCompilationInfo().then(async (info) => {
         await scope;
         const errors = info.messages.filter((m) => m.type === 'error');
@@ -398,7 +369,7 @@ export class Runtime {
     let pipeline = this.pipelines.get(key);
     if (!pipeline) {
       const module = this.shaderModule(kernel);
-      this.watch(() => {
+      this.errors.watch(() => {
         pipeline = this.device.createComputePipeline({
           layout: 'auto',
           compute: { module, entryPoint: entry, constants },

@@ -1,0 +1,122 @@
+// The memory rule for tensors an op saves for its backward (record(..., { saved }) in
+// src/autograd.ts): the graph owns them, frees them with itself after a backward()
+// without retainGraph, and they never outlive a forward that records no graph.
+import { describe, expect, it } from 'vitest';
+import {
+  batchNorm,
+  crossEntropy,
+  maxPool2d,
+  noGrad,
+  ones,
+  runtime,
+  sum,
+  tensor,
+  zeros,
+  type Tensor,
+} from '../src/index.js';
+import { randomData, rngFor, settledInUseBytes } from './helpers.js';
+
+interface Case {
+  name: string;
+  /** The op on fresh inputs; returns its output and every input (to dispose). */
+  run: (requiresGrad: boolean) => { y: Tensor; inputs: Tensor[] };
+  /** How many tensors the op saves for its backward. */
+  saved: number;
+}
+
+const input = (name: string, shape: number[], requiresGrad: boolean) =>
+  tensor(
+    randomData(
+      rngFor(name),
+      shape.reduce((a, b) => a * b, 1),
+    ),
+    shape,
+    { requiresGrad },
+  );
+
+const cases: Case[] = [
+  {
+    name: 'maxPool2d',
+    saved: 1,
+    run: (rg) => {
+      const x = input('pool', [2, 3, 6, 6], rg);
+      return { y: maxPool2d(x, 2), inputs: [x] };
+    },
+  },
+  {
+    name: 'crossEntropy',
+    saved: 2,
+    run: (rg) => {
+      const x = input('ce', [4, 5], rg);
+      return { y: crossEntropy(x, [0, 4, 2, 1]), inputs: [x] };
+    },
+  },
+  {
+    name: 'batchNorm (training)',
+    saved: 1,
+    run: (rg) => {
+      const x = input('bn', [2, 3, 4, 4], rg);
+      const [w, b, m, v] = [ones([3], { requiresGrad: rg }), zeros([3], { requiresGrad: rg }), zeros([3]), ones([3])];
+      return { y: batchNorm(x, m, v, w, b, { training: true, relu: true }), inputs: [x, w, b, m, v] };
+    },
+  },
+  {
+    name: 'batchNorm (eval)',
+    saved: 1,
+    run: (rg) => {
+      const x = input('bn-eval', [2, 3, 4, 4], rg);
+      const [w, b, m, v] = [ones([3], { requiresGrad: rg }), zeros([3], { requiresGrad: rg }), zeros([3]), ones([3])];
+      return { y: batchNorm(x, m, v, w, b, { training: false }), inputs: [x, w, b, m, v] };
+    },
+  },
+];
+
+/** The op on inputs that require grad, and a scalar to call backward() on. */
+function forward(c: Case) {
+  const { y, inputs } = c.run(true);
+  return { y, inputs, out: y.size === 1 ? y : sum(y), node: y.gradFn! };
+}
+
+const disposeAll = (ts: (Tensor | null)[]) => ts.forEach((t) => t?.dispose());
+
+describe('saved tensors', () => {
+  for (const c of cases) {
+    it(`${c.name}: what it saves is disposed by backward()`, async () => {
+      const before = await settledInUseBytes();
+      const { y, inputs, out, node } = forward(c);
+      const saved = [...node.saved];
+      expect(saved).toHaveLength(c.saved);
+      expect(saved.some((t) => t.isDisposed)).toBe(false);
+      out.backward();
+      expect(saved.every((t) => t.isDisposed)).toBe(true);
+      expect(node.saved).toHaveLength(0);
+      disposeAll([out, y, ...inputs, ...inputs.map((t) => t.grad)]);
+      // Synchronously, before garbage collection could return anything.
+      expect(runtime().stats().inUseBytes).toBe(before);
+    });
+
+    it(`${c.name}: under noGrad, or with no input requiring grad, nothing it saves outlives the forward`, async () => {
+      for (const run of [() => noGrad(() => c.run(true)), () => c.run(false)]) {
+        const before = await settledInUseBytes();
+        const { y, inputs } = run();
+        expect(y.gradFn).toBeNull();
+        disposeAll([y, ...inputs]);
+        expect(runtime().stats().inUseBytes).toBe(before);
+      }
+    });
+
+    it(`${c.name}: with retainGraph a second backward() works, and frees the graph`, async () => {
+      const { y, inputs, out, node } = forward(c);
+      const saved = [...node.saved];
+      out.backward(undefined, { retainGraph: true });
+      expect(saved.some((t) => t.isDisposed)).toBe(false);
+      const first = await inputs[0].grad!.toArray();
+      out.backward();
+      expect(saved.every((t) => t.isDisposed)).toBe(true);
+      const second = await inputs[0].grad!.toArray();
+      second.forEach((g, i) => expect(g).toBeCloseTo(2 * first[i], 5));
+      expect(() => out.backward()).toThrow(/already freed/);
+      disposeAll([out, y, ...inputs, ...inputs.map((t) => t.grad)]);
+    });
+  }
+});
