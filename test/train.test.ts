@@ -15,7 +15,7 @@ const lines = (dir: string) =>
   readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
     .trim()
     .split('\n')
-    .map((l) => JSON.parse(l));
+    .map((l) => JSON.parse(l) as { kind: string; step: number; loss?: number; trainLoss?: number });
 
 describe('compare', () => {
   it('trains both models over the seeds and writes one figure and a table', async () => {

@@ -27,37 +27,28 @@ const spread = (xs: number[]) =>
 const percent = (xs: number[]) =>
   `${(100 * mean(xs)).toFixed(2)}%${xs.length > 1 ? ` ± ${(100 * spread(xs)).toFixed(2)}` : ''}`;
 
+export interface CompareOptions {
+  outDir: string;
+  seeds: number;
+  cacheDir?: string;
+  dataset?: Dataset;
+  log?: (line: string) => void;
+  progress?: Progress;
+}
+
 export async function compare(
   models: ModelName[],
   recipe: TrainConfig,
-  options: {
-    outDir: string;
-    seeds: number;
-    cacheDir?: string;
-    dataset?: Dataset;
-    log?: (line: string) => void;
-    progress?: Progress;
-  },
+  options: CompareOptions,
 ): Promise<{ rows: CompareRow[]; table: string }> {
-  const { outDir, seeds, cacheDir, log = () => undefined, progress } = options;
+  const { outDir, seeds, cacheDir, log = () => undefined } = options;
   await mkdir(outDir, { recursive: true });
   const dataset = options.dataset ?? (await loadDataset(recipe.dataset, { cacheDir, dataDir: recipe.dataDir, log }));
   const curves = new Map<ModelName, EpochMetrics[][]>();
   const rows: CompareRow[] = [];
   for (const model of models) {
     const info = modelInfo(model, dataset.shape, dataset.classes.length);
-    const runs: EpochMetrics[][] = [];
-    for (let s = 0; s < seeds; s++) {
-      log(`${model}, seed ${recipe.seed + s} (${s + 1}/${seeds})`);
-      runs.push(
-        (
-          await train(
-            { ...recipe, model, seed: recipe.seed + s },
-            { outDir: join(outDir, `${model}-seed${recipe.seed + s}`), force: true, dataset, progress },
-          )
-        ).epochs,
-      );
-    }
+    const runs = await trainSeeds(model, recipe, dataset, { ...options, log });
     curves.set(model, runs);
     rows.push({
       model,
@@ -68,35 +59,67 @@ export async function compare(
       imagesPerSecond: runs.map((r) => mean(r.map((m) => m.imagesPerSecond))),
     });
   }
-  const colors = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd'];
-  const series: Series[] = models.flatMap((model, i) => {
+  await writeFile(
+    join(outDir, 'compare.svg'),
+    lineChart(
+      `${recipe.dataset}: top-1 error, mean of ${seeds} seed(s)`,
+      'epoch',
+      'error (%)',
+      errorSeries(models, curves),
+    ),
+  );
+  const table = formatTable(rows);
+  await writeFile(join(outDir, 'compare.md'), `${table}\n`);
+  await writeFile(join(outDir, 'compare.json'), JSON.stringify({ recipe, seeds, rows }, null, 2));
+  return { rows, table };
+}
+
+/** One run of `model` per seed, each in its own directory: their epochs' metrics. */
+async function trainSeeds(
+  model: ModelName,
+  recipe: TrainConfig,
+  dataset: Dataset,
+  { outDir, seeds, log, progress }: CompareOptions & { log: (line: string) => void },
+): Promise<EpochMetrics[][]> {
+  const runs: EpochMetrics[][] = [];
+  for (let s = 0; s < seeds; s++) {
+    log(`${model}, seed ${recipe.seed + s} (${s + 1}/${seeds})`);
+    const config = { ...recipe, model, seed: recipe.seed + s };
+    const outcome = await train(config, {
+      outDir: join(outDir, `${model}-seed${recipe.seed + s}`),
+      force: true,
+      dataset,
+      progress,
+    });
+    runs.push(outcome.epochs);
+  }
+  return runs;
+}
+
+const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd'];
+
+/** Each model's train (dashed) and test error per epoch, averaged over its seeds. */
+function errorSeries(models: readonly ModelName[], curves: Map<ModelName, EpochMetrics[][]>): Series[] {
+  return models.flatMap((model, i) => {
     const runs = curves.get(model)!;
     const averaged = (pick: (m: EpochMetrics) => number) =>
       runs[0].map((m, e): [number, number] => [m.epoch, 100 * mean(runs.map((r) => pick(r[e])))]);
+    const color = COLORS[i % COLORS.length];
     return [
-      {
-        label: `${model} train`,
-        points: averaged((m) => m.trainError),
-        color: colors[i % colors.length],
-        dashed: true,
-      },
-      { label: `${model} test`, points: averaged((m) => m.testError), color: colors[i % colors.length] },
+      { label: `${model} train`, points: averaged((m) => m.trainError), color, dashed: true },
+      { label: `${model} test`, points: averaged((m) => m.testError), color },
     ];
   });
-  await writeFile(
-    join(outDir, 'compare.svg'),
-    lineChart(`${recipe.dataset}: top-1 error, mean of ${seeds} seed(s)`, 'epoch', 'error (%)', series),
-  );
+}
+
+function formatTable(rows: readonly CompareRow[]): string {
   const header =
     '| model | params | MACs per image | best test error | final test error | train images/s |\n|---|---|---|---|---|---|';
-  const table = [
+  return [
     header,
     ...rows.map(
       (r) =>
         `| ${r.model} | ${r.params.toLocaleString('en-US')} | ${(r.macs / 1e6).toFixed(2)}M | ${percent(r.bestTestError)} | ${percent(r.finalTestError)} | ${mean(r.imagesPerSecond).toFixed(1)} |`,
     ),
   ].join('\n');
-  await writeFile(join(outDir, 'compare.md'), `${table}\n`);
-  await writeFile(join(outDir, 'compare.json'), JSON.stringify({ recipe, seeds, rows }, null, 2));
-  return { rows, table };
 }

@@ -72,7 +72,7 @@ export function validateConfig(c: TrainConfig): TrainConfig {
     ['warmupEpochs', c.warmupEpochs >= 0],
   ];
   for (const [name, ok] of positive) {
-    if (!ok || !Number.isFinite(c[name] as number))
+    if (!ok || !Number.isFinite(c[name]))
       throw new ArgumentError('train', name, `has the invalid value ${String(c[name])}`);
   }
   if (c.warmupEpochs >= c.epochs)
