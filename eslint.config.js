@@ -4,6 +4,7 @@
 // rules that would fight it.
 import js from '@eslint/js';
 import prettier from 'eslint-config-prettier';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
@@ -25,7 +26,9 @@ export default tseslint.config(
   {
     languageOptions: {
       parserOptions: {
-        projectService: { allowDefaultProject: ['*.js', '*.mjs', 'scripts/*.mjs', 'bin/*.js'] },
+        // Files outside every tsconfig (the plain-JS scripts, the CLI shim, the config files)
+        // are type-checked in the project service's default project.
+        projectService: { allowDefaultProject: ['*.js', '*.mjs', '*.config.ts', 'scripts/*.mjs', 'bin/*.js'] },
         tsconfigRootDir: import.meta.dirname,
       },
     },
@@ -34,6 +37,12 @@ export default tseslint.config(
       'max-lines-per-function': ['error', { max: 60, IIFEs: true }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
+  },
+  {
+    // Plain-JS scripts, the CLI shim and the config files run in Node: js.configs.recommended's
+    // no-undef needs Node's globals (process, console, URL) declared for them.
+    files: ['scripts/**/*.mjs', 'bin/*.js', '*.config.*'],
+    languageOptions: { globals: globals.node },
   },
   {
     // Tests: a describe() or it() body is a list of cases, not a function to keep short.

@@ -5,7 +5,7 @@ import { create, globals } from 'webgpu';
 
 const quiet = process.argv.includes('--quiet');
 Object.assign(globalThis, globals);
-let gpu = create([]);
+const gpu = create([]);
 const adapter = await gpu.requestAdapter().catch(() => null);
 if (adapter && process.argv.includes('--json')) {
   const info = adapter.info ?? {};
@@ -21,5 +21,4 @@ if (adapter && process.argv.includes('--json')) {
     `WebGPU adapter: ${info.description || info.device || 'unknown'} (${info.vendor || '?'}, ${info.architecture || '?'})`,
   );
 }
-gpu = null;
 process.exit(adapter ? 0 : 1);

@@ -21,6 +21,7 @@ const KERNEL_TESTS = [
   'cross_entropy',
   'elementwise',
   'fuzz',
+  'fuzz-nn',
   'matmul',
   'mutation',
   'optim',
@@ -35,6 +36,20 @@ const hasAvx512 = () => existsSync('/proc/cpuinfo') && /\bavx512f\b/.test(readFi
 const hasChromium = () =>
   ['/usr/bin/chromium', '/usr/bin/chromium-browser', process.env.CHROMIUM_PATH].some((p) => p && existsSync(p));
 
+/**
+ * One run of the kernel suite: which adapter it means, the environment that selects it, the
+ * test files, and why it cannot run here (null when it can).
+ * @typedef {{
+ *   adapter: string,
+ *   env: Record<string, string>,
+ *   files: string[],
+ *   browser?: boolean,
+ *   unavailable?: () => string | null,
+ * }} Leg
+ */
+/** A row of the final table. @typedef {{ leg: string, adapter: string, subgroups: string, passed: number, failed: number, skipped: number, status: string }} Row */
+
+/** @type {Record<string, Leg>} */
 const LEGS = {
   sg4: { adapter: 'lavapipe', env: { LP_NATIVE_VECTOR_WIDTH: '128' }, files: KERNEL_TESTS },
   sg8: { adapter: 'lavapipe', env: { LP_NATIVE_VECTOR_WIDTH: '256' }, files: KERNEL_TESTS },
@@ -54,13 +69,41 @@ const LEGS = {
   },
 };
 
+/**
+ * What probe-adapter.mjs --json prints on its last line.
+ * @typedef {{ name: string, subgroups: { min: number | null, max: number | null } | null }} Probe
+ */
+
+/**
+ * Reads probe-adapter's JSON line, checking its shape: it comes from another process.
+ * @param {string} line
+ * @returns {Probe}
+ */
+function parseProbe(line) {
+  /** @type {unknown} */
+  const value = JSON.parse(line);
+  if (typeof value !== 'object' || value === null || !('name' in value) || typeof value.name !== 'string')
+    throw new Error(`probe-adapter printed ${line}`);
+  const subgroups = 'subgroups' in value ? value.subgroups : null;
+  if (subgroups === null) return { name: value.name, subgroups: null };
+  if (typeof subgroups !== 'object' || !('min' in subgroups) || !('max' in subgroups))
+    throw new Error(`probe-adapter printed ${line}`);
+  const size = (/** @type {unknown} */ v) => (typeof v === 'number' ? v : null);
+  return { name: value.name, subgroups: { min: size(subgroups.min), max: size(subgroups.max) } };
+}
+
+/**
+ * The adapter's name and subgroup sizes under `env`, from a probe-adapter.mjs child process.
+ * @param {Record<string, string>} env
+ * @returns {{ name: string, subgroups: string }}
+ */
 function probeSubgroups(env) {
   const run = spawnSync(process.execPath, ['scripts/probe-adapter.mjs', '--json'], {
     env: { ...process.env, ...env },
     encoding: 'utf8',
   });
   try {
-    const { name, subgroups } = JSON.parse(run.stdout.trim().split('\n').pop());
+    const { name, subgroups } = parseProbe(run.stdout.trim().split('\n').pop() ?? '');
     return {
       name,
       subgroups: subgroups
@@ -74,6 +117,35 @@ function probeSubgroups(env) {
   }
 }
 
+/**
+ * The counts in vitest's JSON report, checked (it is another process's output): throws when
+ * the report is missing or lacks them, as when the run itself broke.
+ * @param {string} file
+ * @returns {{ numPassedTests: number, numFailedTests: number, numPendingTests: number }}
+ */
+function readCounts(file) {
+  /** @type {unknown} */
+  const report = JSON.parse(readFileSync(file, 'utf8'));
+  /** @param {string} key */
+  const count = (key) => {
+    const v =
+      typeof report === 'object' && report !== null ? /** @type {Record<string, unknown>} */ (report)[key] : null;
+    if (typeof v !== 'number') throw new Error(`${file}: no ${key}`);
+    return v;
+  };
+  return {
+    numPassedTests: count('numPassedTests'),
+    numFailedTests: count('numFailedTests'),
+    numPendingTests: count('numPendingTests'),
+  };
+}
+
+/**
+ * Runs one leg's files under vitest and sums up the result.
+ * @param {string} name
+ * @param {Leg} leg
+ * @returns {Row}
+ */
 function runLeg(name, leg) {
   const why = leg.unavailable?.();
   if (why)
@@ -103,7 +175,7 @@ function runLeg(name, leg) {
   const seconds = Math.round((Date.now() - started) / 1000);
   let counts = { numPassedTests: 0, numFailedTests: 0, numPendingTests: 0 };
   try {
-    counts = JSON.parse(readFileSync(report, 'utf8'));
+    counts = readCounts(report);
   } catch {
     // no report: the run itself broke (counted as failed below)
   }
@@ -125,11 +197,12 @@ function runLeg(name, leg) {
   };
 }
 
+/** @param {Row[]} rows */
 function printTable(rows) {
   const head = ['leg', 'adapter', 'subgroup size', 'passed', 'failed', 'skipped', 'status'];
   const cells = rows.map((r) => [r.leg, r.adapter, r.subgroups, r.passed, r.failed, r.skipped, r.status].map(String));
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
-  const line = (c) => `| ${c.map((v, i) => v.padEnd(widths[i])).join(' | ')} |`;
+  const line = (/** @type {string[]} */ c) => `| ${c.map((v, i) => v.padEnd(widths[i])).join(' | ')} |`;
   console.log(['', line(head), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n'));
 }
 

@@ -50,7 +50,7 @@ describe('autograd', () => {
     expect(await values(x.grad!)).toEqual([10, 0, 30]);
   });
 
-  it('only leaves that require grad get .grad; noGrad and detach record nothing', async () => {
+  it('only leaves that require grad get .grad; noGrad and detach record nothing', () => {
     const x = tensor([1, 2], [2], { requiresGrad: true });
     const c = tensor([3, 4], [2]);
     const y = mul(x, c);

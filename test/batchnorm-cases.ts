@@ -20,7 +20,7 @@ export const SEGMENT_SHAPES = [
 
 /** Training with the fused ReLU: output, running variance and all three gradients. */
 export async function checkTrainingCase(shape: number[]): Promise<void> {
-  const rng = rngFor(`bn segments ${shape}`);
+  const rng = rngFor(`bn segments ${shape.join(',')}`);
   const C = shape[1];
   const n = shape.reduce((a, b) => a * b, 1);
   const spec = { training: true, relu: true, eps: 1e-5, momentum: 0.1 };
@@ -54,7 +54,7 @@ export async function checkTrainingCase(shape: number[]): Promise<void> {
 /** A residual added before the ReLU (and without it): output, and gradcheck of x, weight,
  *  bias and the residual. Two channels; planes of 6 take scalar loads, of 16 vec4s. */
 export async function checkResidualCase(training: boolean, relu: boolean, shape = [3, 2, 3, 2]): Promise<void> {
-  const rng = rngFor(`bn residual ${training} ${relu} ${shape}`);
+  const rng = rngFor(`bn residual ${training} ${relu} ${shape.join(',')}`);
   const n = shape.reduce((a, b) => a * b, 1);
   const running = { mean: randomData(rng, 2), variance: randomData(rng, 2, { lo: 0.5, hi: 2 }) };
   const reference = (x: NDArray, w: NDArray, b: NDArray, r: NDArray) => {

@@ -155,7 +155,7 @@ describe('batchNorm matches the reference', () => {
       checkResidualCase(training, relu, [...shape]));
   }
 
-  it('an empty batch in eval mode gives an empty output', async () => {
+  it('an empty batch in eval mode gives an empty output', () => {
     const c3 = tensor([1, 1, 1]);
     expect(batchNorm(tensor(new Float32Array(0), [2, 3, 0, 4]), c3, c3, c3, c3, { training: false }).shape).toEqual([
       2, 3, 0, 4,

@@ -1,99 +1,36 @@
-// Property-based fuzzing of the public ops: random shapes and arguments, valid and not.
+// Property-based fuzzing of the tensor ops: random shapes and arguments, valid and not.
 // Every call either matches the CPU reference or throws one of the project's typed errors
 // naming the op; no WebGPU error surfaces afterwards, and valid input never gives NaN.
-// FUZZ_RUNS=n raises the budget (default 25 cases per property); FUZZ_SEED (else
-// TEST_SEED) picks the cases, and CI passes a fresh one each run, printed here.
+// The network layers (linear, crossEntropy, pooling, batchNorm, matmul, conv2d) are fuzzed
+// in fuzz-nn.test.ts; the budget and seed (FUZZ_RUNS, FUZZ_SEED) are in fuzz-helpers.ts.
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, it } from 'vitest';
 import {
   adaptiveAvgPool2d1,
   add,
-  batchNorm,
   cat,
   clone,
-  conv2d,
-  crossEntropy,
   div,
   exp,
   expand,
   flatten,
   full,
-  linear,
   log,
-  matmul,
-  maxPool2d,
   mean,
   mul,
   narrow,
   neg,
   relu,
   reshape,
-  ResnextError,
-  runtime,
   sqrt,
   sub,
   sum,
   tensor,
 } from '../src/index.js';
-import {
-  batchNorm as refBatchNorm,
-  cat as refCat,
-  conv2d as refConv,
-  crossEntropy as refCrossEntropy,
-  elementwise,
-  matmul as refMatmul,
-  maxPool2d as refMaxPool,
-  narrow as refNarrow,
-  nd,
-  reduce,
-  type NDArray,
-} from '../src/reference/index.js';
-import { assertClose } from './helpers.js';
+import { cat as refCat, elementwise, narrow as refNarrow, nd, reduce } from '../src/reference/index.js';
+import { count, expectMatchOrTypedError, settings, shape, values } from './fuzz-helpers.js';
 
-const RUNS = Number(process.env.FUZZ_RUNS ?? 25);
-const SEED = Number(process.env.FUZZ_SEED ?? process.env.TEST_SEED ?? 1234);
-const settings = { numRuns: RUNS, seed: SEED, endOnFailure: true };
-console.log(`fuzz: ${RUNS} cases per property, seed ${SEED} (rerun with FUZZ_SEED=${SEED} FUZZ_RUNS=${RUNS})`);
-
-const dim = fc.integer({ min: 0, max: 5 });
-const shape = (maxRank = 4) => fc.array(dim, { minLength: 0, maxLength: maxRank });
-const count = (s: number[]) => s.reduce((a, b) => a * b, 1);
-const values = (s: number[]) => Float32Array.from({ length: count(s) }, (_, i) => Math.sin(i * 1.7 + s.length) * 2);
-
-/** Runs `call`; passes if it matches `reference` or throws a ResnextError naming `op`, and nothing goes wrong on the GPU afterwards. */
-async function expectMatchOrTypedError(
-  op: string,
-  call: () => { toArray(): Promise<Float32Array>; shape: readonly number[] },
-  reference: () => NDArray | null,
-): Promise<void> {
-  let expected: NDArray | null = null;
-  try {
-    expected = reference();
-  } catch {
-    expected = null; // the reference refuses: the op must refuse too
-  }
-  let out: ReturnType<typeof call> | null = null;
-  try {
-    out = call();
-  } catch (error) {
-    expect(error, `${op} threw an untyped error`).toBeInstanceOf(ResnextError);
-    expect((error as Error).message).toContain(op);
-    await runtime().sync();
-    return;
-  }
-  expect(expected, `${op} accepted arguments the reference rejects`).not.toBeNull();
-  expect([...out.shape]).toEqual(expected!.shape);
-  const got = await out.toArray();
-  expect(
-    got.every((v) => !Number.isNaN(v)),
-    `${op} gave NaN for valid input`,
-  ).toBe(true);
-  const scale = Math.max(1, ...Array.from(expected!.data, Math.abs));
-  assertClose(got, expected!.data, op, { rtol: 1e-4, atol: 1e-4 * scale });
-  await runtime().sync();
-}
-
-describe('fuzz: every op matches the reference or throws a typed error', () => {
+describe('fuzz: every tensor op matches the reference or throws a typed error', () => {
   it('unary ops and expand on any shape', async () => {
     const ops = [
       ['relu', relu, 'relu'],
@@ -186,83 +123,6 @@ describe('fuzz: every op matches the reference or throws a typed error', () => {
     );
   });
 
-  it('linear, crossEntropy, maxPool2d and batchNorm with any shapes and arguments', async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.record({
-          n: fc.integer({ min: 0, max: 3 }),
-          fin: fc.integer({ min: 1, max: 4 }),
-          fout: fc.integer({ min: 1, max: 4 }),
-          wrongIn: fc.boolean(),
-          labels: fc.array(fc.integer({ min: -1, max: 4 }), { maxLength: 4 }),
-        }),
-        fc.record({
-          c: fc.integer({ min: 1, max: 3 }),
-          h: fc.integer({ min: 1, max: 6 }),
-          k: fc.integer({ min: 0, max: 3 }),
-          stride: fc.integer({ min: 0, max: 2 }),
-          padding: fc.integer({ min: 0, max: 2 }),
-          training: fc.boolean(),
-        }),
-        async (l, p) => {
-          const xs = [l.n, l.fin];
-          const ws = [l.fout, l.wrongIn ? l.fin + 1 : l.fin];
-          const [x, w, b] = [values(xs), values(ws), values([l.fout])];
-          await expectMatchOrTypedError(
-            'linear',
-            () => linear(tensor(x, xs), tensor(w, ws), tensor(b, [l.fout])),
-            () =>
-              l.wrongIn
-                ? null
-                : elementwise.binary('add', refMatmul(nd(x, xs), nd(w, ws), false, true), nd(b, [l.fout])),
-          );
-          const logits = values([l.labels.length, l.fout]);
-          const labelsOk = l.labels.length > 0 && l.labels.every((t) => t >= 0 && t < l.fout);
-          await expectMatchOrTypedError(
-            'crossEntropy',
-            () => crossEntropy(tensor(logits, [l.labels.length, l.fout]), l.labels),
-            () => (labelsOk ? refCrossEntropy(nd(logits, [l.labels.length, l.fout]), l.labels) : null),
-          );
-          const ps = [2, p.c, p.h, p.h];
-          const img = values(ps);
-          const poolOk = p.k > 0 && p.stride > 0 && 2 * p.padding <= p.k && p.h + 2 * p.padding >= p.k;
-          const spec = {
-            kernel: [p.k, p.k] as [number, number],
-            stride: [p.stride, p.stride] as [number, number],
-            padding: [p.padding, p.padding] as [number, number],
-          };
-          await expectMatchOrTypedError(
-            'maxPool2d',
-            () => maxPool2d(tensor(img, ps), p.k, { stride: p.stride, padding: p.padding }),
-            () => (poolOk ? refMaxPool(nd(img, ps), spec) : null),
-          );
-          const ones = new Float32Array(p.c).fill(1);
-          const zeros = new Float32Array(p.c);
-          await expectMatchOrTypedError(
-            'batchNorm',
-            () =>
-              batchNorm(
-                tensor(img, ps),
-                tensor(zeros, [p.c]),
-                tensor(ones, [p.c]),
-                tensor(ones, [p.c]),
-                tensor(zeros, [p.c]),
-                { training: p.training },
-              ),
-            () =>
-              refBatchNorm(nd(img, ps), nd(zeros, [p.c]), nd(ones, [p.c]), nd(ones, [p.c]), nd(zeros, [p.c]), {
-                training: p.training,
-                eps: 1e-5,
-                relu: false,
-                momentum: 0.1,
-              }),
-          );
-        },
-      ),
-      settings,
-    );
-  });
-
   it('binary ops with any two shapes, broadcastable or not', async () => {
     const ops = [
       ['add', add, 'add'],
@@ -338,21 +198,6 @@ describe('fuzz: every op matches the reference or throws a typed error', () => {
     );
   });
 
-  it('matmul of any two shapes', async () => {
-    await fc.assert(
-      fc.asyncProperty(shape(3), shape(3), async (sa, sb) => {
-        const [a, b] = [values(sa), values(sb)];
-        const ok = sa.length === 2 && sb.length === 2 && sa[1] === sb[0];
-        await expectMatchOrTypedError(
-          'matmul',
-          () => matmul(tensor(a, sa), tensor(b, sb)),
-          () => (ok ? refMatmul(nd(a, sa), nd(b, sb)) : null),
-        );
-      }),
-      settings,
-    );
-  });
-
   it('reshape and narrow with any arguments', async () => {
     await fc.assert(
       fc.asyncProperty(
@@ -374,53 +219,6 @@ describe('fuzz: every op matches the reference or throws a typed error', () => {
             'narrow',
             () => narrow(tensor(a, s), axis, start, length),
             () => (ok ? refNarrow(nd(a, s), d, start, length) : null),
-          );
-        },
-      ),
-      settings,
-    );
-  });
-
-  it('conv2d with any geometry, groups, stride and padding', async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.record({
-          n: fc.integer({ min: 0, max: 2 }),
-          groups: fc.integer({ min: 0, max: 4 }),
-          cin: fc.integer({ min: 1, max: 8 }),
-          cout: fc.integer({ min: 1, max: 8 }),
-          h: fc.integer({ min: 1, max: 7 }),
-          w: fc.integer({ min: 1, max: 7 }),
-          k: fc.constantFrom(1, 3),
-          stride: fc.integer({ min: 0, max: 2 }),
-          padding: fc.integer({ min: -1, max: 2 }),
-          dilation: fc.constantFrom(0, 1, 2),
-        }),
-        async ({ n, groups, cin, cout, h, w, k, stride, padding, dilation }) => {
-          const xs = [n, cin, h, w];
-          const ws = [cout, groups > 0 && cin % groups === 0 ? cin / groups : cin, k, k];
-          const [x, wt] = [values(xs), values(ws)];
-          const spec = {
-            stride: [stride, stride] as [number, number],
-            padding: [padding, padding] as [number, number],
-            dilation: [dilation, dilation] as [number, number],
-            groups,
-          };
-          const span = dilation * (k - 1) + 1;
-          const ok =
-            n > 0 &&
-            groups > 0 &&
-            cin % groups === 0 &&
-            cout % groups === 0 &&
-            stride > 0 &&
-            padding >= 0 &&
-            dilation > 0 &&
-            span <= h + 2 * padding &&
-            span <= w + 2 * padding;
-          await expectMatchOrTypedError(
-            'conv2d',
-            () => conv2d(tensor(x, xs), tensor(wt, ws), null, { stride, padding, groups, dilation }),
-            () => (ok ? refConv(nd(x, xs), nd(wt, ws), null, spec) : null),
           );
         },
       ),

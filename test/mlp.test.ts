@@ -12,6 +12,6 @@ describe('end to end', () => {
     });
     expect(losses[0]).toBeGreaterThan(1.0); // about ln 3 at the start
     expect(losses.at(-1)!).toBeLessThan(0.5 * losses[0]);
-    expect(new Set(inUse.slice(1)).size, `GPU bytes in use per report: ${inUse}`).toBe(1);
+    expect(new Set(inUse.slice(1)).size, `GPU bytes in use per report: ${inUse.join(',')}`).toBe(1);
   });
 });

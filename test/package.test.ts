@@ -14,7 +14,18 @@ import { conv2d as refConv, conv2dGradInput, conv2dGradWeight, nd } from '../src
 import { chromiumPath, launchChromium, openPage, serve } from './browser/chromium.js';
 import { assertClose } from './helpers.js';
 // @ts-expect-error: a plain ESM fixture without type declarations
-import { CASE } from './fixtures/package/case.mjs';
+import { CASE as untypedCase } from './fixtures/package/case.mjs';
+
+/** The shape of fixtures/package/case.mjs's CASE, given here: the fixture is plain JS. */
+interface PackageCase {
+  xShape: number[];
+  wShape: number[];
+  options: { stride: number; padding: number; groups: number };
+  x: number[];
+  w: number[];
+  dy: number[];
+}
+const CASE = untypedCase as PackageCase;
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const FIXTURE = fileURLToPath(new URL('./fixtures/package/', import.meta.url));
@@ -43,14 +54,11 @@ function expectReference(result: ConvResult, where: string): void {
     stride: [2, 2] as [number, number],
     padding: [1, 1] as [number, number],
     dilation: [1, 1] as [number, number],
-    groups: CASE.options.groups as number,
+    groups: CASE.options.groups,
   };
-  const [x, w] = [
-    nd(Float32Array.from(CASE.x as number[]), CASE.xShape),
-    nd(Float32Array.from(CASE.w as number[]), CASE.wShape),
-  ];
+  const [x, w] = [nd(Float32Array.from(CASE.x), CASE.xShape), nd(Float32Array.from(CASE.w), CASE.wShape)];
   const y = refConv(x, w, null, spec);
-  const dy = nd(Float32Array.from(CASE.dy as number[]), y.shape);
+  const dy = nd(Float32Array.from(CASE.dy), y.shape);
   assertClose(result.y, y.data, `${where}: forward`, { rtol: 1e-5, atol: 1e-5 });
   assertClose(result.dx, conv2dGradInput(dy, w, CASE.xShape, spec).data, `${where}: grad-input`, {
     rtol: 1e-5,
@@ -124,9 +132,9 @@ describe('the npm package, installed from its tarball into a fresh project', () 
           .catch(() => {
             throw new Error(`the bundle did not finish:\n${log.join('\n')}`);
           });
-        const result = (await page.evaluate(
+        const result = await page.evaluate(
           () => (globalThis as unknown as { result: ConvResult & { adapter: string } }).result,
-        )) as ConvResult & { adapter: string };
+        );
         expect(result.adapter).toMatch(/swiftshader/i);
         expectReference(result, 'browser bundle');
       } finally {

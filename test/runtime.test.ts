@@ -24,7 +24,7 @@ describe('runtime', () => {
   });
 
   it('no adapter: a typed error that says how to install one', async () => {
-    const noGpu = { requestAdapter: async () => null } as unknown as GPU;
+    const noGpu = { requestAdapter: () => Promise.resolve(null) } as unknown as GPU;
     await expect(acquireDevice(noGpu)).rejects.toThrow(NoAdapterError);
     await expect(acquireDevice(noGpu)).rejects.toThrow(/npm run setup/);
   });
@@ -113,9 +113,9 @@ describe('waiting for the GPU', () => {
     await expect(waits[1]).rejects.toThrow('lost');
     expect(globalThis.setImmediate).toBe(original);
     // A callback queued on the timer still runs, with its arguments.
-    const ran = await new Promise((resolve) =>
-      awaitGpu(() => new Promise<void>((done) => globalThis.setImmediate(() => done()))).then(() => resolve(true)),
-    );
+    const ran = await new Promise((resolve) => {
+      void awaitGpu(() => new Promise<void>((done) => globalThis.setImmediate(() => done()))).then(() => resolve(true));
+    });
     expect(ran).toBe(true);
   });
 

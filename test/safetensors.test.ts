@@ -141,6 +141,8 @@ describe('safetensors', () => {
         rawHeader('latin1.safetensors', Buffer.from([0x7b, 0x22, 0xe9, 0x22, 0x3a, 0x31, 0x7d])),
         /not valid UTF-8 JSON/,
       ],
+      [rawHeader('array.safetensors', Buffer.from('[1,2]')), /header that is not a JSON object/],
+      [rawHeader('null.safetensors', Buffer.from('null')), /header that is not a JSON object/],
     ];
     for (const [path, message] of cases) {
       await expect(loadSafetensors(path)).rejects.toThrow(SafetensorsError);

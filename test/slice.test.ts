@@ -24,7 +24,11 @@ describe('cat and narrow match the reference', () => {
         parts.map((p) => nd(p.data, p.shape)),
         axis,
       );
-      await expectMatches(joined, expected, `cat axis ${axis} of ${parts.map((p) => JSON.stringify(p.shape))}`);
+      await expectMatches(
+        joined,
+        expected,
+        `cat axis ${axis} of ${parts.map((p) => JSON.stringify(p.shape)).join(', ')}`,
+      );
       const start = rng.int(expected.shape[axis]);
       const length = rng.int(expected.shape[axis] - start + 1);
       await expectMatches(
@@ -81,7 +85,7 @@ describe('stridedSlice matches the reference', () => {
       await expectMatches(
         stridedSlice(tensor(data, shape), steps),
         refStridedSlice(nd(data, shape), steps),
-        `stridedSlice ${JSON.stringify(shape)} by ${steps}`,
+        `stridedSlice ${JSON.stringify(shape)} by ${steps.join(',')}`,
       );
     }
     // Rows of the output longer than one invocation's run of 64: three runs, and two.
@@ -99,7 +103,7 @@ describe('stridedSlice matches the reference', () => {
       await expectMatches(
         stridedSlice(tensor(data, shape), steps),
         refStridedSlice(nd(data, shape), steps),
-        `stridedSlice ${JSON.stringify(shape)} by ${steps}`,
+        `stridedSlice ${JSON.stringify(shape)} by ${steps.join(',')}`,
       );
     }
     await gradcheck(

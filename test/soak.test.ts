@@ -59,13 +59,17 @@ describe('soak', () => {
     expect(losses.every(Number.isFinite)).toBe(true);
     const settled = samples.slice(1);
     for (const key of ['inUse', 'allocated', 'buffers', 'pipelines'] as const) {
-      expect(new Set(settled.map((s) => s[key])).size, `${key} per 40 steps: ${settled.map((s) => s[key])}`).toBe(1);
+      expect(
+        new Set(settled.map((s) => s[key])).size,
+        `${key} per 40 steps: ${settled.map((s) => s[key]).join(',')}`,
+      ).toBe(1);
     }
     // The live JS heap (sampled after a collection) must not grow with the steps.
     expect(typeof (globalThis as { gc?: unknown }).gc, 'vitest runs with --expose-gc').toBe('function');
-    expect(settled.at(-1)!.heap - settled[0].heap, `heap per 40 steps: ${settled.map((s) => s.heap)}`).toBeLessThan(
-      4 * 2 ** 20,
-    );
+    expect(
+      settled.at(-1)!.heap - settled[0].heap,
+      `heap per 40 steps: ${settled.map((s) => s.heap).join(',')}`,
+    ).toBeLessThan(4 * 2 ** 20);
   }, 600_000);
 
   it('two runs with the same seed give bit-identical losses (every kernel here is deterministic)', async () => {

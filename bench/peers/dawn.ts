@@ -32,7 +32,9 @@ export function copySharedWrites(device: GPUDevice): void {
   queue.writeBuffer = (
     buffer: GPUBuffer,
     offset: number,
-    data: GPUAllowSharedBufferSource,
+    // GPUAllowSharedBufferSource spelled out: its BufferSource half is a DOM type, and this
+    // project's lib has no DOM, so the alias would resolve to an error type here.
+    data: ArrayBufferView | ArrayBuffer | SharedArrayBuffer,
     dataOffset?: number,
     size?: number,
   ) => {

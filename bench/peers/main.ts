@@ -62,7 +62,7 @@ async function measure(w: Workload | TrainingWorkload, iterations: number, budge
   const cells: Record<string, Cell> = {};
   const prepared: { contender: Contender; runner: Runner; samples: Sample[]; failed: boolean }[] = [];
   const fail = (c: Contender, e: unknown) => (cells[c.name] = { error: `${c.name} failed: ${reason(e)}` });
-  for (const contender of w.kind === 'train' ? contenders.filter((c) => c.prepareTraining) : contenders) {
+  for (const contender of w.kind === 'train' ? contenders.filter((c) => c.prepareTraining !== undefined) : contenders) {
     try {
       const runner = await (w.kind === 'train' ? contender.prepareTraining!(w) : contender.prepare(w));
       if (typeof runner === 'string') cells[contender.name] = { error: runner };

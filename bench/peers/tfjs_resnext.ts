@@ -94,7 +94,8 @@ export function resnextTraining(tf: TfTraining, w: TrainingWorkload): TfTraining
   };
 
   const { spec } = w;
-  const layers: Layer[] = [convBn(spec.inChannels, spec.stemChannels, 3), tf.relu];
+  const relu: Layer = (x) => tf.relu(x);
+  const layers: Layer[] = [convBn(spec.inChannels, spec.stemChannels, 3), relu];
   let cin = spec.stemChannels;
   spec.channels.forEach((cout, stage) => {
     // As src/models/index.ts: groupWidth channels per group at the first stage, doubling after.
@@ -103,9 +104,9 @@ export function resnextTraining(tf: TfTraining, w: TrainingWorkload): TfTraining
       const stride = stage > 0 && b === 0 ? 2 : 1;
       const main = [
         convBn(cin, width, 1),
-        tf.relu,
+        relu,
         convBn(width, width, 3, stride, spec.cardinality),
-        tf.relu,
+        relu,
         convBn(width, cout, 1),
       ];
       const shortcut = stride !== 1 || cin !== cout ? convBn(cin, cout, 1, stride) : (x: TfTensor) => x;

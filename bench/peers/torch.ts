@@ -31,7 +31,7 @@ class Peer {
 
   constructor() {
     this.child = spawn(PYTHON, [SCRIPT, String(THREADS)], { stdio: ['pipe', 'pipe', 'pipe'] });
-    this.child.stderr.on('data', (d: Buffer) => process.stderr.write(`[torch] ${d}`));
+    this.child.stderr.on('data', (d: Buffer) => process.stderr.write(`[torch] ${d.toString()}`));
     this.lines = createInterface({ input: this.child.stdout });
     this.lines.on('line', (line) => this.waiting.shift()?.(line));
     this.child.on('exit', (code) => {
@@ -111,8 +111,9 @@ export function torchCpu(): Contender {
       checkParameters('PyTorch', parameters, w);
       return runner(peer);
     },
-    async close() {
+    close() {
       peer?.close();
+      return Promise.resolve();
     },
   };
 }

@@ -17,7 +17,7 @@ function positiveNumber(value: string): number {
 }
 
 /** Runs a command body with the engine loaded, and always releases the device after. */
-async function withEngine(body: (engine: typeof import('../index.js')) => Promise<void>): Promise<void> {
+async function withEngine(body: (engine: typeof import('../index.js')) => void | Promise<void>): Promise<void> {
   const engine = await import('../index.js');
   try {
     await body(engine);
@@ -59,7 +59,7 @@ program
   .description('print the WebGPU adapter this machine provides, its features and limits')
   .option('--json', 'print JSON')
   .action(async (opts: { json?: boolean }) =>
-    withEngine(async ({ runtime, describeAdapter }) => {
+    withEngine(({ runtime, describeAdapter }) => {
       const report = runtime().report;
       if (opts.json) console.log(JSON.stringify(report, null, 2));
       else {
@@ -167,7 +167,7 @@ async function configFrom(flags: TrainFlags, seedOffset = 0) {
       dataDir: flags.dataDir,
     }).filter(([, v]) => v !== undefined),
   );
-  const config = { ...DEFAULTS, ...(flags.quick ? QUICK : {}), ...defined } as import('../train/config.js').TrainConfig;
+  const config = { ...DEFAULTS, ...(flags.quick ? QUICK : {}), ...defined };
   // The default warm-up shortens for runs too short to have it.
   if (flags.warmup === undefined) config.warmupEpochs = Math.min(config.warmupEpochs, config.epochs - 1);
   config.seed += seedOffset;

@@ -132,7 +132,8 @@ async function convertJsonClasses(
     const path = join(folder, `${c}.json`);
     let data: unknown;
     try {
-      data = JSON.parse(await readFile(path, 'utf8')).data;
+      // Only .data is read here, and it stays `unknown`: the checks below validate it.
+      data = (JSON.parse(await readFile(path, 'utf8')) as { data?: unknown }).data;
     } catch (e) {
       throw new DatasetError(`cannot read ${path}: ${(e as Error).message}`);
     }

@@ -106,14 +106,17 @@ export function parseSafetensors(data: Uint8Array | ArrayBuffer, source = 'safet
       `declares a ${headerLength}-byte header but the file has ${bytes.length - 8} bytes after the length`,
     );
   }
-  let header: Record<string, unknown>;
+  let parsed: unknown;
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLength));
-    header = JSON.parse(text);
+    parsed = JSON.parse(text);
   } catch (e) {
     throw new SafetensorsError(source, `has a header that is not valid UTF-8 JSON (${(e as Error).message})`);
   }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new SafetensorsError(source, 'has a header that is not a JSON object');
+  const header = parsed as Record<string, unknown>;
   const dataStart = 8 + headerLength;
   const dataLength = bytes.length - dataStart;
   const tensors: Record<string, HostTensor | bigint> = {};

@@ -16,7 +16,10 @@ function rowsAndRow(shape: Shape, axis: number): [number, number] {
 
 /** Like torch.cat: joins tensors along `axis`; all other dims must match. */
 export function cat(tensors: readonly Tensor[], axis = 0): Tensor {
-  if (!Array.isArray(tensors) || tensors.length === 0)
+  // Checked as unknown: Array.isArray would narrow `tensors` itself to any[] (plain JavaScript
+  // callers can pass anything).
+  const given: unknown = tensors;
+  if (!Array.isArray(given) || given.length === 0)
     throw new ArgumentError('cat', 'tensors', 'must be a non-empty array of tensors');
   tensors.forEach((t, i) => expectTensor('cat', `tensors[${i}]`, t));
   const first = tensors[0];

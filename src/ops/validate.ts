@@ -31,7 +31,7 @@ export function expectShape(op: string, argument: string, shape: unknown): numbe
   }
   if (shape.length > MAX_RANK)
     throw new ArgumentError(op, argument, `has rank ${shape.length}; at most ${MAX_RANK} is supported`);
-  return shape;
+  return shape as number[]; // every entry checked above
 }
 
 /** NumPy/PyTorch broadcasting of two shapes. */

@@ -9,7 +9,7 @@ export interface NDArray {
 export const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
 export function nd(data: ArrayLike<number>, shape: readonly number[]): NDArray {
-  if (data.length !== size(shape)) throw new Error(`reference: ${data.length} values for shape [${shape}]`);
+  if (data.length !== size(shape)) throw new Error(`reference: ${data.length} values for shape [${shape.join(',')}]`);
   return { data: Float64Array.from(data), shape: [...shape] };
 }
 

@@ -29,7 +29,8 @@ export function broadcastShape(a: readonly number[], b: readonly number[]): numb
   return Array.from({ length: rank }, (_, i) => {
     const da = a[a.length - rank + i] ?? 1;
     const db = b[b.length - rank + i] ?? 1;
-    if (da !== db && da !== 1 && db !== 1) throw new Error(`reference: shapes [${a}] and [${b}] do not broadcast`);
+    if (da !== db && da !== 1 && db !== 1)
+      throw new Error(`reference: shapes [${a.join(',')}] and [${b.join(',')}] do not broadcast`);
     return da === 1 ? db : da;
   });
 }
