@@ -18,13 +18,7 @@
 // adapters (lavapipe) each load costs far more than an FMA, so this reuse is the speed.
 // Padded coordinates are computed in i32; out-of-range reads are clamped and masked to 0.
 
-struct Params {
-  N: u32, C_in: u32, H: u32, W: u32,
-  C_out: u32, H_out: u32, W_out: u32, groups: u32,
-  kH: u32, kW: u32, stride_h: u32, stride_w: u32,
-  pad_h: u32, pad_w: u32, dil_h: u32, dil_w: u32,
-  rows_per_chunk: u32,
-}
+// @contract (ConvParams, PX_MAX, WIN_MAX: generated from src/ops/conv2d/geometry.ts and variant.ts)
 
 override WG: u32 = 64u;
 override HAS_BIAS: bool = false;
@@ -35,7 +29,7 @@ override STRIDE_H: u32 = 1u;
 override STRIDE_W: u32 = 1u;
 override DIL_H: u32 = 1u;
 override DIL_W: u32 = 1u;
-// Pixels per invocation along a row, at most PX_MAX.
+// Pixels per invocation along a row, at most PX_MAX (the contract: the sums' array).
 override PX: u32 = 8u;
 // forward (grad_input): rows of x (dy) are whole vec4s, stride 1 and PX % 4 == 0, so the
 // row window is read as a few vec4s (a vec4 load costs about 1.3 scalar loads on CPU
@@ -43,16 +37,15 @@ override PX: u32 = 8u;
 // with a stride > 1 sets PAD_W too: it fixes which taps of a pixel meet a sample.
 override ALIGNED: bool = false;
 override PAD_W: u32 = 0u;
-const PX_MAX = 8u;
-const WIN_MAX = 24u;
-// The input columns one row of taps reads for PX pixels: windowed when it fits.
+// The input columns one row of taps reads for PX pixels: windowed when it fits in WIN_MAX
+// (the contract).
 override FORWARD_WIN: u32 = (PX - 1u) * STRIDE_W + (KW - 1u) * DIL_W + 1u;
 override GRAD_WIN: u32 = PX + (KW - 1u) * DIL_W;
 
 // pack_weights: w_src (0), w_packed (1), params (2)
 @group(0) @binding(0) var<storage, read> w_src: array<f32>;
 @group(0) @binding(1) var<storage, read_write> w_packed: array<vec4<f32>>;
-@group(0) @binding(2) var<uniform> pp: Params;
+@group(0) @binding(2) var<uniform> pp: ConvParams;
 // forward: x (0), packed weights (1), bias (2), y (3), params (4)
 // grad_input: dy (0), transposed packed weights (1), dx (2), params (3)
 // Both read the rows of their input at binding 0 as vec4s, through in_at and in_chunk.
@@ -60,9 +53,9 @@ override GRAD_WIN: u32 = PX + (KW - 1u) * DIL_W;
 @group(0) @binding(1) var<storage, read> wp: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
-@group(0) @binding(4) var<uniform> p: Params;
+@group(0) @binding(4) var<uniform> p: ConvParams;
 @group(0) @binding(2) var<storage, read_write> dx: array<f32>;
-@group(0) @binding(3) var<uniform> pi: Params;
+@group(0) @binding(3) var<uniform> pi: ConvParams;
 // grad_weight: x (0), dy (1), partial (2), params (3)
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> dy_w: array<f32>;

@@ -1,20 +1,14 @@
 // The benchmark's baseline: one invocation per output element, no blocking, no reuse.
 // Kept deliberately simple; `resnext bench conv` reports speed-ups over it.
 
-struct Params {
-  N: u32, C_in: u32, H: u32, W: u32,
-  C_out: u32, H_out: u32, W_out: u32, groups: u32,
-  kH: u32, kW: u32, stride_h: u32, stride_w: u32,
-  pad_h: u32, pad_w: u32, dil_h: u32, dil_w: u32,
-  rows_per_chunk: u32,
-}
+// @contract (ConvParams: generated from src/ops/conv2d/geometry.ts)
 
 override WG: u32 = 64u;
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> w: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
-@group(0) @binding(3) var<uniform> p: Params;
+@group(0) @binding(3) var<uniform> p: ConvParams;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

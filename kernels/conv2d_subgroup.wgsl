@@ -28,13 +28,7 @@ enable subgroups;
 // (workgroups are whole subgroups), which WGSL's uniformity analysis cannot see.
 diagnostic(off, subgroup_uniformity);
 
-struct Params {
-  N: u32, C_in: u32, H: u32, W: u32,
-  C_out: u32, H_out: u32, W_out: u32, groups: u32,
-  kH: u32, kW: u32, stride_h: u32, stride_w: u32,
-  pad_h: u32, pad_w: u32, dil_h: u32, dil_w: u32,
-  rows_per_chunk: u32,
-}
+// @contract (ConvParams, CB_MAX, WL_MAX, COB_MAX, GACC_MAX: generated from src/ops/conv2d/geometry.ts and subgroup.ts)
 
 override WG: u32 = 64u;
 // The subgroup size the dispatch was planned for (the adapter's fixed size, at least 4).
@@ -63,15 +57,14 @@ override CI_STEP: u32 = 1u;
 // grad_weight: the tile of weights a lane sums, 4 * COB output x CI_TILE input channels.
 override COB: u32 = 1u;
 override CI_TILE: u32 = 1u;
-const CB_MAX = 4u;
+// forward's sums: ROWS * CB <= CB_MAX (the contract) blocks of 4 pixels.
 // forward: weight vec4s per lane and output block. With CI_STEP = 1, lane l holds taps l,
 // l + SG, ...: 2 for a 3x3 kernel at SG = 8, 3 at SG = 4, 1 from SG = 9 on (and for 1x1).
 override WREGS: u32 = (KH * KW + SG - 1u) / SG;
-// wl's size (a constant: private arrays cannot take an override): CB = 2 blocks of 3, or 4 of 1.
-const WL_MAX = 8u;
-// grad_weight's sums per lane: 4 * COB * CI_TILE * KH * KW of them, at most GACC_MAX.
-const COB_MAX = 4u;
-const GACC_MAX = 288u;
+// wl's size is WL_MAX (the contract; a constant: private arrays cannot take an override):
+// CB = 2 blocks of 3, or 4 of 1.
+// grad_weight's sums per lane: 4 * COB * CI_TILE * KH * KW of them, at most GACC_MAX, with
+// COB <= COB_MAX (both the contract).
 
 // Both entry points read x at binding 0, as vec4s.
 @group(0) @binding(0) var<storage, read> x4: array<vec4<f32>>;
@@ -81,11 +74,11 @@ const GACC_MAX = 288u;
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 // forward4's y, for planes of whole vec4s
 @group(0) @binding(3) var<storage, read_write> y4: array<vec4<f32>>;
-@group(0) @binding(4) var<uniform> p: Params;
+@group(0) @binding(4) var<uniform> p: ConvParams;
 // grad_weight: dy (1), partial sums (2), params (3)
 @group(0) @binding(1) var<storage, read> dy4: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> partial: array<f32>;
-@group(0) @binding(3) var<uniform> pw: Params;
+@group(0) @binding(3) var<uniform> pw: ConvParams;
 
 // Per-invocation state, set by the entry points and read by the helpers.
 var<private> lane: u32;

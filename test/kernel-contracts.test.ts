@@ -17,6 +17,9 @@ const CONVERTED = [
   'sgd',
   'matmul',
   'matmul_subgroup',
+  'conv2d',
+  'conv2d_subgroup',
+  'conv2d_naive',
 ] as const;
 
 const file = (kernel: string) => readFileSync(new URL(`../kernels/${kernel}.wgsl`, import.meta.url), 'utf8');

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { runtime } from '../src/index.js';
+import { KernelLibrary } from '../src/runtime/kernels.js';
 import {
   CONV_WEIGHT_VEC4S,
   convSubgroupTiling,
@@ -61,7 +62,12 @@ describe('every fixed subgroup size from 4 to 128 runs the subgroup kernels', ()
   }
 
   it('the constants match the kernels that size their arrays by them', () => {
-    expect(kernelSource('conv2d_subgroup')).toContain(`const WL_MAX = ${CONV_WEIGHT_VEC4S}u;`);
+    // WL_MAX sizes the conv forward's weight registers: a literal in the kernel, or generated
+    // into its @contract from CONV_WEIGHT_VEC4S (src/ops/conv2d/subgroup.ts). Either way the
+    // source as compiled must hold this very size.
+    const conv = kernelSource('conv2d_subgroup');
+    expect(conv).toContain('var<private> wl: array<vec4<f32>, WL_MAX>;');
+    expect(new KernelLibrary().source('conv2d_subgroup')).toContain(`const WL_MAX = ${CONV_WEIGHT_VEC4S}u;`);
     const matmul = kernelSource('matmul_subgroup');
     // ROWS and A_PER_LANE are literals in the kernel, or generated into its @contract from
     // these very constants (src/ops/matmul.ts), which then match by construction.

@@ -13,7 +13,7 @@ import {
   type ConvGeometry,
   type ConvRole,
 } from '../ops/conv2d/index.js';
-import { linearGrid, runtime, type ProfileRow } from '../runtime/index.js';
+import { grid, runtime, type ProfileRow } from '../runtime/index.js';
 import { empty, tidy, type Tensor } from '../tensor.js';
 import type { ConvShape } from './shapes.js';
 
@@ -47,14 +47,16 @@ export const forwardFlops = (g: ConvGeometry) =>
   2 * g.N * g.C_out * g.H_out * g.W_out * (g.C_in / g.groups) * g.kH * g.kW;
 const bytes = (...counts: number[]) => 4 * counts.reduce((a, b) => a + b, 0);
 
+const NAIVE_WG = 64;
+
 export function naiveForward(x: Tensor, w: Tensor, g: ConvGeometry): Tensor {
   const y = empty([g.N, g.C_out, g.H_out, g.W_out]);
-  runtime().dispatch({
+  runtime().launch('bench', {
     kernel: 'conv2d_naive',
-    constants: { WG: 64 },
-    buffers: [x.buffer('bench', 'x'), w.buffer('bench', 'w'), y.buffer('bench', 'y')],
+    constants: { WG: NAIVE_WG },
+    bind: { x, w, y },
     params: convParams(g),
-    workgroups: linearGrid(Math.ceil(y.size / 64)),
+    grid: grid.items(y.size, NAIVE_WG),
   });
   return y;
 }

@@ -6,7 +6,7 @@ import { Runtime } from './runtime.js';
 export { Runtime, type Dispatch, type RuntimeStats } from './runtime.js';
 export { grid, linearGrid, WORKGROUPS_PER_DIMENSION, type Launch, type Workgroups } from './dispatch.js';
 export { kernelContract, type KernelContract } from './contracts.js';
-export { Params, u32x4Array, uniformStruct, type UniformData, type UniformStruct } from './uniforms.js';
+export { u32x4Array, uniformStruct, type UniformData, type UniformStruct } from './uniforms.js';
 export { describeAdapter, type AdapterReport } from './device.js';
 export { bucketSize } from './pool.js';
 export { TuningCache } from './tuning.js';

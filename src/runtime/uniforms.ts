@@ -24,7 +24,7 @@ export class UniformArena {
   }
 }
 
-/** What a dispatch binds as its uniform: a packed struct (or the positional Params). */
+/** What a dispatch binds as its uniform: a packed struct (UniformStruct.pack). */
 export interface UniformData {
   readonly byteLength: number;
   /** Writes the struct at `byteOffset` (a multiple of 16) of the arena. */
@@ -117,42 +117,4 @@ export const u32x4Array = (slots: number) => `array<vec4<u32>, ${slots}>` as con
 /** Declares a kernel's uniform struct: its WGSL text and a packer by field name. */
 export function uniformStruct<F extends Record<string, FieldType>>(name: string, declaration: F): UniformStruct<F> {
   return new UniformStruct(name, declaration);
-}
-
-/** The positional packer the conv kernels still use (their structs are written in the WGSL):
- *  scalars (u32/f32, 4 bytes each) followed by arrays of vec4<u32>, which start on 16 bytes. */
-export class Params implements UniformData {
-  private readonly words: number[] = [];
-  private readonly isFloat: boolean[] = [];
-
-  u32(...values: number[]): this {
-    for (const v of values) this.push(v, false);
-    return this;
-  }
-
-  f32(...values: number[]): this {
-    for (const v of values) this.push(v, true);
-    return this;
-  }
-
-  /** An array<vec4<u32>, slots> holding `values`, zero-filled. */
-  u32Array(values: readonly number[], slots: number): this {
-    while (this.words.length % 4) this.push(0, false);
-    for (let i = 0; i < slots * 4; i++) this.push(values[i] ?? 0, false);
-    return this;
-  }
-
-  get byteLength(): number {
-    return Math.max(16, Math.ceil(this.words.length / 4) * 16);
-  }
-
-  writeTo(arena: UniformArena, byteOffset: number): void {
-    const base = byteOffset / WORD;
-    this.words.forEach((v, i) => (this.isFloat[i] ? (arena.f32[base + i] = v) : (arena.u32[base + i] = v)));
-  }
-
-  private push(value: number, isFloat: boolean): void {
-    this.words.push(value);
-    this.isFloat.push(isFloat);
-  }
 }

@@ -1,8 +1,10 @@
 // The validated sizes of a conv2d call (shapes, stride, padding, dilation, groups), the
-// output-size formula and the uniform struct its kernels read: shared by the op (op.ts),
-// every variant (the files registry.ts lists) and pooling (src/ops/pool.ts: pair).
+// output-size formula and the uniform struct its kernels read (ConvParams, in the contracts
+// of kernels/conv2d.wgsl, conv2d_subgroup.wgsl and conv2d_naive.wgsl): shared by the op
+// (op.ts), every variant (the files registry.ts lists), the benchmark's baseline and
+// pooling (src/ops/pool.ts: pair).
 import { ArgumentError, fmtShape, ShapeError, type Shape } from '../../errors.js';
-import { Params } from '../../runtime/index.js';
+import { kernelContract, uniformStruct, type UniformData } from '../../runtime/index.js';
 
 export type Pair = number | readonly [number, number];
 
@@ -98,23 +100,54 @@ export function convGeometry(xShape: Shape, wShape: Shape, options: Conv2dOption
   return { N, C_in, H, W, C_out, H_out, W_out, groups, kH, kW, stride, padding, dilation };
 }
 
-export function convParams(g: ConvGeometry, rowsPerChunk = 0): Params {
-  return new Params().u32(
-    g.N,
-    g.C_in,
-    g.H,
-    g.W,
-    g.C_out,
-    g.H_out,
-    g.W_out,
-    g.groups,
-    g.kH,
-    g.kW,
-    ...g.stride,
-    ...g.padding,
-    ...g.dilation,
-    rowsPerChunk,
-  );
+/** The sizes every conv kernel reads; rows_per_chunk: grad-weight's rows (portable) or work
+ *  items (subgroup) per partial sum, 0 where unused. */
+export const CONV_PARAMS = uniformStruct('ConvParams', {
+  N: 'u32',
+  C_in: 'u32',
+  H: 'u32',
+  W: 'u32',
+  C_out: 'u32',
+  H_out: 'u32',
+  W_out: 'u32',
+  groups: 'u32',
+  kH: 'u32',
+  kW: 'u32',
+  stride_h: 'u32',
+  stride_w: 'u32',
+  pad_h: 'u32',
+  pad_w: 'u32',
+  dil_h: 'u32',
+  dil_w: 'u32',
+  rows_per_chunk: 'u32',
+});
+/** The benchmark's baseline (src/bench/conv.ts: naiveForward) reads the same sizes and
+ *  nothing else; registered here, with the op, like every kernel's contract. */
+kernelContract('conv2d_naive', { structs: [CONV_PARAMS] });
+
+/** `g` packed as the kernels' ConvParams. */
+export function convParams(g: ConvGeometry, rowsPerChunk = 0): UniformData {
+  const { N, C_in, H, W, C_out, H_out, W_out, groups, kH, kW } = g;
+  const [[stride_h, stride_w], [pad_h, pad_w], [dil_h, dil_w]] = [g.stride, g.padding, g.dilation];
+  return CONV_PARAMS.pack({
+    N,
+    C_in,
+    H,
+    W,
+    C_out,
+    H_out,
+    W_out,
+    groups,
+    kH,
+    kW,
+    stride_h,
+    stride_w,
+    pad_h,
+    pad_w,
+    dil_h,
+    dil_w,
+    rows_per_chunk: rowsPerChunk,
+  });
 }
 
 /** 4-channel blocks (vec4s) that cover n channels. */

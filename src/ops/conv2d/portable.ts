@@ -3,10 +3,16 @@
 import { runtime } from '../../runtime/index.js';
 import { empty, type Tensor } from '../../tensor.js';
 import { blocks, convParams, type ConvGeometry } from './geometry.js';
-import { MAX_PARTIAL_FLOATS, packWeights, WG, weightSize, type ConvVariantDef } from './variant.js';
-
-/** Must match WIN_MAX in kernels/conv2d.wgsl (pixels per invocation are at most its PX_MAX, 8). */
-const WIN_MAX = 24;
+import {
+  convGrid,
+  MAX_PARTIAL_FLOATS,
+  packWeights,
+  PX_MAX,
+  WG,
+  WIN_MAX,
+  weightSize,
+  type ConvVariantDef,
+} from './variant.js';
 
 /** The kernel's shape constants: loops over taps unroll, one pipeline per geometry. */
 function shapeConstants(g: ConvGeometry): Record<string, number> {
@@ -24,7 +30,7 @@ function shapeConstants(g: ConvGeometry): Record<string, number> {
 /** Pixels per invocation: the candidate that pads the row least (7 fits ResNet's 56, 28,
  *  14 and 7), the larger on a tie, shrunk until its window fits. */
 function pixelsPerInvocation(width: number, window: (px: number) => number): number {
-  const candidates = [8, 7, 4, 2, 1].filter((px) => px === 1 || window(px) <= WIN_MAX);
+  const candidates = [PX_MAX, 7, 4, 2, 1].filter((px) => px === 1 || window(px) <= WIN_MAX);
   const padded = (px: number) => Math.ceil(width / px) * px;
   return candidates.reduce((best, px) => (padded(px) < padded(best) ? px : best));
 }
@@ -40,18 +46,13 @@ function forward(x: Tensor, weight: Tensor, bias: Tensor | null, g: ConvGeometry
   const y = empty([g.N, g.C_out, g.H_out, g.W_out]);
   const packed = packWeights(weight, g, false, op);
   const PX = pixelsPerInvocation(g.W_out, (px) => (px - 1) * g.stride[1] + (g.kW - 1) * g.dilation[1] + 1);
-  runtime().dispatch({
+  runtime().launch(op, {
     kernel: 'conv2d',
     entry: 'forward',
     constants: { ...shapeConstants(g), PX, HAS_BIAS: Number(bias !== null), ...alignedWindow(g, g.W, PX) },
-    buffers: [
-      x.buffer(op, 'input'),
-      packed.buffer(op, 'weight'),
-      (bias ?? packed).buffer(op, 'bias'),
-      y.buffer(op, 'out'),
-    ],
+    bind: { input: x, weight: packed, bias: bias ?? packed, out: y },
     params: convParams(g),
-    workgroups: [Math.ceil((Math.ceil(g.W_out / PX) * g.H_out * g.N) / WG), g.groups * blocks(g.C_out / g.groups)],
+    grid: convGrid(Math.ceil(g.W_out / PX) * g.H_out * g.N, WG, g.groups * blocks(g.C_out / g.groups)),
   });
   packed.dispose();
   return y;
@@ -63,14 +64,14 @@ function gradInput(dy: Tensor, weight: Tensor, g: ConvGeometry): Tensor {
   const packed = packWeights(weight, g, true, op);
   const s = g.stride[1];
   // Stride 1: a window of PX + kW - 1 columns, PX chosen to pad the row least. Stride s
-  // dividing 8: 8 pixels whose taps read a window of about 8 / s columns (measured on
-  // lavapipe: 30% faster than the unwindowed kernel at its best PX, whatever the padding).
-  const strideWindow = Math.ceil((8 + (g.kW - 1) * g.dilation[1]) / s) + 1;
+  // dividing PX_MAX (8): 8 pixels whose taps read a window of about 8 / s columns (measured
+  // on lavapipe: 30% faster than the unwindowed kernel at its best PX, whatever the padding).
+  const strideWindow = Math.ceil((PX_MAX + (g.kW - 1) * g.dilation[1]) / s) + 1;
   const PX =
-    s > 1 && 8 % s === 0 && strideWindow <= WIN_MAX
-      ? 8
+    s > 1 && PX_MAX % s === 0 && strideWindow <= WIN_MAX
+      ? PX_MAX
       : pixelsPerInvocation(g.W, (px) => (s === 1 ? px + (g.kW - 1) * g.dilation[1] : 0));
-  runtime().dispatch({
+  runtime().launch(op, {
     kernel: 'conv2d',
     entry: 'grad_input',
     constants: {
@@ -79,9 +80,9 @@ function gradInput(dy: Tensor, weight: Tensor, g: ConvGeometry): Tensor {
       ...alignedWindow(g, g.W_out, PX),
       ...(s > 1 ? { PAD_W: g.padding[1] } : {}),
     },
-    buffers: [dy.buffer(op, 'grad'), packed.buffer(op, 'weight'), dx.buffer(op, 'grad_input')],
+    bind: { grad: dy, weight: packed, grad_input: dx },
     params: convParams(g),
-    workgroups: [Math.ceil((Math.ceil(g.W / PX) * g.H * g.N) / WG), g.groups * blocks(g.C_in / g.groups)],
+    grid: convGrid(Math.ceil(g.W / PX) * g.H * g.N, WG, g.groups * blocks(g.C_in / g.groups)),
   });
   packed.dispose();
   return dx;
@@ -97,21 +98,18 @@ function chunking(g: ConvGeometry, workgroupsPerChunk: number, size: number): { 
 }
 
 function gradWeight(x: Tensor, dy: Tensor, g: ConvGeometry): Tensor {
+  const op = 'conv2d backward';
   const size = weightSize(g);
   const items = blocks(size / g.C_out) * blocks(g.C_out / g.groups) * g.groups;
   const { chunks, rowsPerChunk } = chunking(g, Math.ceil(items / WG), size);
   const partial = empty([chunks, size]);
-  runtime().dispatch({
+  runtime().launch(op, {
     kernel: 'conv2d',
     entry: 'grad_weight',
     constants: shapeConstants(g),
-    buffers: [
-      x.buffer('conv2d backward', 'input'),
-      dy.buffer('conv2d backward', 'grad'),
-      partial.buffer('conv2d backward', 'partial'),
-    ],
+    bind: { input: x, grad: dy, partial },
     params: convParams(g, rowsPerChunk),
-    workgroups: [Math.ceil(items / WG), 1, chunks],
+    grid: convGrid(items, WG, 1, chunks),
   });
   return partial;
 }

@@ -3,20 +3,39 @@
 // src/ops/subgroup_plan.ts, and a stride-1 "same" convolution of at most 3x3) and the
 // dispatches of its forward (also grad-input) and grad-weight. The 'subgroup-rows' and
 // 'subgroup-padded' variants run the same dispatches on other constants or geometry.
-import { ResnextError } from '../../errors.js';
-import { runtime, WORKGROUPS_PER_DIMENSION } from '../../runtime/index.js';
+import { kernelContract, runtime, WORKGROUPS_PER_DIMENSION } from '../../runtime/index.js';
 import { empty, type Tensor } from '../../tensor.js';
-import { convSubgroupTiling, isFallback, noticeOnce, type SubgroupLaunch } from '../subgroup_plan.js';
-import { blocks, convParams, type ConvGeometry } from './geometry.js';
 import {
-  adapterHere,
+  CONV_WEIGHT_VEC4S,
+  convSubgroupTiling,
+  isFallback,
+  noticeOnce,
+  type SubgroupLaunch,
+} from '../subgroup_plan.js';
+import { blocks, CONV_PARAMS, convParams, type ConvGeometry } from './geometry.js';
+import {
+  convGrid,
   MAX_PARTIAL_FLOATS,
   packWeights,
+  planHere,
   weightSize,
   type ConvAdapter,
   type ConvRole,
   type ConvVariantDef,
 } from './variant.js';
+
+/** The kernel's private arrays, sized by the host's plans: the forward's output blocks per
+ *  invocation (ROWS * CB, at most CB_MAX) and weight vec4s per lane (CB blocks of
+ *  ceil(taps / SG), at most WL_MAX, which src/ops/subgroup_plan.ts caps CB by);
+ *  grad-weight's output blocks per lane (COB, at most COB_MAX) and sums per lane
+ *  (4 * COB * CI_TILE * taps, at most GACC_MAX, which caps CI_TILE below). */
+const CB_MAX = 4;
+const COB_MAX = 4;
+const GACC_MAX = 288;
+kernelContract('conv2d_subgroup', {
+  structs: [CONV_PARAMS],
+  consts: { CB_MAX, WL_MAX: CONV_WEIGHT_VEC4S, COB_MAX, GACC_MAX },
+});
 
 /** Override constants for kernels/conv2d_subgroup.wgsl, or null where it does not apply:
  *  it needs an adapter whose subgroups it serves (src/ops/subgroup_plan.ts) and a stride-1
@@ -65,40 +84,37 @@ function forwardChunks(g: ConvGeometry, rows: number): number {
   return rows === 1 ? Math.ceil((g.H * g.W) / 4) : Math.ceil(g.H / rows) * (g.W / 4);
 }
 
-/** Runs kernels/conv2d_subgroup.wgsl's forward over `input` (x, or dy for grad-input) into `out`. */
+/** kernels/conv2d_subgroup.wgsl's forward over `input`: y from x, or with `flip` (the weights
+ *  packed transposed, taps mirrored) dx from dy. */
 function subgroupConv(
   input: Tensor,
-  packed: Tensor,
+  weight: Tensor,
   bias: Tensor | null,
-  out: Tensor,
   g: ConvGeometry,
   constants: Record<string, number>,
   flip: boolean,
   op: string,
-): void {
+): Tensor {
   const [cIn, cOut] = flip ? [g.C_out, g.C_in] : [g.C_in, g.C_out];
+  const out = empty(flip ? [g.N, g.C_in, g.H, g.W] : [g.N, g.C_out, g.H_out, g.W_out]);
+  const packed = packWeights(weight, g, flip, op);
   const padded = Math.ceil(forwardChunks(g, constants.ROWS) / constants.SG) * constants.SG;
   const supers = Math.ceil(blocks(cOut / g.groups) / constants.CB);
-  runtime().dispatch({
+  runtime().launch(op, {
     kernel: 'conv2d_subgroup',
     entry: constants.ALIGNED ? 'forward4' : 'forward',
     constants: { ...constants, HAS_BIAS: Number(bias !== null), FLIP: Number(flip) },
-    buffers: [
-      input.buffer(op, 'input'),
-      packed.buffer(op, 'weight'),
-      (bias ?? packed).buffer(op, 'bias'),
-      out.buffer(op, 'out'),
-    ],
+    bind: { input, weight: packed, bias: bias ?? packed, out },
     params: convParams({ ...g, C_in: cIn, C_out: cOut }),
-    workgroups: [Math.ceil((g.N * padded) / constants.WG), g.groups * supers],
+    grid: convGrid(g.N * padded, constants.WG, g.groups * supers),
   });
+  packed.dispose();
+  return out;
 }
 
 /** (image, step) items each subgroup sums in grad_weight, at least: enough to amortise
  *  the subgroup's final reduction of its sums. */
 const GRAD_WEIGHT_ITEMS = 16;
-/** Must match GACC_MAX in kernels/conv2d_subgroup.wgsl. */
-const GACC_MAX = 288;
 
 /** Partial sums of grad-weight per subgroup, [subgroups, weightSize], at most
  *  MAX_PARTIAL_FLOATS of them (the op adds them up). */
@@ -120,13 +136,13 @@ export function subgroupGradWeight(x: Tensor, dy: Tensor, g: ConvGeometry, sg = 
   const CI_TILE = Math.min(cig, pointwiseAligned ? 8 : 16, Math.floor(GACC_MAX / (4 * COB * taps)));
   const tiles = g.groups * Math.ceil(cog / (4 * COB)) * Math.ceil(cig / CI_TILE);
   const partial = empty([subgroups, size]);
-  runtime().dispatch({
+  runtime().launch(op, {
     kernel: 'conv2d_subgroup',
     entry: 'grad_weight',
     constants: { ...sg, COB, CI_TILE },
-    buffers: [x.buffer(op, 'input'), dy.buffer(op, 'grad'), partial.buffer(op, 'partial')],
+    bind: { input: x, grad: dy, partial },
     params: convParams(g, perSubgroup),
-    workgroups: [Math.ceil((subgroups * sg.SG) / sg.WG), tiles],
+    grid: convGrid(subgroups * sg.SG, sg.WG, tiles),
   });
   return partial;
 }
@@ -139,11 +155,7 @@ export function subgroupRole(g: ConvGeometry, adapter: ConvAdapter, role: ConvRo
 }
 
 /** The subgroup kernel's constants for `role` on `g`, where it was found to apply. */
-function planned(g: ConvGeometry, role: ConvRole): Record<string, number> {
-  const constants = subgroupRole(g, adapterHere(), role);
-  if (!constants) throw new ResnextError(`internal: conv2d: the subgroup kernel does not apply to this ${role}`);
-  return constants;
-}
+const planned = (g: ConvGeometry, role: ConvRole) => planHere('the subgroup kernel', subgroupRole, g, role);
 
 /** The forward on the subgroup kernel with `constants` (or the ones `g` plans). */
 export function subgroupForward(
@@ -154,11 +166,7 @@ export function subgroupForward(
   op: string,
   constants = planned(g, 'forward'),
 ): Tensor {
-  const y = empty([g.N, g.C_out, g.H_out, g.W_out]);
-  const packed = packWeights(weight, g, false, op);
-  subgroupConv(x, packed, bias, y, g, constants, false, op);
-  packed.dispose();
-  return y;
+  return subgroupConv(x, weight, bias, g, constants, false, op);
 }
 
 /** The grad-input on the subgroup kernel (its forward over dy with flipped, transposed weights). */
@@ -168,12 +176,7 @@ export function subgroupGradInput(
   g: ConvGeometry,
   constants = planned(g, 'grad_input'),
 ): Tensor {
-  const op = 'conv2d backward';
-  const dx = empty([g.N, g.C_in, g.H, g.W]);
-  const packed = packWeights(weight, g, true, op);
-  subgroupConv(dy, packed, null, dx, g, constants, true, op);
-  packed.dispose();
-  return dx;
+  return subgroupConv(dy, weight, null, g, constants, true, 'conv2d backward');
 }
 
 export const subgroup: ConvVariantDef<'subgroup'> = {

@@ -2,12 +2,11 @@
 // whole vec4s, where that is a geometry it takes with the same result: the zeros past each
 // row are the right padding it would otherwise mask (planes of 7x7 become 7x8: aligned
 // loads, no per-pixel masks). Inputs are padded, outputs cropped back.
-import { ResnextError } from '../../errors.js';
 import type { Tensor } from '../../tensor.js';
 import { cropLast, padLast } from '../fill.js';
 import type { ConvGeometry } from './geometry.js';
 import { subgroup, subgroupForward, subgroupGradInput, subgroupGradWeight } from './subgroup.js';
-import { adapterHere, type ConvAdapter, type ConvRole, type ConvVariantDef } from './variant.js';
+import { planHere, type ConvAdapter, type ConvRole, type ConvVariantDef } from './variant.js';
 
 /** `g` on rows padded to whole vec4s, or null where the subgroup kernel would not take it. */
 function paddedRows(g: ConvGeometry, adapter: ConvAdapter, role: ConvRole): ConvGeometry | null {
@@ -17,12 +16,8 @@ function paddedRows(g: ConvGeometry, adapter: ConvAdapter, role: ConvRole): Conv
   return subgroup.applies(g, adapter, role, false) && subgroup.applies(padded, adapter, role, false) ? padded : null;
 }
 
-function planned(g: ConvGeometry, role: ConvRole): ConvGeometry {
-  const padded = paddedRows(g, adapterHere(), role);
-  if (!padded)
-    throw new ResnextError(`internal: conv2d: the subgroup kernel on padded rows does not apply to this ${role}`);
-  return padded;
-}
+const planned = (g: ConvGeometry, role: ConvRole) =>
+  planHere('the subgroup kernel on padded rows', paddedRows, g, role);
 
 /** run(input with rows padded to `padded.W`), cropped back to rows of the input's width:
  *  a role (forward or grad-input) on padded rows, `channels` planes per image out. */

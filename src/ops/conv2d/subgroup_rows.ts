@@ -1,9 +1,8 @@
 // The 'subgroup-rows' conv variant: the subgroup kernel's forward (also grad-input) with
 // two output rows per invocation (subgroup.ts's withRows), where rows are whole vec4s.
-import { ResnextError } from '../../errors.js';
 import type { ConvGeometry } from './geometry.js';
 import { subgroupForward, subgroupGradInput, subgroupRole, withRows } from './subgroup.js';
-import { adapterHere, type ConvAdapter, type ConvRole, type ConvVariantDef } from './variant.js';
+import { planHere, type ConvAdapter, type ConvRole, type ConvVariantDef } from './variant.js';
 
 /** The two-row constants for `role` on `g`, or null where they do not apply. */
 function rows(g: ConvGeometry, adapter: ConvAdapter, role: ConvRole): Record<string, number> | null {
@@ -12,12 +11,7 @@ function rows(g: ConvGeometry, adapter: ConvAdapter, role: ConvRole): Record<str
   return constants && withRows(constants);
 }
 
-function planned(g: ConvGeometry, role: ConvRole): Record<string, number> {
-  const constants = rows(g, adapterHere(), role);
-  if (!constants)
-    throw new ResnextError(`internal: conv2d: the subgroup kernel's two-row form does not apply to this ${role}`);
-  return constants;
-}
+const planned = (g: ConvGeometry, role: ConvRole) => planHere("the subgroup kernel's two-row form", rows, g, role);
 
 export const subgroupRows: ConvVariantDef<'subgroup-rows'> = {
   name: 'subgroup-rows',
