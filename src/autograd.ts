@@ -1,23 +1,18 @@
 // The tape: ops record a GradFn on their output; backward() walks the graph once in
 // reverse topological order, accumulating gradients, and frees the graph afterwards.
 import { ArgumentError, fmtShape, ShapeError } from './errors.js';
+import { ScopedFlag } from './scoped-flag.js';
 import { Tensor, type GradFn } from './tensor.js';
 
-let gradEnabled = true;
+const gradEnabled = new ScopedFlag(true);
 
 export function isGradEnabled(): boolean {
-  return gradEnabled;
+  return gradEnabled.value;
 }
 
 /** Runs fn without recording operations for autograd (like torch.no_grad()). */
 export function noGrad<T>(fn: () => T): T {
-  const previous = gradEnabled;
-  gradEnabled = false;
-  try {
-    return fn();
-  } finally {
-    gradEnabled = previous;
-  }
+  return gradEnabled.during(false, fn);
 }
 
 export interface RecordOptions {
@@ -45,7 +40,7 @@ export function record(
   ...rest: [GradFn['backward']] | [RecordOptions, GradFn['backward']]
 ): Tensor {
   const [{ saved = [] }, backward] = rest.length === 1 ? [{}, rest[0]] : rest;
-  if (gradEnabled && inputs.some((t) => t.requiresGrad)) {
+  if (gradEnabled.value && inputs.some((t) => t.requiresGrad)) {
     output.requiresGrad = true;
     output.gradFn = { name, inputs, backward, saved };
   } else {

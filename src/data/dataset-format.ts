@@ -2,6 +2,7 @@
 // of the splits (the Node loader's cache file, src/data/datasets.ts) and the bundle that
 // the web app's dev server sends a page (the splits plus the rest of a Dataset), so that
 // Node and pages decode the same bytes with the same code.
+import { concatBytes } from '../bytes.js';
 import { ResnextError } from '../errors.js';
 
 export interface Split {
@@ -68,16 +69,6 @@ function fnv1a(bytes: Uint8Array): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i], 16777619);
   return h >>> 0;
-}
-
-export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 // ---- the bundle a page receives ------------------------------------------------------------

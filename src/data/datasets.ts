@@ -6,16 +6,9 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { concatBytes } from '../bytes.js';
 import { ArgumentError } from '../errors.js';
-import {
-  concatBytes,
-  DATASET_NAMES,
-  DatasetError,
-  decodeSplits,
-  encodeSplits,
-  type Dataset,
-  type Split,
-} from './dataset-format.js';
+import { DATASET_NAMES, DatasetError, decodeSplits, encodeSplits, type Dataset, type Split } from './dataset-format.js';
 
 export { DATASET_NAMES, DatasetError, type Dataset, type DatasetName, type Split } from './dataset-format.js';
 

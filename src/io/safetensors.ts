@@ -3,6 +3,7 @@
 // This module works on bytes, so it runs in Node and in pages alike; src/node/safetensors-file.ts
 // streams the chunks to a file (renamed into place) and reads files. Float32 data is viewed
 // in place where aligned.
+import { concatBytes } from '../bytes.js';
 import { ResnextError } from '../errors.js';
 import type { HostTensor, StateDict } from '../nn/module.js';
 import { Tensor } from '../tensor.js';
@@ -72,13 +73,7 @@ export async function* encodeSafetensors(
 export async function serializeSafetensors(dict: StateDict, options: SaveOptions = {}): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   for await (const chunk of encodeSafetensors(dict, options)) chunks.push(chunk);
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.length;
-  }
-  return out;
+  return concatBytes(chunks);
 }
 
 async function encode(value: StateDict[string], dtype: 'F32' | 'F16'): Promise<Uint8Array> {

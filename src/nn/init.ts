@@ -2,20 +2,15 @@
 import { randn, uniform } from '../creation.js';
 import { assign } from '../ops/fill.js';
 import { defaultGenerator, type Generator } from '../random.js';
+import { ScopedFlag } from '../scoped-flag.js';
 import type { Tensor } from '../tensor.js';
 
-let skipping = false;
+const skipping = new ScopedFlag(false);
 
 /** Builds modules without initialising their parameters, like torch.nn.utils.skip_init:
  *  for weights about to be loaded, or for counting parameters of a large model. */
 export function skipInit<T>(build: () => T): T {
-  const previous = skipping;
-  skipping = true;
-  try {
-    return build();
-  } finally {
-    skipping = previous;
-  }
+  return skipping.during(true, build);
 }
 
 /** fan_in and fan_out of a weight [out, in, ...kernel], as torch.nn.init computes them. */
@@ -37,11 +32,11 @@ export function defaultUniform(t: Tensor, fanIn: number, generator: Generator = 
 }
 
 export function constant(t: Tensor, value: number): void {
-  if (!skipping) assign(t, new Float32Array(t.size).fill(value));
+  if (!skipping.value) assign(t, new Float32Array(t.size).fill(value));
 }
 
 function replaceWith(target: Tensor, values: () => Tensor): void {
-  if (skipping) return;
+  if (skipping.value) return;
   const v = values();
   assign(target, v);
   v.dispose();

@@ -22,12 +22,10 @@ const WG = 64;
 const LANES = 4;
 
 /** N x C planes of HW elements; eps and momentum as in BatchNormOptions. */
+// prettier-ignore
 const BATCH_NORM_PARAMS = uniformStruct('BatchNormParams', {
-  N: 'u32',
-  C: 'u32',
-  HW: 'u32',
-  eps: 'f32',
-  momentum: 'f32',
+  N: 'u32', C: 'u32', HW: 'u32',
+  eps: 'f32', momentum: 'f32',
 });
 kernelContract('batchnorm', { structs: [BATCH_NORM_PARAMS] });
 /** Longer planes are split into segments, one invocation each... */

@@ -81,45 +81,44 @@ function params(n: number, shape: Shape, a_strides = NONE, b_strides = NONE, alp
 
 /** out = alpha * f(x) + beta, reading x broadcast to `shape`. */
 function unaryKernel(op: string, f: Unary, x: Tensor, alpha = 1, beta = 0, shape: Shape = x.shape): Tensor {
-  const out = empty(shape);
-  if (out.size === 0) return out;
-  const broadcast = shape.join() !== x.shape.join();
-  const vec4 = broadcast ? null : vec4Plan(out.size);
-  const walk = coalesce(shape, [broadcastStrides(x.shape, shape)]);
-  runtime().launch(op, {
-    kernel: 'elementwise',
-    entry: vec4 ? 'unary4' : 'unary',
-    constants: {
-      OP: UNARY[f],
-      BROADCAST: Number(broadcast),
-      WG,
-      ...(vec4 ? { SPAN: vec4.SPAN } : stridedConstants(walk.shape, x.size, out.size)),
-    },
-    bind: { input: x, out },
-    params: params(out.size, walk.shape, walk.strides[0], NONE, alpha, beta),
-    grid: vec4?.workgroups ?? grid.items(out.size, WG),
-  });
-  return out;
+  return launchElementwise(op, 'unary', UNARY[f], [x], shape, alpha, beta);
 }
 
 function binaryKernel(op: string, f: Binary, a: Tensor, b: Tensor): Tensor {
-  const shape = broadcastShapes(op, a.shape, b.shape);
+  return launchElementwise(op, 'binary', BINARY[f], [a, b], broadcastShapes(op, a.shape, b.shape));
+}
+
+/** out = alpha * (OP applied to the operands, each read broadcast to `shape`) + beta, by
+ *  `entry` (one operand) or `entry`4 where no operand is broadcast. */
+function launchElementwise(
+  op: string,
+  entry: 'unary' | 'binary',
+  OP: number,
+  operands: readonly [Tensor] | readonly [Tensor, Tensor],
+  shape: Shape,
+  alpha = 1,
+  beta = 0,
+): Tensor {
   const out = empty(shape);
   if (out.size === 0) return out;
-  const broadcast = a.shape.join() !== shape.join() || b.shape.join() !== shape.join();
+  const broadcast = operands.some((t) => t.shape.join() !== shape.join());
   const vec4 = broadcast ? null : vec4Plan(out.size);
-  const walk = coalesce(shape, [broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape)]);
+  const walk = coalesce(
+    shape,
+    operands.map((t) => broadcastStrides(t.shape, shape)),
+  );
+  const [input, other] = operands;
   runtime().launch(op, {
     kernel: 'elementwise',
-    entry: vec4 ? 'binary4' : 'binary',
+    entry: vec4 ? `${entry}4` : entry,
     constants: {
-      OP: BINARY[f],
+      OP,
       BROADCAST: Number(broadcast),
       WG,
-      ...(vec4 ? { SPAN: vec4.SPAN } : stridedConstants(walk.shape, a.size, b.size, out.size)),
+      ...(vec4 ? { SPAN: vec4.SPAN } : stridedConstants(walk.shape, ...operands.map((t) => t.size), out.size)),
     },
-    bind: { input: a, other: b, out },
-    params: params(out.size, walk.shape, walk.strides[0], walk.strides[1]),
+    bind: other ? { input, other, out } : { input, out },
+    params: params(out.size, walk.shape, walk.strides[0], walk.strides[1] ?? NONE, alpha, beta),
     grid: vec4?.workgroups ?? grid.items(out.size, WG),
   });
   return out;

@@ -32,55 +32,30 @@ declare module '../tensor.js' {
   }
 }
 
+/** The method that calls `op` with its tensor first: x.add(y) is add(x, y). */
+function method<A extends unknown[], R>(op: (x: Tensor, ...args: A) => R): (this: Tensor, ...args: A) => R {
+  return function (this: Tensor, ...args: A) {
+    return op(this, ...args);
+  };
+}
+
 const methods: Partial<Tensor> = {
-  add(this: Tensor, other) {
-    return add(this, other);
-  },
-  sub(this: Tensor, other) {
-    return sub(this, other);
-  },
-  mul(this: Tensor, other) {
-    return mul(this, other);
-  },
-  div(this: Tensor, other) {
-    return div(this, other);
-  },
-  neg(this: Tensor) {
-    return neg(this);
-  },
-  relu(this: Tensor) {
-    return relu(this);
-  },
-  exp(this: Tensor) {
-    return exp(this);
-  },
-  log(this: Tensor) {
-    return log(this);
-  },
-  sqrt(this: Tensor) {
-    return sqrt(this);
-  },
-  sum(this: Tensor, axis, keepdim) {
-    return sum(this, axis, keepdim);
-  },
-  mean(this: Tensor, axis, keepdim) {
-    return mean(this, axis, keepdim);
-  },
-  matmul(this: Tensor, other) {
-    return matmul(this, other);
-  },
-  reshape(this: Tensor, shape) {
-    return reshape(this, shape);
-  },
-  flatten(this: Tensor, startDim) {
-    return flatten(this, startDim);
-  },
-  expand(this: Tensor, shape) {
-    return expand(this, shape);
-  },
-  clone(this: Tensor) {
-    return clone(this);
-  },
+  add: method(add),
+  sub: method(sub),
+  mul: method(mul),
+  div: method(div),
+  neg: method(neg),
+  relu: method(relu),
+  exp: method(exp),
+  log: method(log),
+  sqrt: method(sqrt),
+  sum: method(sum),
+  mean: method(mean),
+  matmul: method(matmul),
+  reshape: method(reshape),
+  flatten: method(flatten),
+  expand: method(expand),
+  clone: method(clone),
   backward(this: Tensor, gradient?: Tensor, options?: BackwardOptions) {
     if (gradient !== undefined) expectTensor('backward', 'gradient', gradient);
     runBackward(this, gradient, { clone, onesLike, accumulate: accumulateInto }, options);

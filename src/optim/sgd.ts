@@ -10,12 +10,10 @@ const WG = 256;
 const LANES = 4;
 
 /** One step over n elements; first_step (0 or 1): the momentum buffer starts as the update. */
+// prettier-ignore
 const SGD_PARAMS = uniformStruct('SgdParams', {
-  n: 'u32',
-  first_step: 'u32',
-  lr: 'f32',
-  momentum: 'f32',
-  weight_decay: 'f32',
+  n: 'u32', first_step: 'u32',
+  lr: 'f32', momentum: 'f32', weight_decay: 'f32',
 });
 kernelContract('sgd', { structs: [SGD_PARAMS] });
 

@@ -2,20 +2,11 @@
 // devtools console) drives. Plain data only, no DOM types, so Node code can import the
 // contract. Everything here is also reachable through the page's buttons.
 import type { TrainConfig } from '../../src/train/config.js';
+import type { EpochMetrics } from '../../src/train/metrics.js';
 
-export interface EpochSummary {
-  /** 1-based epoch number. */
-  epoch: number;
-  /** Optimiser steps taken when it ended. */
-  step: number;
-  trainLoss: number;
-  trainError: number;
-  testLoss: number;
-  testError: number;
-  imagesPerSecond: number;
-  /** Seconds of training (not evaluation) in this page. */
-  seconds: number;
-}
+/** An epoch as the page reports it: the CLI's metrics line without its kind and rate
+ *  (`seconds` counts training in this page, not evaluation). */
+export type EpochSummary = Omit<EpochMetrics, 'kind' | 'lr'>;
 
 export interface PageState {
   adapter: { description: string; vendor: string; architecture: string; software: boolean } | null;
