@@ -5,7 +5,15 @@
 import { existsSync } from 'node:fs';
 
 const source = new URL('../src/cli/main.ts', import.meta.url);
-if (existsSync(source)) {
+// A clone without its dev dependencies (no tsx) runs the build, if there is one.
+const inClone = existsSync(source);
+const hasTsx =
+  inClone &&
+  (await import('tsx/esm/api').then(
+    () => true,
+    () => false,
+  ));
+if (inClone && (hasTsx || !existsSync(new URL('../dist/cli/main.js', import.meta.url)))) {
   const { embedKernels } = await import('../scripts/embed-kernels.mjs');
   embedKernels();
   const { register } = await import('tsx/esm/api');

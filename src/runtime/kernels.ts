@@ -6,6 +6,9 @@ import { KERNELS } from './kernels.generated.js';
 
 export class KernelLibrary {
   private readonly replaced = new Map<string, { source: string; digest: string }>();
+  /** Digests with their contract folded in, by kernel: tuning keys ask for them at every
+   *  convolution, so they are hashed once per source and contract. */
+  private readonly digests = new Map<string, { declarations: string | undefined; digest: string }>();
 
   /** The source as compiled: the kernel's contract (contracts.ts) expanded at its marker. */
   source(kernel: string): string {
@@ -15,12 +18,17 @@ export class KernelLibrary {
   /** A short digest of a kernel's source: an edited kernel is timed afresh. */
   digest(kernel: string): string {
     const declarations = contractOf(kernel);
-    const digest = this.entry(kernel).digest;
-    return declarations === undefined ? digest : fnv1a(digest + declarations);
+    const cached = this.digests.get(kernel);
+    if (cached && cached.declarations === declarations) return cached.digest;
+    const source = this.entry(kernel).digest;
+    const digest = declarations === undefined ? source : fnv1a(source + declarations);
+    this.digests.set(kernel, { declarations, digest });
+    return digest;
   }
 
   /** Replaces a kernel's source (null restores the embedded one). */
   replace(kernel: string, source: string | null): void {
+    this.digests.delete(kernel);
     if (source === null) this.replaced.delete(kernel);
     else this.replaced.set(kernel, { source, digest: fnv1a(source) });
   }

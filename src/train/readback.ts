@@ -27,8 +27,15 @@ export class ReadBack {
   /** Hands on the previous step's numbers, then starts reading this one's; the tensors are
    *  disposed once read. Call it after the step's work has been submitted (flushed). */
   async push(outputs: { loss: Tensor; logits: Tensor }, info: StepInfo): Promise<void> {
-    await this.settle();
     const { loss, logits } = outputs;
+    try {
+      await this.settle();
+    } catch (error) {
+      // The run ends here (a NaN loss, a lost device): this step's outputs are never read.
+      loss.dispose();
+      logits.dispose();
+      throw error;
+    }
     const read = Promise.all([loss.toArray(), logits.toArray()]).finally(() =>
       [loss, logits].forEach((t) => t.dispose()),
     );

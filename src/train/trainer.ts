@@ -94,8 +94,14 @@ export async function train(requested: TrainConfig, options: TrainOptions): Prom
   options.onFirstStep?.();
   const tuning = new FirstStepTuning(options.tune !== false, options.cacheDir, log);
   const run: Run = { ...restored, policy, tuning, log, progress: options.progress };
-  const interrupted = await runEpochs(run, restored.startEpoch, restored.partial);
-  disposeRun(run);
+  let interrupted: boolean;
+  try {
+    interrupted = await runEpochs(run, restored.startEpoch, restored.partial);
+  } finally {
+    // Also when a step throws (a NaN loss, a lost device): no trace or model outlives the run.
+    tuning.dispose();
+    disposeRun(run);
+  }
   return { epochs: run.metrics.epochs, interrupted, started: true };
 }
 

@@ -20,6 +20,13 @@ export class FirstStepTuning {
     this.stopTrace = enabled ? traceConv2d() : null;
   }
 
+  /** Ends the trace without tuning (a stop, or a run that ends before its first step):
+   *  an open trace would keep every later convolution noting its use. */
+  dispose(): void {
+    this.stopTrace?.();
+    this.stopTrace = null;
+  }
+
   /** Whether the first step's tuning is still to come. */
   get active(): boolean {
     return this.stopTrace !== null;
@@ -29,7 +36,7 @@ export class FirstStepTuning {
    *  stopping (the tuning, seconds on a CPU adapter, then waits for the next run).
    *  Returns the milliseconds spent tuning. */
   async afterStep(stopping: boolean): Promise<number> {
-    if (this.stopTrace && stopping) this.stopTrace = null;
+    if (this.stopTrace && stopping) this.dispose();
     if (!this.stopTrace) return 0;
     const started = performance.now();
     const decided = await tuneConv2d(this.stopTrace());

@@ -241,6 +241,9 @@ export class TrainingSession {
     const read = Promise.all([loss.toArray(), logits.toArray()]).finally(() =>
       [loss, logits].forEach((t) => t.dispose()),
     );
+    // A read orphaned by an error elsewhere (a lost device) is not an unhandled rejection;
+    // whoever settles it still sees it fail.
+    read.catch(() => undefined);
     return { step: this.step, read, labels: batch.labels, size: batch.size, lr };
   }
 
