@@ -3,7 +3,7 @@
 // why, where no Chromium is installed; `npm run setup` installs Debian's.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'puppeteer-core';
-import { chromiumPath, launchChromium, openPage, serve, type Served } from './browser/chromium.js';
+import { chromiumPath, launchChromium, openPage, serve, waitForGlobal, type Served } from './browser/chromium.js';
 import { bundleForBrowser } from './browser/bundle.js';
 import { SEED } from './helpers.js';
 import { checkNames, type runKernelSuite, type SuiteResult } from './browser/kernel-suite.js';
@@ -25,11 +25,7 @@ describe.skipIf(!chromium)(`in Chromium (${chromium}) on its WebGPU adapter, aga
     });
     browser = await launchChromium();
     const { page, log } = await openPage(browser, `${server.url}/`);
-    await page
-      .waitForFunction(() => 'runKernelSuite' in globalThis, { timeout: 60_000 })
-      .catch(() => {
-        throw new Error(`the suite did not load:\n${log.join('\n')}`);
-      });
+    await waitForGlobal(page, log, 'runKernelSuite', 60_000);
     const report = await page.evaluate(
       (n) => (globalThis as unknown as { runKernelSuite: typeof runKernelSuite }).runKernelSuite(n),
       RANDOM_CONV_CASES,

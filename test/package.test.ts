@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { conv2d as refConv, conv2dGradInput, conv2dGradWeight, nd } from '../src/reference/index.js';
-import { chromiumPath, launchChromium, openPage, serve } from './browser/chromium.js';
+import { chromiumPath, launchChromium, openPage, serve, waitForGlobal } from './browser/chromium.js';
 import { assertClose } from './helpers.js';
 // @ts-expect-error: a plain ESM fixture without type declarations
 import { CASE as untypedCase } from './fixtures/package/case.mjs';
@@ -127,11 +127,7 @@ describe('the npm package, installed from its tarball into a fresh project', () 
       const browser = await launchChromium();
       try {
         const { page, log } = await openPage(browser, `${server.url}/`);
-        await page
-          .waitForFunction(() => 'result' in globalThis, { timeout: 120_000 })
-          .catch(() => {
-            throw new Error(`the bundle did not finish:\n${log.join('\n')}`);
-          });
+        await waitForGlobal(page, log, 'result', 120_000);
         const result = await page.evaluate(
           () => (globalThis as unknown as { result: ConvResult & { adapter: string } }).result,
         );

@@ -21,6 +21,14 @@ export interface LoaderOptions {
   limit?: number;
 }
 
+/** Training drops a last batch of one image: BatchNorm needs two. */
+const MIN_TRAIN_BATCH = 2;
+
+/** Batches in one training pass over `images` images (what batches() yields). */
+export function trainBatchCount(images: number, batchSize: number): number {
+  return Math.floor(images / batchSize) + (images % batchSize >= MIN_TRAIN_BATCH ? 1 : 0);
+}
+
 /** Batches of one pass over a split. Training drops a last batch of one image (BatchNorm needs two). */
 export function* batches(
   dataset: Dataset,
@@ -33,7 +41,7 @@ export function* batches(
   const size = C * H * W;
   for (let start = 0; start < count; start += batchSize) {
     const indices = order.slice(start, start + batchSize);
-    if (train && indices.length < 2) break;
+    if (train && indices.length < MIN_TRAIN_BATCH) break;
     const x = new Float32Array(indices.length * size);
     const labels = new Uint8Array(indices.length);
     indices.forEach((index, b) => {

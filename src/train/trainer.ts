@@ -6,11 +6,10 @@ import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadDataset, type Dataset } from '../data/datasets.js';
 import { ArgumentError, ResnextError } from '../errors.js';
-import { MODELS } from '../models/index.js';
 import type { ResNet } from '../models/resnet.js';
-import type { Schedule } from '../optim/schedule.js';
 import { SGD } from '../optim/sgd.js';
 import { Generator } from '../random.js';
+import { createModel, createOptimizer, createSchedule } from './setup.js';
 import { readCheckpoint, type Checkpoint } from './checkpoint.js';
 import { CheckpointPolicy, stopBeforeFirstStep, type EpochPartial } from './checkpoint-policy.js';
 import { validateConfig, type TrainConfig } from './config.js';
@@ -62,17 +61,7 @@ export interface TrainResult {
 
 const CHECKPOINT = 'last.safetensors';
 
-export function createModel(config: TrainConfig, dataset: Dataset, generator: Generator): ResNet {
-  const { create, input } = MODELS[config.model];
-  if (input[0] !== dataset.shape[0]) {
-    throw new ArgumentError(
-      'train',
-      'model',
-      `${config.model} takes ${input[0]}-channel images but ${dataset.name} has ${dataset.shape[0]}; pick a model for ${dataset.shape.join('x')} inputs`,
-    );
-  }
-  return create({ numClasses: dataset.classes.length, generator, zeroInitResidual: config.zeroInitResidual });
-}
+export { createModel } from './setup.js';
 
 export async function train(requested: TrainConfig, options: TrainOptions): Promise<TrainResult> {
   const { outDir, signal, log = () => undefined } = options;
@@ -154,21 +143,9 @@ async function restoreRun(
   const { config, resumed } = dir;
   const generator = new Generator(config.seed);
   const model = createModel(config, dataset, generator);
-  const optimizer = new SGD(model.parameters(), {
-    lr: config.lr,
-    momentum: config.momentum,
-    nesterov: config.nesterov,
-    weightDecay: config.weightDecay,
-  });
-  const trainCount = Math.min(config.trainLimit ?? dataset.train.count, dataset.train.count);
-  const stepsPerEpoch = Math.floor(trainCount / config.batchSize) + (trainCount % config.batchSize >= 2 ? 1 : 0);
-  const schedule: Schedule = {
-    kind: config.schedule,
-    baseLr: config.lr,
-    epochs: config.epochs,
-    stepsPerEpoch,
-    warmupEpochs: config.warmupEpochs,
-  };
+  const optimizer = createOptimizer(config, model);
+  const schedule = createSchedule(config, dataset);
+  const { stepsPerEpoch } = schedule;
   const common = { config, dataset, model, optimizer, generator, schedule, stepsPerEpoch };
   if (!resumed) return { ...common, step: 0, startEpoch: 0, metrics: await MetricsLog.open(outDir) };
   model.loadStateDict(resumed.model, { strict: true });

@@ -86,3 +86,13 @@ export async function openPage(browser: Browser, url: string): Promise<{ page: P
   await page.goto(url);
   return { page, log };
 }
+
+/** Waits until the page's script has set `globalThis[name]`; on a timeout, throws with the
+ *  page's console, which says why it did not. */
+export async function waitForGlobal(page: Page, log: string[], name: string, timeout: number): Promise<void> {
+  await page
+    .waitForFunction((key) => key in globalThis, { timeout }, name)
+    .catch(() => {
+      throw new Error(`the page never set ${name}:\n${log.join('\n')}`);
+    });
+}

@@ -6,12 +6,12 @@ import { tensor } from '../../src/creation.js';
 import type { Batch } from '../../src/data/loader.js';
 import { batches } from '../../src/data/loader.js';
 import type { Dataset } from '../../src/data/dataset-format.js';
-import { MODELS } from '../../src/models/index.js';
 import type { ResNet } from '../../src/models/resnet.js';
 import { traceConv2d, tuneConv2d, type ConvUse } from '../../src/ops/conv2d/index.js';
 import { learningRate, type Schedule } from '../../src/optim/schedule.js';
 import { SGD } from '../../src/optim/sgd.js';
 import { Generator } from '../../src/random.js';
+import { createModel, createOptimizer, createSchedule } from '../../src/train/setup.js';
 import { runtime } from '../../src/runtime/index.js';
 import { tidy } from '../../src/tensor.js';
 import { serializeCheckpoint, type Checkpoint, type RunPosition } from '../../src/train/checkpoint-format.js';
@@ -93,31 +93,11 @@ export class TrainingSession {
     private readonly listener: SessionListener,
     private readonly options: SessionOptions,
   ) {
-    const { create, input } = MODELS[config.model];
-    if (input[0] !== dataset.shape[0])
-      throw new Error(`${config.model} takes ${input[0]}-channel images but ${dataset.name} has ${dataset.shape[0]}`);
     this.generator = new Generator(config.seed);
-    this.model = create({
-      numClasses: dataset.classes.length,
-      generator: this.generator,
-      zeroInitResidual: config.zeroInitResidual,
-    });
-    this.optimizer = new SGD(this.model.parameters(), {
-      lr: config.lr,
-      momentum: config.momentum,
-      nesterov: config.nesterov,
-      weightDecay: config.weightDecay,
-    });
-    const trainCount = Math.min(config.trainLimit ?? dataset.train.count, dataset.train.count);
-    // As the trainer counts them: batches() drops a last batch of one image.
-    this.stepsPerEpoch = Math.floor(trainCount / config.batchSize) + (trainCount % config.batchSize >= 2 ? 1 : 0);
-    this.schedule = {
-      kind: config.schedule,
-      baseLr: config.lr,
-      epochs: config.epochs,
-      stepsPerEpoch: this.stepsPerEpoch,
-      warmupEpochs: config.warmupEpochs,
-    };
+    this.model = createModel(config, dataset, this.generator);
+    this.optimizer = createOptimizer(config, this.model);
+    this.schedule = createSchedule(config, dataset);
+    this.stepsPerEpoch = this.schedule.stepsPerEpoch;
     this.tunePending = options.tune;
   }
 
