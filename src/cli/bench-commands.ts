@@ -1,0 +1,88 @@
+// `resnext bench conv`: grouped-convolution throughput on this machine's adapter.
+import { Command, InvalidArgumentError } from 'commander';
+import { positiveInt, TUNING_CACHE, withEngine } from './args.js';
+
+export function registerBenchCommands(program: Command): void {
+  const bench = program.command('bench').description("measure kernel throughput on this machine's WebGPU adapter");
+
+  bench
+    .command('conv')
+    .description('grouped-convolution throughput: ResNeXt-50 (32x4d) shapes by default, vs a naive baseline kernel')
+    .option(
+      '--shape <N,C,H,W,groups[,k,stride]>',
+      'a custom shape (repeatable); replaces the default set',
+      (v: string, all: string[]) => [...all, v],
+      [] as string[],
+    )
+    .option('--mode <mode>', 'forward, backward (grad-input + grad-weight) or both', 'both')
+    .option('--warmup <n>', 'untimed runs per kernel (compiles pipelines)', positiveInt, 1)
+    .option('--iterations <n>', 'timed runs per kernel', positiveInt, 5)
+    .option('--no-baseline', 'skip the naive baseline kernel')
+    .option('--no-tune', 'time the default kernel of each shape instead of the fastest the autotuner finds')
+    .option('--json <file>', 'also write the results as JSON')
+    .option('--profile', 'instead: GPU time per kernel entry for one forward and backward of each shape')
+    .action(benchConvAction);
+}
+
+interface BenchConvOptions {
+  shape: string[];
+  mode: string;
+  warmup: number;
+  iterations: number;
+  baseline: boolean;
+  tune: boolean;
+  json?: string;
+  profile?: boolean;
+}
+
+async function benchConvAction(opts: BenchConvOptions): Promise<void> {
+  const { DEFAULT_SHAPES, parseShape } = await import('../bench/shapes.js');
+  const modes = { forward: ['forward'], backward: ['backward'], both: ['forward', 'backward'] }[opts.mode] as
+    ('forward' | 'backward')[] | undefined;
+  if (!modes) throw new InvalidArgumentError(`--mode '${opts.mode}' must be forward, backward or both`);
+  let shapes;
+  try {
+    shapes = opts.shape.length ? opts.shape.map(parseShape) : DEFAULT_SHAPES;
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+  if (opts.profile) {
+    await withEngine(async () => {
+      const { profileConv } = await import('../bench/conv.js');
+      const { formatProfile } = await import('../train/profile.js');
+      for (const s of shapes) console.log(`${formatProfile(await profileConv(s), s.label)}\n`);
+    });
+    return;
+  }
+  await withEngine(async ({ runtime, describeAdapter }) => {
+    const { benchConv, formatTable, TABLE_HEADER, tableRow } = await import('../bench/conv.js');
+    const report = runtime().report;
+    if (opts.tune) runtime().tuning.attach(TUNING_CACHE);
+    console.log(`adapter: ${describeAdapter(report)}`);
+    if (report.software)
+      console.log(
+        'note: a CPU adapter runs shaders on the CPU; compare the ratios in this run, not absolute times with a GPU',
+      );
+    console.log(
+      `timing: ${report.features.includes('timestamp-query') ? 'GPU timestamp queries' : 'synchronised wall time'}, median of ${opts.iterations} after ${opts.warmup} warm-up`,
+    );
+    const rows: string[][] = [];
+    const results = await benchConv(shapes, {
+      modes,
+      warmup: opts.warmup,
+      iterations: opts.iterations,
+      baseline: opts.baseline,
+      tune: opts.tune,
+      onResult: (r) => {
+        rows.push(tableRow(r));
+        console.error(`  done: ${r.shape.label} ${r.mode} ${r.medianMs.toFixed(1)} ms`);
+      },
+    });
+    console.log(formatTable(TABLE_HEADER, rows));
+    if (opts.json) {
+      const { writeFileSync } = await import('node:fs');
+      writeFileSync(opts.json, JSON.stringify({ adapter: report, results }, null, 2));
+      console.log(`wrote ${opts.json}`);
+    }
+  });
+}
