@@ -24,6 +24,7 @@ const epochLine = (epoch: number, step: number): EpochMetrics => ({
   trainError: 0.5,
   testLoss: 1,
   testError: 0.5,
+  testImages: 64,
   imagesPerSecond: 10,
   seconds: 1,
 });

@@ -73,6 +73,14 @@ describe('training', () => {
     );
   }, 300_000);
 
+  it('evaluates the epochs before the last on the test limit, and the last on the whole test split', async () => {
+    const dir = runDir();
+    const { epochs } = await train({ ...tinyConfig, epochs: 3, testLimit: 5 }, { outDir: dir, dataset: tinyDataset() });
+    expect(epochs.map((m) => m.testImages)).toEqual([5, 5, 16]);
+    const logged = lines(dir).filter((m) => m.kind === 'epoch') as unknown as { testImages: number }[];
+    expect(logged.map((m) => m.testImages)).toEqual([5, 5, 16]);
+  }, 300_000);
+
   it('refuses a run directory that holds another run, unless forced', async () => {
     const dir = runDir();
     await train({ ...tinyConfig, epochs: 1 }, { outDir: dir, dataset: tinyDataset() });

@@ -205,9 +205,16 @@ async function trainAction(flags: TrainFlags & { profile?: boolean }): Promise<v
       return;
     }
     const last = epochs.at(-1);
-    if (last)
+    if (last) {
+      const { describeCoverage } = await import('../train/evaluate.js');
+      // The last epoch is evaluated on the whole test split (see finishEpoch).
       console.log(
-        `final test error ${(100 * last.testError).toFixed(2)}% (accuracy ${(100 - 100 * last.testError).toFixed(2)}%), ${last.imagesPerSecond.toFixed(1)} training images/s`,
+        `final test error ${(100 * last.testError).toFixed(2)}% (accuracy ${(100 - 100 * last.testError).toFixed(2)}%) on ${describeCoverage(last.testImages, last.testImages)}; ${last.imagesPerSecond.toFixed(1)} training images/s`,
       );
+    }
+    const at = (file: string) => join(flags.out, file);
+    console.log(
+      `run directory ${flags.out}: curves ${at('error.svg')} and ${at('loss.svg')}, metrics ${at('metrics.jsonl')}, checkpoint ${at('last.safetensors')}`,
+    );
   });
 }

@@ -12,6 +12,8 @@ import { tidy, type Tensor } from '../tensor.js';
 export interface Evaluation {
   loss: number;
   error: number;
+  /** How many images of the split were evaluated. */
+  images: number;
   /** confusion[true][predicted] */
   confusion: number[][];
 }
@@ -44,7 +46,7 @@ export async function evaluate(
     batch.labels.forEach((label, i) => confusion[label][argmax(values, i * classes, classes)]++);
   }
   const correct = confusion.reduce((n, row, i) => n + row[i], 0);
-  return { loss: lossSum / Math.max(count, 1), error: count ? 1 - correct / count : 0, confusion };
+  return { loss: lossSum / Math.max(count, 1), error: count ? 1 - correct / count : 0, images: count, confusion };
 }
 
 export function argmax(values: Float32Array, offset: number, n: number): number {
@@ -58,4 +60,12 @@ export function countWrong(logits: Float32Array, labels: Uint8Array, classes: nu
   let wrong = 0;
   labels.forEach((label, i) => (wrong += argmax(logits, i * classes, classes) === label ? 0 : 1));
   return wrong;
+}
+
+/** "all 10,000 test images" or "the first 1,024 of 10,000 test images": what a figure covers. */
+export function describeCoverage(images: number, splitCount: number, split = 'test'): string {
+  const n = (v: number) => v.toLocaleString('en-US');
+  return images >= splitCount
+    ? `all ${n(splitCount)} ${split} images`
+    : `the first ${n(images)} of ${n(splitCount)} ${split} images`;
 }

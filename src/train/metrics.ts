@@ -14,6 +14,9 @@ export interface EpochMetrics {
   trainError: number;
   testLoss: number;
   testError: number;
+  /** How many test images testLoss and testError cover (a run may evaluate its earlier
+   *  epochs on a prefix of the split; its last epoch covers the whole split). */
+  testImages: number;
   imagesPerSecond: number;
   seconds: number;
 }

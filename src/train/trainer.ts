@@ -14,6 +14,7 @@ import { readCheckpoint, type Checkpoint } from './checkpoint.js';
 import { CheckpointPolicy, stopBeforeFirstStep, type EpochPartial } from './checkpoint-policy.js';
 import { validateConfig, type TrainConfig } from './config.js';
 import { runEpoch, type Run } from './epoch.js';
+import { describeCoverage } from './evaluate.js';
 import { METRICS_FILE, MetricsLog, type EpochMetrics } from './metrics.js';
 import type { Progress } from './progress.js';
 import { FirstStepTuning } from './tuning.js';
@@ -185,9 +186,10 @@ async function endEpoch(run: Run, m: EpochMetrics): Promise<void> {
   await run.policy.save(run.config, run.model, run.optimizer, position);
   await run.metrics.write();
   await run.metrics.writeCurves();
+  const coverage = describeCoverage(m.testImages, run.dataset.test.count);
   run.progress?.done(
-    `epoch ${m.epoch}/${run.config.epochs}: train loss ${m.trainLoss.toFixed(4)} error ${(100 * m.trainError).toFixed(2)}%, test loss ${m.testLoss.toFixed(4)} error ${(100 * m.testError).toFixed(2)}%, ${m.imagesPerSecond.toFixed(1)} img/s, ${m.seconds.toFixed(1)} s`,
+    `epoch ${m.epoch}/${run.config.epochs}: train loss ${m.trainLoss.toFixed(4)} error ${(100 * m.trainError).toFixed(2)}%, test loss ${m.testLoss.toFixed(4)} error ${(100 * m.testError).toFixed(2)}% (${coverage}), ${m.imagesPerSecond.toFixed(1)} img/s, ${m.seconds.toFixed(1)} s`,
   );
 }
 
-export { evaluate, type Evaluation } from './evaluate.js';
+export { describeCoverage, evaluate, type Evaluation } from './evaluate.js';

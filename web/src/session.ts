@@ -272,6 +272,7 @@ export class TrainingSession {
       trainError: wrong / Math.max(seen, 1),
       testLoss: evaluation.loss,
       testError: evaluation.error,
+      testImages: evaluation.images,
       imagesPerSecond: this.epochTime.images / (this.epochTime.ms / 1000),
       seconds: this.epochTime.ms / 1000,
     };
