@@ -34,3 +34,4 @@ export {
   type SafetensorsFile,
 } from './io/safetensors.js';
 export * as optim from './optim/index.js';
+export { exportOnnx, OPSET as ONNX_OPSET, type OnnxExportOptions } from './export/onnx.js';

@@ -118,7 +118,8 @@ async function fromCheckpoint(file: string): Promise<Prepared> {
 async function packageVersion(): Promise<string> {
   try {
     const text = await readFile(new URL('../../package.json', import.meta.url), 'utf8');
-    return String((JSON.parse(text) as { version?: unknown }).version ?? '');
+    const { version } = JSON.parse(text) as { version?: unknown };
+    return typeof version === 'string' ? version : '';
   } catch {
     return '';
   }
