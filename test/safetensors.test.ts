@@ -12,7 +12,7 @@ import {
   tensor,
   tidy,
 } from '../src/index.js';
-import { fromHalf, toHalf } from '../src/io/safetensors.js';
+import { fromHalf, parseSafetensors, serializeSafetensors, toHalf } from '../src/io/safetensors.js';
 import { assertClose, rngFor } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'safetensors-test-'));
@@ -24,6 +24,8 @@ function writeRaw(path: string, header: object, data: Uint8Array): void {
   length.writeBigUInt64LE(BigInt(json.length));
   writeFileSync(path, Buffer.concat([length, json, data]));
 }
+
+type HostTensorLike = { data: Float32Array };
 
 describe('safetensors', () => {
   it('a model saved and loaded into a fresh one gives the same outputs, counters and all', async () => {
@@ -81,6 +83,19 @@ describe('safetensors', () => {
     expect((t.c as { shape: number[] }).shape).toEqual([1, 2]);
     expect(Array.from((t.c as { data: Float32Array }).data)).toEqual([1, -2]);
     expect(t.n).toBe(42n);
+  });
+
+  it('re-saves tensors read from a file (views into its bytes) as they are, in F32 and F16', async () => {
+    const original = {
+      a: { data: Float32Array.of(1, 2, 3), shape: [3] },
+      b: { data: Float32Array.of(-4, 0.5), shape: [2] },
+    };
+    const read = parseSafetensors(await serializeSafetensors(original));
+    for (const dtype of ['F32', 'F16'] as const) {
+      const again = parseSafetensors(await serializeSafetensors(read.tensors, { dtype }));
+      for (const key of ['a', 'b'] as const)
+        expect(Array.from((again.tensors[key] as HostTensorLike).data)).toEqual(Array.from(original[key].data));
+    }
   });
 
   it('a failed write leaves no temporary file and the previous file untouched', async () => {

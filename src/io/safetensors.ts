@@ -79,7 +79,9 @@ export async function serializeSafetensors(dict: StateDict, options: SaveOptions
 async function encode(value: StateDict[string], dtype: 'F32' | 'F16'): Promise<Uint8Array> {
   if (typeof value === 'bigint') return new Uint8Array(BigInt64Array.of(value).buffer);
   const data = value instanceof Tensor ? await value.toArray() : value.data;
-  return new Uint8Array(dtype === 'F16' ? toHalf(data).buffer : data.buffer, 0, data.length * BYTES[dtype]);
+  // A host tensor may be a view into a larger buffer (parseSafetensors returns views into the file).
+  const typed = dtype === 'F16' ? toHalf(data) : data;
+  return new Uint8Array(typed.buffer, typed.byteOffset, data.length * BYTES[dtype]);
 }
 
 export interface SafetensorsFile {
