@@ -35,3 +35,15 @@ export {
 } from './io/safetensors.js';
 export * as optim from './optim/index.js';
 export { exportOnnx, OPSET as ONNX_OPSET, type OnnxExportOptions } from './export/onnx.js';
+export { prepareImage, type ImageTarget, type PrepareOptions, type PreparedImage } from './data/image-prep.js';
+export {
+  classify,
+  classifierInfo,
+  loadClassifier,
+  datasetMetadata,
+  softmax,
+  DATASET_METADATA_KEY,
+  type ClassifierInfo,
+  type DatasetInfo,
+  type Prediction,
+} from './pretrained/classifier.js';

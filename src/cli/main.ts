@@ -3,6 +3,7 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { positiveInt, positiveNumber, withEngine } from './args.js';
 import { registerBenchCommands } from './bench-commands.js';
 import { registerExportCommand } from './export-command.js';
+import { registerPredictCommand } from './predict-command.js';
 import { registerTrainCommands } from './train-commands.js';
 
 process.env.XDG_RUNTIME_DIR ??= '/tmp';
@@ -80,6 +81,7 @@ program
 registerTrainCommands(program);
 registerBenchCommands(program);
 registerExportCommand(program);
+registerPredictCommand(program);
 
 try {
   await program.parseAsync(process.argv);
