@@ -5,7 +5,7 @@
 // SwiftShader takes seconds per step, so the page trains on a fixed batch of 8 images (one
 // step per epoch) and evaluates on 8 test images: a loss that falls there is robust, and a
 // broken gradient or update would keep it near ln(10).
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,12 +16,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DatasetError, decodeDatasetBundle, encodeDatasetBundle } from '../src/data/dataset-format.js';
 import { batches } from '../src/data/loader.js';
 import { loadDataset, type Dataset } from '../src/data/datasets.js';
-import { Generator, models, optim, parseSafetensors, tensor, tidy } from '../src/index.js';
+import { Generator, models, optim, parseSafetensors, Tensor, tensor, tidy } from '../src/index.js';
+import { prepareImage } from '../src/data/image-prep.js';
+import { serializeSafetensors } from '../src/io/safetensors.js';
+import { classifierInfo, classify, datasetMetadata, loadClassifier } from '../src/pretrained/classifier.js';
 import { readCheckpoint, saveCheckpoint } from '../src/train/checkpoint.js';
+import { CHECKPOINT_FORMAT, parseCheckpoint } from '../src/train/checkpoint-format.js';
 import { DEFAULTS, validateConfig, type TrainConfig } from '../src/train/config.js';
 import { evaluate } from '../src/train/evaluate.js';
 import { sgdStep } from '../src/train/step.js';
-import type { BenchBar, PageState } from '../web/src/hook.js';
+import type { BenchBar, PageState, PredictSummary } from '../web/src/hook.js';
 import { chromiumPath, launchChromium, listen, openPage, type Served } from './browser/chromium.js';
 import { tinyDataset } from './tiny-data.js';
 
@@ -103,6 +107,9 @@ describe.skipIf(!chromium)(`the web app in Chromium (${chromium})`, () => {
     });
     browser = await launchChromium();
     dataset = await loadDataset('fashion-mnist', { cacheDir: join(root, '.cache') });
+    // The picture panel classifies with this model (the dev server sends RESNEXT_WEB_MODEL).
+    process.env.RESNEXT_WEB_MODEL = join(scratch, 'model.safetensors');
+    await writeFile(process.env.RESNEXT_WEB_MODEL, await classifierFile(dataset));
   }, 180_000);
 
   afterAll(async () => {
@@ -111,6 +118,7 @@ describe.skipIf(!chromium)(`the web app in Chromium (${chromium})`, () => {
     await browser?.close();
     await served?.close();
     await vite?.close();
+    delete process.env.RESNEXT_WEB_MODEL;
     if (scratch) await rm(scratch, { recursive: true, force: true });
   });
 
@@ -128,6 +136,38 @@ describe.skipIf(!chromium)(`the web app in Chromium (${chromium})`, () => {
     expect(panel).toMatch(/subgroup sizes/);
     expect(panel).toMatch(/maxStorageBufferBindingSize/);
   });
+
+  it(
+    'classifies a picture with the served model as Node does, inverting one on a light ground',
+    { timeout: 120_000 },
+    async () => {
+      const size = 28 * 28;
+      const grey = dataset.test.images.subarray(0, size);
+      const rgba = (levels: Uint8Array) =>
+        Uint8Array.from({ length: 4 * size }, (_, i) => (i % 4 === 3 ? 255 : levels[i >> 2]));
+      const asSent = (levels: Uint8Array) => Buffer.from(rgba(levels)).toString('base64');
+      const inPage = await hook<PredictSummary>(page, 'predict', asSent(grey), 28, 28);
+      const light = await hook<PredictSummary>(page, 'predict', asSent(grey.map((v) => 255 - v)), 28, 28);
+
+      const file = parseSafetensors(await readFile(process.env.RESNEXT_WEB_MODEL!));
+      const checkpoint = parseCheckpoint(file, 'model');
+      const info = await classifierInfo(checkpoint, file.metadata, 'model');
+      const inNode = await classify(
+        loadClassifier(checkpoint, info),
+        info.dataset,
+        prepareImage(rgba(grey), 28, 28, info.dataset).pixels,
+        3,
+      );
+      expect(inPage.inverted).toBe(false);
+      expect(light.inverted).toBe(true);
+      for (const answer of [inPage, light]) {
+        expect(answer.predictions.map((p) => p.label)).toEqual(inNode[0].map((p) => p.label));
+        answer.predictions.forEach((p, i) => expect(p.probability).toBeCloseTo(inNode[0][i].probability, 4));
+      }
+      expect((await hook<PageState>(page, 'state')).classifier).toMatch(/^small_resnext trained on fashion-mnist/);
+      expect(await page.$$eval('#predict-results li', (items) => items.length)).toBe(3);
+    },
+  );
 
   it('benchmarks grouped convolutions and draws a bar per shape and kernel', { timeout: 180_000 }, async () => {
     const bars = await hook<BenchBar[]>(page, 'bench', { shapes: 2, images: 1, iterations: 2 });
@@ -261,4 +301,32 @@ async function cliCheckpoint(dir: string, dataset: Dataset): Promise<{ path: str
   model.dispose();
   optimizer.buffers.forEach((b) => b?.dispose());
   return { path, loss: evaluation.loss };
+}
+
+/** A small_resnext as the shipped model is written (checkpoint format, no optimiser
+ *  buffers, the dataset's description in the metadata), with BatchNorm statistics drawn at
+ *  random so that the classes' probabilities differ. */
+async function classifierFile(dataset: Dataset): Promise<Uint8Array> {
+  const model = models.smallResnext({ numClasses: dataset.classes.length });
+  const generator = new Generator(3);
+  const dict: Record<string, Tensor | bigint> = {};
+  for (const [key, value] of Object.entries(model.stateDict())) {
+    const statistic = /running_(mean|var)$/.exec(key)?.[1];
+    const offset = statistic === 'var' ? 0.5 : -0.5; // variances in [0.5, 1.5), means in [-0.5, 0.5)
+    dict[`model.${key}`] =
+      statistic && value instanceof Tensor
+        ? tensor(
+            Float32Array.from({ length: value.size }, () => offset + generator.random()),
+            [...value.shape],
+          )
+        : value;
+  }
+  return serializeSafetensors(dict, {
+    metadata: {
+      format: CHECKPOINT_FORMAT,
+      config: JSON.stringify(DEFAULTS),
+      position: JSON.stringify({ epoch: 0, step: 0, rngState: [] }),
+      ...datasetMetadata(dataset),
+    },
+  });
 }

@@ -1,7 +1,10 @@
 // `npm run web`: Vite serves the page in this folder, with the engine's TypeScript from
 // ../src, and answers GET /data/<dataset>.bin[?train=N&test=M] with the dataset the CLI
 // trains on: loaded by the Node loader (cached in ../.cache, where `resnext train` keeps
-// it) and sent as the bundle that src/data/dataset-format.ts decodes in the page.
+// it) and sent as the bundle that src/data/dataset-format.ts decodes in the page; and
+// GET /pretrained/model.safetensors with the shipped model (RESNEXT_WEB_MODEL names another
+// file: the page test serves one it makes).
+import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +18,7 @@ const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 
 export default defineConfig({
   root: webRoot,
-  plugins: [datasetServer()],
+  plugins: [datasetServer(), modelServer()],
   // The page imports the engine from ../src, outside this root.
   server: { fs: { allow: [repoRoot] } },
   clearScreen: false,
@@ -60,6 +63,30 @@ function datasetServer(): Plugin {
       void server.middlewares.use('/data', (request, response, next) => void handle(request, response, next)),
     configurePreviewServer: (server) =>
       void server.middlewares.use('/data', (request, response, next) => void handle(request, response, next)),
+  };
+}
+
+const SHIPPED_MODEL = 'pretrained/small_resnext-fashion-mnist/model.safetensors';
+
+function modelServer(): Plugin {
+  const handle = async (request: IncomingMessage, response: ServerResponse, next: () => void): Promise<void> => {
+    if (new URL(request.url ?? '/', 'http://localhost').pathname !== '/model.safetensors') return next();
+    const file = process.env.RESNEXT_WEB_MODEL ?? join(repoRoot, SHIPPED_MODEL);
+    try {
+      const body = await readFile(file);
+      response.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(body.length) });
+      response.end(body);
+    } catch (error) {
+      response.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+      response.end(`${file} could not be read (${(error as Error).message})`);
+    }
+  };
+  return {
+    name: 'resnext-shipped-model',
+    configureServer: (server) =>
+      void server.middlewares.use('/pretrained', (request, response, next) => void handle(request, response, next)),
+    configurePreviewServer: (server) =>
+      void server.middlewares.use('/pretrained', (request, response, next) => void handle(request, response, next)),
   };
 }
 

@@ -4,9 +4,10 @@ import { decodeDatasetBundle, type Dataset } from '../../src/data/dataset-format
 import { runtime } from '../../src/runtime/index.js';
 import { showAdapter } from './adapter-panel.js';
 import { BenchPanel } from './bench-panel.js';
-import { byId, setStatus, toBase64 } from './dom.js';
+import { byId, fromBase64, setStatus, toBase64 } from './dom.js';
 import type { PageState, ResnextPageHook } from './hook.js';
 import { pageOptions } from './params.js';
+import { PredictPanel } from './predict-panel.js';
 import { TrainPanel } from './train-panel.js';
 
 export type App = Omit<ResnextPageHook, 'ready'>;
@@ -16,6 +17,14 @@ export async function startApp(): Promise<App> {
   const adapter = await showAdapter(byId('adapter-info'));
   const options = pageOptions(new URLSearchParams(location.search), adapter.software);
   const datasetFor = datasetSource(options.config.trainLimit, options.config.testLimit);
+  const predict = new PredictPanel({
+    canvas: byId('predict-canvas'),
+    preview: byId('predict-preview'),
+    clear: byId('predict-clear'),
+    upload: byId('predict-upload'),
+    status: byId('predict-status'),
+    results: byId('predict-results'),
+  });
   let train: TrainPanel | null = null;
   const bench = new BenchPanel(
     {
@@ -42,7 +51,8 @@ export async function startApp(): Promise<App> {
     train: (steps) => panel.trainSteps(steps),
     bench: (request) => bench.run(request),
     checkpoint: async () => toBase64((await panel.saveCheckpoint()).bytes),
-    state: (): PageState => ({ adapter, ...panel.state() }),
+    predict: async (rgba, width, height) => predict.predict(fromBase64(rgba), width, height),
+    state: (): PageState => ({ adapter, classifier: predict.model, ...panel.state() }),
     loseDevice: async () => {
       const lost = runtime().device.lost;
       runtime().device.destroy();

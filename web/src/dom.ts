@@ -55,6 +55,11 @@ export function toBase64(bytes: Uint8Array): string {
   return btoa(binary);
 }
 
+/** toBase64's inverse. */
+export function fromBase64(text: string): Uint8Array {
+  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+}
+
 export const formatCount = (n: number): string => n.toLocaleString('en-US');
 
 export const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));

@@ -10,6 +10,8 @@ export type EpochSummary = Omit<EpochMetrics, 'kind' | 'lr'>;
 
 export interface PageState {
   adapter: { description: string; vendor: string; architecture: string; software: boolean } | null;
+  /** The model the picture panel classifies with, once loaded ("small_resnext trained on ..."). */
+  classifier: string | null;
   dataset: { name: string; train: number; test: number } | null;
   config: TrainConfig | null;
   /** Epochs completed, and optimiser steps taken. */
@@ -45,6 +47,12 @@ export interface BenchBar {
   gflops: number;
 }
 
+/** The picture panel's answer: the top classes, most probable first. */
+export interface PredictSummary {
+  predictions: { label: string; index: number; probability: number }[];
+  inverted: boolean;
+}
+
 export interface ResnextPageHook {
   /** Resolves once the adapter is shown and the dataset and model are ready; rejects with
    *  the message the page shows when they cannot be (no WebGPU, no dataset). */
@@ -56,6 +64,9 @@ export interface ResnextPageHook {
   bench(request?: BenchRequest): Promise<BenchBar[]>;
   /** A checkpoint at the current position (kept as the last one), as base64 safetensors. */
   checkpoint(): Promise<string>;
+  /** Classifies a picture (RGBA bytes as base64, width x height) with the shipped model, as
+   *  the panel does for a drawing or an upload; rejects when no model could be loaded. */
+  predict(rgba: string, width: number, height: number): Promise<PredictSummary>;
   state(): PageState;
   /** Destroys the GPU device, as a driver reset would; resolves with the message the page shows. */
   loseDevice(): Promise<string>;

@@ -28,6 +28,7 @@ const hook: ResnextPageHook = {
   train: async (steps) => (await app).train(steps),
   bench: async (request) => (await app).bench(request),
   checkpoint: async () => (await app).checkpoint(),
+  predict: async (rgba, width, height) => (await app).predict(rgba, width, height),
   state: () => {
     throw new Error('the page is not ready yet: await resnextPage.ready');
   },

@@ -144,7 +144,7 @@ export class TrainPanel implements SessionListener {
     this.fail(new Error(`The GPU device was lost (${reason}), so training stopped.`));
   }
 
-  state(): Omit<PageState, 'adapter'> {
+  state(): Omit<PageState, 'adapter' | 'classifier'> {
     const { session } = this;
     return {
       dataset: { name: session.dataset.name, train: session.dataset.train.count, test: session.dataset.test.count },
