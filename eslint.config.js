@@ -19,6 +19,7 @@ export default tseslint.config(
       'src/runtime/kernels.generated.ts',
       'web/dist/',
       'test/fixtures/package/',
+      '.venv-torch/',
     ],
   },
   js.configs.recommended,
