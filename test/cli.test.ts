@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readCheckpoint } from '../src/train/checkpoint.js';
+import { QUICK } from '../src/train/config.js';
 
 const BIN = new URL('../bin/resnext.js', import.meta.url).pathname;
 const run = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000 });
@@ -106,7 +107,7 @@ describe('resnext CLI', () => {
     // --quick's recipe stands where no flag overrides it (no augmentation).
     expect(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'))).toMatchObject({
       augment: false,
-      trainLimit: 3072,
+      trainLimit: QUICK.trainLimit,
     });
   }, 300_000);
 
