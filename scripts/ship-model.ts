@@ -60,11 +60,7 @@ async function shipFiles({ runDir, outDir, allowUnfinished, cacheDir }: Options)
       `${source} is from epoch ${position.epoch} of ${config.epochs}${position.partial ? ' (mid-epoch)' : ''}: the run is not finished; finish it (resnext train --out ${runDir} --resume) or pass --allow-unfinished`,
     );
   const dataset = await loadDataset(config.dataset, { cacheDir, dataDir: config.dataDir, log: console.log });
-  // Copies: the tensors read are views into the file's bytes, and encodeSafetensors writes a
-  // view's whole buffer from its start (it ignores byteOffset), which would ship garbage.
-  const dict = Object.fromEntries(
-    Object.entries(model).map(([k, v]) => [`model.${k}`, typeof v === 'bigint' ? v : { ...v, data: v.data.slice() }]),
-  );
+  const dict = Object.fromEntries(Object.entries(model).map(([k, v]) => [`model.${k}`, v]));
   // The checkpoint's own metadata strings, verbatim, so every reader of checkpoints reads it.
   const { format, config: configJson, position: positionJson } = file.metadata;
   const metadata = { format, config: configJson, position: positionJson, ...datasetMetadata(dataset) };
