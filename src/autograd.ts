@@ -49,6 +49,16 @@ export function record(
   return output;
 }
 
+/** Frees the intermediates a composite op or a module's forward made, once `consumer` (the
+ *  op that read them last) is recorded, where no graph holds them: a consumer that needs no
+ *  gradient (under noGrad, or with no input that needs one) recorded no backward, so
+ *  nothing reads them again. This is how an eval forward holds only the activations still
+ *  to be read, with or without an enclosing tidy() (docs/memory.md). */
+export function releaseIntermediates(consumer: Tensor, ...intermediates: (Tensor | null)[]): void {
+  if (consumer.requiresGrad) return;
+  for (const t of intermediates) if (t !== consumer) t?.dispose();
+}
+
 const freed: GradFn['backward'] = () => {
   throw new ArgumentError(
     'backward',

@@ -6,6 +6,7 @@ import {
   batchNorm,
   crossEntropy,
   maxPool2d,
+  models,
   noGrad,
   ones,
   runtime,
@@ -14,6 +15,7 @@ import {
   zeros,
   type Tensor,
 } from '../src/index.js';
+import type { ResNet } from '../src/models/resnet.js';
 import { randomData, rngFor, settledInUseBytes } from './helpers.js';
 
 interface Case {
@@ -119,4 +121,38 @@ describe('saved tensors', () => {
       disposeAll([out, y, ...inputs, ...inputs.map((t) => t.grad)]);
     });
   }
+});
+
+// The rule for a forward's intermediates (releaseIntermediates in src/autograd.ts): where no
+// graph needs them, each is freed once its last consumer is recorded, so an eval forward
+// holds only what is still to be read, with no tidy() around it.
+describe('an eval forward that records no graph', () => {
+  const shape = [8, 1, 28, 28];
+  const largestActivation = (model: ResNet) =>
+    Math.max(...model.profile(shape).map((r) => 4 * r.shape.reduce((a, b) => a * b, 1)));
+
+  it('leaves only its output in use, and peaks at a few activations, not all of them', async () => {
+    const model = models.smallResnext({ numClasses: 10 }).eval();
+    const x = tensor(randomData(rngFor('eval forward'), 784 * 8), shape);
+    noGrad(() => model.forward(x)).dispose(); // pipelines, and the convolution workspaces' first use
+    const frozen = () => {
+      // With grad enabled but no parameter that needs a gradient, no graph is recorded either.
+      for (const p of model.parameters()) p.requiresGrad = false;
+      return model.forward(x);
+    };
+    for (const run of [() => noGrad(() => model.forward(x)), frozen]) {
+      const before = await settledInUseBytes();
+      runtime().pool.resetPeak();
+      const y = run();
+      // Synchronously, before garbage collection could return anything.
+      const { inUseBytes, peakInUseBytes } = runtime().stats();
+      expect(inUseBytes - before).toBeLessThanOrEqual(512); // the [8, 10] output's buffer
+      // Measured 4.1x the largest activation (a block's input, its two branches and its
+      // output); keeping every intermediate peaks at 26x.
+      expect(peakInUseBytes - before).toBeLessThan(5 * largestActivation(model));
+      y.dispose();
+    }
+    model.dispose();
+    x.dispose();
+  });
 });

@@ -5,6 +5,7 @@
 //   (b) early concatenation: the paths' 1x1 and 3x3, concatenated, then one 1x1
 //   (c) grouped convolution: one 1x1, one grouped 3x3, one 1x1 (the default; what trains)
 // All three read the same parameters, so they share one state dict.
+import { releaseIntermediates } from '../autograd.js';
 import { ArgumentError } from '../errors.js';
 import { batchNorm } from '../ops/batchnorm.js';
 import { conv2d } from '../ops/conv2d/index.js';
@@ -15,7 +16,7 @@ import type { Generator } from '../random.js';
 import type { Tensor } from '../tensor.js';
 import { constant, kaimingNormalFanOut } from '../nn/init.js';
 import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Linear, MaxPool2d, ReLU, Sequential } from '../nn/layers.js';
-import { Module, type ShapeAndMacs } from '../nn/module.js';
+import { chain, Module, type ShapeAndMacs } from '../nn/module.js';
 
 export type BlockForm = 'a' | 'b' | 'c';
 const EXPANSION = 4;
@@ -87,13 +88,21 @@ export class Bottleneck extends Module {
   forward(x: Tensor): Tensor {
     const merged = this.form === 'c' ? this.grouped(x) : this.paths(x);
     const identity = this.downsample ? this.downsample.forward(x) : x;
-    return this.bn3.forward(merged, true, identity);
+    const out = this.bn3.forward(merged, true, identity);
+    releaseIntermediates(out, merged, identity === x ? null : identity);
+    return out;
   }
 
   /** Form (c): the grouped convolution. */
   private grouped(x: Tensor): Tensor {
-    const h = this.bn1.forward(this.conv1.forward(x), true);
-    return this.conv3.forward(this.bn2.forward(this.conv2.forward(h), true));
+    return chain(
+      x,
+      (h) => this.conv1.forward(h),
+      (h) => this.bn1.forward(h, true),
+      (h) => this.conv2.forward(h),
+      (h) => this.bn2.forward(h, true),
+      (h) => this.conv3.forward(h),
+    );
   }
 
   /** Forms (a) and (b), path by path, on slices of the same parameters. */
@@ -193,10 +202,17 @@ export class ResNet extends Module {
 
   forward(x: Tensor): Tensor {
     const [conv1, bn1, maxpool] = this.stem as [Conv2d, BatchNorm2d, MaxPool2d?];
-    let h = bn1.forward(conv1.forward(x), true);
-    if (maxpool) h = maxpool.forward(h);
-    for (const stage of this.stages) h = stage.forward(h);
-    return this.head.fc.forward(flatten(this.head.avgpool.forward(h), 1));
+    const steps = [(h: Tensor) => conv1.forward(h), (h: Tensor) => bn1.forward(h, true)];
+    if (maxpool) steps.push((h) => maxpool.forward(h));
+    for (const stage of this.stages) steps.push((h) => stage.forward(h));
+    const { avgpool, fc } = this.head;
+    return chain(
+      x,
+      ...steps,
+      (h) => avgpool.forward(h),
+      (h) => flatten(h, 1),
+      (h) => fc.forward(h),
+    );
   }
 
   /** Per-stage output shape, parameters and MACs for an input shape [N, C, H, W]. */

@@ -11,7 +11,7 @@ import { flatten } from '../ops/shape.js';
 import type { Generator } from '../random.js';
 import type { Tensor } from '../tensor.js';
 import { constant, defaultUniform, fans } from './init.js';
-import { Module, type ShapeAndMacs } from './module.js';
+import { chain, Module, type ShapeAndMacs } from './module.js';
 
 const positive = (layer: string, name: string, v: number) => {
   if (!Number.isSafeInteger(v) || v < 1) throw new ArgumentError(layer, name, `must be a positive integer, got ${v}`);
@@ -216,7 +216,7 @@ export class Sequential extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return this.layers.reduce((h, m) => m.forward(h), x);
+    return chain(x, ...this.layers.map((m) => (h: Tensor) => m.forward(h)));
   }
 
   shapeAndMacs(input: number[]): ShapeAndMacs {

@@ -1,5 +1,6 @@
 // Module: parameters, buffers and submodules under PyTorch's dotted names, train/eval,
 // stateDict and loadStateDict.
+import { releaseIntermediates } from '../autograd.js';
 import { ResnextError, fmtShape } from '../errors.js';
 import { assign } from '../ops/fill.js';
 import { Tensor } from '../tensor.js';
@@ -37,6 +38,18 @@ export class StateDictError extends ResnextError {
 }
 
 const shapeOf = (v: StateValue): number[] => (typeof v === 'bigint' ? [] : [...v.shape]);
+
+/** `steps` applied in order to `x`, each intermediate freed once the next step has read it
+ *  where no graph needs it (releaseIntermediates); never `x`, which the caller owns. */
+export function chain(x: Tensor, ...steps: ((h: Tensor) => Tensor)[]): Tensor {
+  let h = x;
+  for (const step of steps) {
+    const next = step(h);
+    if (h !== x) releaseIntermediates(next, h);
+    h = next;
+  }
+  return h;
+}
 
 export abstract class Module {
   training = true;

@@ -1,7 +1,7 @@
 // Matrix products (kernels/matmul.wgsl): matmul(a, b) and linear(x, weight, bias), with
 // the backward rules written as products with transposed operands, so no transpose is
 // ever materialised.
-import { record } from '../autograd.js';
+import { record, releaseIntermediates } from '../autograd.js';
 import { fmtShape, ResnextError, ShapeError } from '../errors.js';
 import { grid, kernelContract, runtime, uniformStruct } from '../runtime/index.js';
 import { empty, Tensor } from '../tensor.js';
@@ -156,5 +156,7 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): T
   if (bias.rank !== 1 || bias.shape[0] !== weight.shape[0]) {
     throw new ShapeError('linear', 'bias', `has shape ${fmtShape(bias.shape)}, expected [${weight.shape[0]}]`);
   }
-  return add(y, bias);
+  const out = add(y, bias);
+  releaseIntermediates(out, y);
+  return out;
 }

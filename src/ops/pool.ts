@@ -1,6 +1,6 @@
 // Max pooling (kernels/pool.wgsl), like torch.nn.functional.max_pool2d in floor mode.
 // Average pooling to 1x1 is mean over H and W (ops/reduce.ts) and needs no kernel here.
-import { record } from '../autograd.js';
+import { record, releaseIntermediates } from '../autograd.js';
 import { ArgumentError, fmtShape, ShapeError } from '../errors.js';
 import { grid, kernelContract, runtime, uniformStruct } from '../runtime/index.js';
 import { empty, type Tensor } from '../tensor.js';
@@ -88,5 +88,8 @@ export function adaptiveAvgPool2d1(x: Tensor): Tensor {
   expectTensor('adaptiveAvgPool2d', 'input', x);
   if (x.rank !== 4)
     throw new ShapeError('adaptiveAvgPool2d', 'input', `must be 4-D [N, C, H, W], got ${fmtShape(x.shape)}`);
-  return reshape(mean(x, [2, 3]), [x.shape[0], x.shape[1], 1, 1]);
+  const means = mean(x, [2, 3]);
+  const y = reshape(means, [x.shape[0], x.shape[1], 1, 1]);
+  releaseIntermediates(y, means);
+  return y;
 }

@@ -18,6 +18,8 @@ export interface PoolStats {
   /** Bytes held in GPU buffers, in use or free. */
   allocatedBytes: number;
   inUseBytes: number;
+  /** The most bytes in use at once since the pool was made or resetPeak() was called. */
+  peakInUseBytes: number;
   liveBuffers: number;
   freeBuffers: number;
 }
@@ -29,6 +31,7 @@ export class BufferPool {
   pendingBytes = 0;
   private allocatedBytes = 0;
   private inUseBytes = 0;
+  private peakInUseBytes = 0;
   private liveBuffers = 0;
   private freeBuffers = 0;
 
@@ -50,6 +53,7 @@ export class BufferPool {
       this.liveBuffers++;
     }
     this.inUseBytes += size;
+    this.peakInUseBytes = Math.max(this.peakInUseBytes, this.inUseBytes);
     return buffer;
   }
 
@@ -71,10 +75,16 @@ export class BufferPool {
     this.pendingBytes = 0;
   }
 
+  /** Starts a new peak from what is in use now (to measure one forward, say). */
+  resetPeak(): void {
+    this.peakInUseBytes = this.inUseBytes;
+  }
+
   stats(): PoolStats {
     return {
       allocatedBytes: this.allocatedBytes,
       inUseBytes: this.inUseBytes,
+      peakInUseBytes: this.peakInUseBytes,
       liveBuffers: this.liveBuffers,
       freeBuffers: this.freeBuffers,
     };

@@ -1,7 +1,7 @@
 // Grouped 2-D convolution: PyTorch's conv2d in NCHW with stride, padding, dilation and
 // groups, and its backward (grad-input, grad-weight, grad-bias). Each role runs on the
 // variant registry.ts's chooseVariant picks (forced, tuned, else by default).
-import { record } from '../../autograd.js';
+import { record, releaseIntermediates } from '../../autograd.js';
 import { ArgumentError, fmtShape, ShapeError, type Shape } from '../../errors.js';
 import { Tensor } from '../../tensor.js';
 import { reduceKernel } from '../reduce_kernel.js';
@@ -67,7 +67,10 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
   if (g.kH * g.kW === 1 && g.padding.every((p) => p === 0) && g.stride.some((s) => s > 1)) {
     // A strided 1x1 convolution reads every stride-th pixel only: slice those out and run a
     // stride-1 one, which the faster kernels take (the slice's backward scatters dx back).
-    return conv2d(stridedSlice(x, [1, 1, ...g.stride]), weight, bias, { groups: g.groups });
+    const sliced = stridedSlice(x, [1, 1, ...g.stride]);
+    const y = conv2d(sliced, weight, bias, { groups: g.groups });
+    releaseIntermediates(y, sliced);
+    return y;
   }
   if (tracing())
     noteUse(g, [
