@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { defineConfig, type Plugin } from 'vite';
+import { defineConfig, type Connect, type Plugin } from 'vite';
 import { encodeDatasetBundle, type Dataset } from '../src/data/dataset-format.js';
 import { loadDataset } from '../src/data/datasets.js';
 import { ArgumentError, ResnextError } from '../src/errors.js';
@@ -57,13 +57,7 @@ function datasetServer(): Plugin {
       response.end((error as Error).message);
     }
   };
-  return {
-    name: 'resnext-datasets',
-    configureServer: (server) =>
-      void server.middlewares.use('/data', (request, response, next) => void handle(request, response, next)),
-    configurePreviewServer: (server) =>
-      void server.middlewares.use('/data', (request, response, next) => void handle(request, response, next)),
-  };
+  return servedAt('resnext-datasets', '/data', handle);
 }
 
 const SHIPPED_MODEL = 'pretrained/small_resnext-fashion-mnist/model.safetensors';
@@ -81,13 +75,16 @@ function modelServer(): Plugin {
       response.end(`${file} could not be read (${(error as Error).message})`);
     }
   };
-  return {
-    name: 'resnext-shipped-model',
-    configureServer: (server) =>
-      void server.middlewares.use('/pretrained', (request, response, next) => void handle(request, response, next)),
-    configurePreviewServer: (server) =>
-      void server.middlewares.use('/pretrained', (request, response, next) => void handle(request, response, next)),
-  };
+  return servedAt('resnext-shipped-model', '/pretrained', handle);
+}
+
+type Handler = (request: IncomingMessage, response: ServerResponse, next: () => void) => Promise<void>;
+
+/** A plugin that answers requests under `route` in both the dev and the preview server. */
+function servedAt(name: string, route: string, handle: Handler): Plugin {
+  const use = (server: { middlewares: Connect.Server }) =>
+    void server.middlewares.use(route, (request, response, next) => void handle(request, response, next));
+  return { name, configureServer: use, configurePreviewServer: use };
 }
 
 function limit(url: URL, key: string): number | undefined {

@@ -2,10 +2,10 @@
 // bytes, not its name (a .png that is really a JPEG still reads); pngjs turns grayscale,
 // palette, 16-bit and alpha PNGs into RGBA 8-bit, and jpeg-js decodes baseline and
 // progressive JPEGs.
-import { readFile } from 'node:fs/promises';
 import { decode } from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { ResnextError } from '../errors.js';
+import { readFileFor } from './read-file.js';
 
 export interface DecodedImage {
   width: number;
@@ -33,12 +33,7 @@ const startsWith = (bytes: Uint8Array, magic: number[]) => magic.every((b, i) =>
 
 /** The image in a PNG or JPEG file. */
 export async function readImage(path: string): Promise<DecodedImage> {
-  const bytes = await readFile(path).catch((e: NodeJS.ErrnoException) => {
-    throw new ImageError(
-      path,
-      e.code === 'EISDIR' ? 'is a directory, not an image file' : `cannot be read (${e.code ?? e.message})`,
-    );
-  });
+  const bytes = await readFileFor(path, 'an image file', (file, reason) => new ImageError(file, reason));
   return decodeImage(bytes, path);
 }
 

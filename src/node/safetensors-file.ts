@@ -1,7 +1,7 @@
 // safetensors files in Node: writing streams the chunks of encodeSafetensors (one tensor
 // at a time from the GPU) into a temporary file that is renamed into place, so a crash
 // never leaves a half-written file under the final name.
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { open, rename, rm } from 'node:fs/promises';
 import {
   encodeSafetensors,
   parseSafetensors,
@@ -10,6 +10,7 @@ import {
   type SaveOptions,
 } from '../io/safetensors.js';
 import type { HostTensor, StateDict } from '../nn/module.js';
+import { readFileFor } from './read-file.js';
 
 /** Writes a state dict to `path`; bigint values become I64 scalars (num_batches_tracked). */
 export async function saveSafetensors(path: string, dict: StateDict, options: SaveOptions = {}): Promise<void> {
@@ -32,12 +33,7 @@ export async function saveSafetensors(path: string, dict: StateDict, options: Sa
 
 /** Reads every tensor as float32 (I64 scalars as bigint), with the file's metadata. */
 export async function readSafetensors(path: string): Promise<SafetensorsFile> {
-  const bytes = await readFile(path).catch((e: NodeJS.ErrnoException) => {
-    throw new SafetensorsError(
-      path,
-      e.code === 'EISDIR' ? 'is a directory, not a safetensors file' : `cannot be read (${e.code ?? e.message})`,
-    );
-  });
+  const bytes = await readFileFor(path, 'a safetensors file', (file, reason) => new SafetensorsError(file, reason));
   return parseSafetensors(bytes, path);
 }
 
