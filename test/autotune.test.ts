@@ -31,6 +31,21 @@ describe('the tuning cache', () => {
     fresh.set('k', 'v');
     expect(new TuningCache('adapter A').get('k')).toBeUndefined();
   });
+
+  it('retimes on request: the saved choices are forgotten, and the new ones replace them', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'tune-')), 'autotune.json');
+    const timedWhenBusy = new TuningCache('adapter A');
+    timedWhenBusy.attach(file);
+    timedWhenBusy.set('conv2d forward k', 'subgroup-rows');
+    timedWhenBusy.set('conv2d grad_input k', 'portable');
+    const retimed = new TuningCache('adapter A');
+    retimed.attach(file, { retime: true });
+    expect(retimed.get('conv2d forward k')).toBeUndefined();
+    retimed.set('conv2d forward k', 'subgroup');
+    const next = new TuningCache('adapter A');
+    next.attach(file);
+    expect([next.get('conv2d forward k'), next.get('conv2d grad_input k')]).toEqual(['subgroup', 'portable']);
+  });
 });
 
 describe('the conv2d autotuner', () => {

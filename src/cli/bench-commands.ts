@@ -19,6 +19,7 @@ export function registerBenchCommands(program: Command): void {
     .option('--iterations <n>', 'timed runs per kernel', positiveInt, 5)
     .option('--no-baseline', 'skip the naive baseline kernel')
     .option('--no-tune', 'time the default kernel of each shape instead of the fastest the autotuner finds')
+    .option('--retune', "time every kernel variant afresh, replacing the tuning file's choices for these shapes")
     .option('--json <file>', 'also write the results as JSON')
     .option('--profile', 'instead: GPU time per kernel entry for one forward and backward of each shape')
     .action(benchConvAction);
@@ -31,6 +32,7 @@ interface BenchConvOptions {
   iterations: number;
   baseline: boolean;
   tune: boolean;
+  retune?: boolean;
   json?: string;
   profile?: boolean;
 }
@@ -57,7 +59,7 @@ async function benchConvAction(opts: BenchConvOptions): Promise<void> {
   await withEngine(async ({ runtime, describeAdapter }) => {
     const { benchConv, formatTable, TABLE_HEADER, tableRow } = await import('../bench/conv.js');
     const report = runtime().report;
-    if (opts.tune) runtime().tuning.attach(TUNING_CACHE);
+    if (opts.tune) runtime().tuning.attach(TUNING_CACHE, { retime: opts.retune });
     console.log(`adapter: ${describeAdapter(report)}`);
     if (report.software)
       console.log(

@@ -94,6 +94,7 @@ function registerTrain(program: Command): void {
     .option('--resume', 'continue the run in --out from its last checkpoint')
     .option('--force', 'start over even if --out holds another run')
     .option('--profile', 'print GPU time per kernel for one training step of this configuration, and exit')
+    .option('--retune', "time the convolution kernels afresh, replacing the tuning file's choices for these shapes")
     .action(trainAction);
 }
 
@@ -185,7 +186,7 @@ async function profileAction(config: TrainConfig, cacheDir: string): Promise<voi
   });
 }
 
-async function trainAction(flags: TrainFlags & { profile?: boolean }): Promise<void> {
+async function trainAction(flags: TrainFlags & { profile?: boolean; retune?: boolean }): Promise<void> {
   const config = await configFrom(flags);
   if (flags.profile) return profileAction(config, flags.cacheDir);
   // Ctrl-C, from here to the exit: finish the step, write a checkpoint, exit 130 (see interrupt.ts).
@@ -203,6 +204,7 @@ async function trainAction(flags: TrainFlags & { profile?: boolean }): Promise<v
       resume: flags.resume,
       force: flags.force,
       cacheDir: flags.cacheDir,
+      retune: flags.retune,
       log: console.log,
       progress: progressFor(process.stdout, config.batchSize),
       signal: interrupt.signal,

@@ -12,9 +12,15 @@ export class TuningCache {
 
   /** Reads the choices saved for this adapter in the store named `name` (a file path in
    *  Node) and saves new ones there. A store that is missing or unreadable starts empty
-   *  (it is a cache: nothing depends on it). */
-  attach(name: string | TuningStore): void {
+   *  (it is a cache: nothing depends on it). `retime` forgets the saved choices, so every
+   *  shape is timed afresh and its new choice saved: a choice timed while the machine was
+   *  busy otherwise stays until its kernels change. */
+  attach(name: string | TuningStore, { retime = false }: { retime?: boolean } = {}): void {
     this.store = typeof name === 'string' ? platform().openTuningStore(name) : name;
+    if (retime) {
+      this.choices.clear();
+      return;
+    }
     for (const [key, choice] of Object.entries(this.store.read()[this.adapter] ?? {})) {
       if (typeof choice === 'string' && !this.choices.has(key)) this.choices.set(key, choice);
     }

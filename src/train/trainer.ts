@@ -48,6 +48,8 @@ export interface TrainOptions {
   /** Time the kernel variants of the model's convolutions after its first step and keep
    *  the fastest (saved in cacheDir for the adapter); default true. */
   tune?: boolean;
+  /** Time them afresh even where the tuning file holds a choice, and save the new ones. */
+  retune?: boolean;
 }
 
 export interface TrainResult {
@@ -82,7 +84,7 @@ export async function train(requested: TrainConfig, options: TrainOptions): Prom
     return { epochs: [], interrupted: true, started: false };
   }
   options.onFirstStep?.();
-  const tuning = new FirstStepTuning(options.tune !== false, options.cacheDir, log);
+  const tuning = new FirstStepTuning(options.tune !== false, options.cacheDir, log, options.retune);
   const run: Run = { ...restored, policy, tuning, log, progress: options.progress };
   let interrupted: boolean;
   try {

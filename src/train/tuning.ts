@@ -15,8 +15,9 @@ export class FirstStepTuning {
     enabled: boolean,
     cacheDir: string | undefined,
     private readonly log: (line: string) => void,
+    retime = false,
   ) {
-    if (enabled) runtime().tuning.attach(join(cacheDir ?? '.cache', TUNING_FILE));
+    if (enabled) runtime().tuning.attach(join(cacheDir ?? '.cache', TUNING_FILE), { retime });
     this.stopTrace = enabled ? traceConv2d() : null;
   }
 
