@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { benchConv, forwardFlops, geometryOf, naiveForward, parseShape } from '../src/bench/conv.js';
+import { H200, rooflineRows, shapeBound } from '../src/bench/roofline.js';
 import { runtime, tensor } from '../src/index.js';
 import { empty } from '../src/tensor.js';
 import { conv2d as refConv, nd } from '../src/reference/index.js';
@@ -17,6 +18,25 @@ describe('bench conv', () => {
 
   it('counts FLOPs as 2*N*C_out*H_out*W_out*(C_in/groups)*kH*kW', () => {
     expect(forwardFlops(geometryOf(parseShape('8,128,56,56,32')))).toBe(2 * 8 * 128 * 56 * 56 * 4 * 9);
+  });
+
+  it("bounds a shape's time on a machine by its FLOPs or its least traffic, whichever takes longer", () => {
+    const stage1 = parseShape('8,128,56,56,32');
+    const bytes = 4 * (2 * 8 * 128 * 56 * 56 + 128 * 4 * 9); // input and output once, the weights once
+    const b = shapeBound(stage1, H200);
+    expect([b.flops, b.bytes]).toEqual([2 * 8 * 128 * 56 * 56 * 4 * 9, bytes]);
+    expect(b.bound).toBe('memory'); // 9 FLOP/B, under the H200's 14
+    expect(b.ms).toBeCloseTo(bytes / 4.8e9, 12);
+    const fast = shapeBound(stage1, { name: 'compute-poor', tflops: 0.1, tbps: 4.8 });
+    expect([fast.bound, fast.ms]).toEqual(['compute', b.flops / 1e8]);
+    const [row] = rooflineRows(
+      [b],
+      [
+        { shape: { label: stage1.label }, mode: 'forward', medianMs: 100 * b.ms },
+        { shape: { label: stage1.label }, mode: 'backward', medianMs: 400 * b.ms },
+      ],
+    );
+    expect(row.slice(-2)).toEqual(['1.00%', '0.50%']); // the backward's bound is twice the forward's
   });
 
   it('the naive baseline (kernels/conv2d_naive.wgsl) computes the same convolution', async () => {

@@ -147,6 +147,16 @@ describe('resnext CLI', () => {
       expect(r.stdout).toContain(entry);
   });
 
+  it('bench roofline prints the least time per shape for a given machine, and rejects a bad rate', () => {
+    const r = run('bench', 'roofline', '--tflops', '10', '--bandwidth', '1');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('10 TFLOP/s FP32, 1 TB/s');
+    expect(r.stdout).toMatch(/\| resnext50 stage1 +\| 0\.23 +\| 25\.7 +\| 9 +\| memory +\| 25\.7 +\| 51\.4 /);
+    const bad = run('bench', 'roofline', '--tflops', '-1');
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/'-1' is not a positive number/);
+  });
+
   it('bench conv prints the table for a custom shape and exits', () => {
     const r = run('bench', 'conv', '--shape', '1,8,6,6,2', '--iterations', '1');
     expect(r.status).toBe(0);

@@ -5,7 +5,6 @@
 import { randn } from '../creation.js';
 import {
   convForward,
-  convGeometry,
   convGradInput,
   convGradWeight,
   convParams,
@@ -15,9 +14,9 @@ import {
 } from '../ops/conv2d/index.js';
 import { grid, runtime, type ProfileRow } from '../runtime/index.js';
 import { empty, tidy, type Tensor } from '../tensor.js';
-import type { ConvShape } from './shapes.js';
+import { geometryOf, type ConvShape } from './shapes.js';
 
-export { DEFAULT_SHAPES, parseShape, type ConvShape } from './shapes.js';
+export { DEFAULT_SHAPES, geometryOf, parseShape, type ConvShape } from './shapes.js';
 
 export type Mode = 'forward' | 'backward';
 
@@ -33,14 +32,6 @@ export interface ConvResult {
   naiveMs?: number;
   /** Backward median over forward median (backward rows only). */
   backwardOverForward?: number;
-}
-
-export function geometryOf(s: ConvShape): ConvGeometry {
-  return convGeometry([s.N, s.C, s.H, s.W], [s.C, s.C / s.groups, s.k, s.k], {
-    stride: s.stride,
-    padding: Math.floor(s.k / 2),
-    groups: s.groups,
-  });
 }
 
 export const forwardFlops = (g: ConvGeometry) =>

@@ -1,5 +1,6 @@
 // Benchmark shapes and their parsing: no GPU imports, so the CLI can check arguments
 // before it acquires a device.
+import { convGeometry, type ConvGeometry } from '../ops/conv2d/geometry.js';
 
 export interface ConvShape {
   label: string;
@@ -44,4 +45,13 @@ export function parseShape(text: string): ConvShape {
   const [N, C, H, W, groups, k = 3, stride = 1] = values;
   if (C % groups !== 0) throw new Error(`--shape '${text}': groups ${groups} does not divide C=${C}`);
   return { label: `custom ${text}`, N, C, H, W, groups, k, stride };
+}
+
+/** The convolution a shape stands for: C to C channels, 'same' padding. */
+export function geometryOf(s: ConvShape): ConvGeometry {
+  return convGeometry([s.N, s.C, s.H, s.W], [s.C, s.C / s.groups, s.k, s.k], {
+    stride: s.stride,
+    padding: Math.floor(s.k / 2),
+    groups: s.groups,
+  });
 }

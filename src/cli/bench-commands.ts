@@ -1,6 +1,6 @@
 // `resnext bench conv`: grouped-convolution throughput on this machine's adapter.
 import { Command, InvalidArgumentError } from 'commander';
-import { positiveInt, TUNING_CACHE, withEngine } from './args.js';
+import { positiveInt, positiveNumber, TUNING_CACHE, withEngine } from './args.js';
 
 export function registerBenchCommands(program: Command): void {
   const bench = program.command('bench').description("measure kernel throughput on this machine's WebGPU adapter");
@@ -23,6 +23,48 @@ export function registerBenchCommands(program: Command): void {
     .option('--json <file>', 'also write the results as JSON')
     .option('--profile', 'instead: GPU time per kernel entry for one forward and backward of each shape')
     .action(benchConvAction);
+
+  bench
+    .command('roofline')
+    .description(
+      "the least time bench conv's shapes can take on a machine (by default an H200), and how close a measured run comes",
+    )
+    .option('--tflops <n>', 'peak FP32 rate in TFLOP/s (default: H200 without tensor cores, 67)', positiveNumber)
+    .option('--bandwidth <n>', 'memory bandwidth in TB/s (default: H200, 4.8)', positiveNumber)
+    .option('--measured <file>', "a 'bench conv --json' file: adds its medians and the fraction of the roofline")
+    .action(rooflineAction);
+}
+
+async function rooflineAction(opts: { tflops?: number; bandwidth?: number; measured?: string }): Promise<void> {
+  const { H200, ROOFLINE_HEADER, shapeBound, rooflineRows } = await import('../bench/roofline.js');
+  const { DEFAULT_SHAPES } = await import('../bench/shapes.js');
+  const { formatTable } = await import('../bench/conv.js');
+  const custom = opts.tflops !== undefined || opts.bandwidth !== undefined;
+  const machine = {
+    name: custom ? 'the given machine' : H200.name,
+    tflops: opts.tflops ?? H200.tflops,
+    tbps: opts.bandwidth ?? H200.tbps,
+  };
+  let measured: MeasuredFile | undefined;
+  if (opts.measured) {
+    const { readFile } = await import('node:fs/promises');
+    try {
+      measured = JSON.parse(await readFile(opts.measured, 'utf8')) as MeasuredFile;
+    } catch (e) {
+      throw new InvalidArgumentError(
+        `--measured '${opts.measured}' is not a readable bench conv --json file (${(e as Error).message})`,
+      );
+    }
+  }
+  console.log(`roofline of ${machine.name}: ${machine.tflops} TFLOP/s FP32, ${machine.tbps} TB/s`);
+  if (measured) console.log(`measured: ${opts.measured}, on ${measured.adapter?.name ?? 'an unnamed adapter'}`);
+  const bounds = DEFAULT_SHAPES.map((s) => shapeBound(s, machine));
+  console.log(formatTable(ROOFLINE_HEADER, rooflineRows(bounds, measured?.results)));
+}
+
+interface MeasuredFile {
+  adapter?: { name?: string };
+  results: { shape: { label: string }; mode: 'forward' | 'backward'; medianMs: number }[];
 }
 
 interface BenchConvOptions {
