@@ -23,9 +23,9 @@ fi
 
 if ! ready; then
   echo "setup-torch: installing torch, safetensors and numpy into $VENV (this can take a few minutes)"
-  # An index pip cannot reach costs minutes of retries before it uses the ones it can (on
-  # machines with a local wheel index and no internet); fail over at once unless told otherwise.
-  PIP_RETRIES="${PIP_RETRIES:-0}" PIP_TIMEOUT="${PIP_TIMEOUT:-10}" \
+  # An index pip cannot reach costs minutes of five retries before it uses the ones it can
+  # (on machines with a local wheel index and no internet); one retry, unless told otherwise.
+  PIP_RETRIES="${PIP_RETRIES:-1}" PIP_TIMEOUT="${PIP_TIMEOUT:-10}" \
     "$PY" -m pip install --quiet torch safetensors numpy || fail "pip install torch safetensors numpy failed (see above)."
   ready || fail "torch, safetensors or numpy still does not import from $VENV."
 fi

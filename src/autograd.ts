@@ -56,7 +56,9 @@ export function record(
  *  to be read, with or without an enclosing tidy() (docs/memory.md). */
 export function releaseIntermediates(consumer: Tensor, ...intermediates: (Tensor | null)[]): void {
   if (consumer.requiresGrad) return;
-  for (const t of intermediates) if (t !== consumer) t?.dispose();
+  // A step may hand on what it does not own: a parameter (a leaf that wants a gradient) or
+  // a tensor kept out of tidy(). Those stay.
+  for (const t of intermediates) if (t && t !== consumer && !t.isKept && !(t.requiresGrad && t.isLeaf)) t.dispose();
 }
 
 const freed: GradFn['backward'] = () => {

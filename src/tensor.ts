@@ -81,6 +81,11 @@ export class Tensor {
     return this.gradFn === null;
   }
 
+  /** Whether keep() exempted it from tidy() (and from releaseIntermediates). */
+  get isKept(): boolean {
+    return this.kept;
+  }
+
   /** The GPU buffer, for ops: throws a typed error naming the op and argument if unusable. */
   buffer(op: string, argument: string): GPUBuffer {
     return this.liveStorage(op, argument).buffer;

@@ -1,9 +1,12 @@
 // prepareImage: pictures of any size and background as the normalised inputs of a model.
+import { encode } from 'jpeg-js';
 import { describe, expect, it } from 'vitest';
 import { loadDataset } from '../src/data/datasets.js';
+import { applyOrientation, jpegOrientation } from '../src/data/exif-orientation.js';
 import { prepareImage } from '../src/data/image-prep.js';
 import { batches } from '../src/data/loader.js';
 import { ArgumentError, Generator } from '../src/index.js';
+import { decodeImage } from '../src/node/images.js';
 
 const target = { shape: [1, 28, 28], mean: [0.25], std: [0.5] };
 const normalised = (byte: number) => byte * (1 / (255 * 0.5)) - 0.25 / 0.5;
@@ -122,3 +125,59 @@ describe('prepareImage', () => {
     expect(() => prepareImage(new Uint8Array(16), 2, 2, { ...target, std: [0] })).toThrow(/'target'/);
   });
 });
+
+describe('EXIF orientation', () => {
+  /** A 3x2 picture whose pixels are numbered 0-5 in their red byte, row by row. */
+  const numbered = {
+    width: 3,
+    height: 2,
+    rgba: Uint8Array.from({ length: 24 }, (_, i) => (i % 4 === 0 ? i / 4 : 255)),
+  };
+  const reds = (p: { rgba: Uint8Array }) => Array.from(p.rgba.filter((_, i) => i % 4 === 0));
+
+  it('turns every orientation upright, swapping the sides for 5-8', () => {
+    // Stored:  0 1 2 / 3 4 5.  Upright, as a viewer that reads the tag shows it:
+    const upright: Record<number, [number, number, number[]]> = {
+      1: [3, 2, [0, 1, 2, 3, 4, 5]],
+      2: [3, 2, [2, 1, 0, 5, 4, 3]],
+      3: [3, 2, [5, 4, 3, 2, 1, 0]],
+      4: [3, 2, [3, 4, 5, 0, 1, 2]],
+      5: [2, 3, [0, 3, 1, 4, 2, 5]],
+      6: [2, 3, [3, 0, 4, 1, 5, 2]], // turned clockwise
+      7: [2, 3, [5, 2, 4, 1, 3, 0]],
+      8: [2, 3, [2, 5, 1, 4, 0, 3]], // turned counter-clockwise
+    };
+    for (const [orientation, [width, height, order]] of Object.entries(upright)) {
+      const out = applyOrientation(numbered, Number(orientation));
+      expect([out.width, out.height, reds(out)], `orientation ${orientation}`).toEqual([width, height, order]);
+    }
+  });
+
+  it('reads the tag from an APP1 Exif segment, little- or big-endian, and decodes the JPEG upright', () => {
+    const jpeg = encode({ width: 3, height: 2, data: new Uint8Array(24).fill(128) }, 100).data;
+    for (const little of [true, false]) {
+      const withTag = withOrientation(jpeg, 6, little);
+      expect(jpegOrientation(withTag)).toBe(6);
+      const decoded = decodeImage(withTag, 'tagged.jpg');
+      expect([decoded.width, decoded.height]).toEqual([2, 3]);
+    }
+    expect(jpegOrientation(jpeg)).toBe(1);
+  });
+});
+
+/** `jpeg` with an APP1 Exif segment holding one IFD0 entry, Orientation = `value`, after SOI. */
+function withOrientation(jpeg: Uint8Array, value: number, little: boolean): Uint8Array {
+  const tiff = new DataView(new ArrayBuffer(26));
+  tiff.setUint16(0, little ? 0x4949 : 0x4d4d);
+  tiff.setUint16(2, 42, little);
+  tiff.setUint32(4, 8, little); // IFD0 right after the header
+  tiff.setUint16(8, 1, little); // one entry
+  tiff.setUint16(10, 0x0112, little);
+  tiff.setUint16(12, 3, little); // SHORT
+  tiff.setUint32(14, 1, little);
+  tiff.setUint16(18, value, little);
+  tiff.setUint32(22, 0, little); // no next IFD
+  const exif = [...Buffer.from('Exif\0\0', 'latin1'), ...new Uint8Array(tiff.buffer)];
+  const segment = [0xff, 0xe1, (exif.length + 2) >> 8, (exif.length + 2) & 0xff, ...exif];
+  return Uint8Array.from([...jpeg.subarray(0, 2), ...segment, ...jpeg.subarray(2)]);
+}

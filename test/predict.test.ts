@@ -11,13 +11,14 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadDataset, type Dataset } from '../src/data/datasets.js';
 import { batches } from '../src/data/loader.js';
 import { Generator, noGrad, readSafetensors, tensor, tidy } from '../src/index.js';
+import { SHIPPED_MODEL } from '../src/pretrained/classifier.js';
 import { readCheckpoint } from '../src/train/checkpoint.js';
 import { DEFAULTS, type TrainConfig } from '../src/train/config.js';
 import { createModel, train } from '../src/train/trainer.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const BIN = join(ROOT, 'bin/resnext.js');
-const SHIPPED = join(ROOT, 'pretrained/small_resnext-fashion-mnist/model.safetensors');
+const SHIPPED = join(ROOT, SHIPPED_MODEL);
 const cli = (...args: string[]) =>
   spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 240_000 });
 

@@ -6,6 +6,7 @@ import {
   batchNorm,
   crossEntropy,
   maxPool2d,
+  Generator,
   models,
   noGrad,
   ones,
@@ -153,6 +154,23 @@ describe('an eval forward that records no graph', () => {
       y.dispose();
     }
     model.dispose();
+    x.dispose();
+  });
+
+  it('frees nothing a backward still needs: fine-tuning the classifier alone gives its full-model gradient', async () => {
+    const x = tensor(randomData(rngFor('fine-tune'), 784 * 4), [4, 1, 28, 28]);
+    const gradients: Float32Array[] = [];
+    for (const frozen of [false, true]) {
+      const model = models.smallResnext({ numClasses: 10 }, { generator: new Generator(1) }).eval();
+      if (frozen) for (const [name, p] of model.namedParameters()) p.requiresGrad = name.startsWith('fc.');
+      const loss = crossEntropy(model.forward(x), [0, 1, 2, 3]);
+      loss.backward();
+      const fc = model.namedParameters().find(([name]) => name === 'fc.weight')![1];
+      gradients.push(await fc.grad!.toArray());
+      for (const t of [loss, ...model.parameters().map((p) => p.grad)]) t?.dispose();
+      model.dispose();
+    }
+    expect(Array.from(gradients[1])).toEqual(Array.from(gradients[0]));
     x.dispose();
   });
 });

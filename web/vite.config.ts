@@ -12,6 +12,7 @@ import { defineConfig, type Connect, type Plugin } from 'vite';
 import { encodeDatasetBundle, type Dataset } from '../src/data/dataset-format.js';
 import { loadDataset } from '../src/data/datasets.js';
 import { ArgumentError, ResnextError } from '../src/errors.js';
+import { SHIPPED_MODEL } from '../src/pretrained/classifier.js';
 
 const webRoot = fileURLToPath(new URL('.', import.meta.url));
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -59,8 +60,6 @@ function datasetServer(): Plugin {
   };
   return servedAt('resnext-datasets', '/data', handle);
 }
-
-const SHIPPED_MODEL = 'pretrained/small_resnext-fashion-mnist/model.safetensors';
 
 function modelServer(): Plugin {
   const handle = async (request: IncomingMessage, response: ServerResponse, next: () => void): Promise<void> => {

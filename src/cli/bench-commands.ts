@@ -84,6 +84,8 @@ async function benchConvAction(opts: BenchConvOptions): Promise<void> {
   const modes = { forward: ['forward'], backward: ['backward'], both: ['forward', 'backward'] }[opts.mode] as
     ('forward' | 'backward')[] | undefined;
   if (!modes) throw new InvalidArgumentError(`--mode '${opts.mode}' must be forward, backward or both`);
+  if (opts.retune && !opts.tune)
+    throw new InvalidArgumentError("--retune times the tuner's candidates; --no-tune skips them");
   let shapes;
   try {
     shapes = opts.shape.length ? opts.shape.map(parseShape) : DEFAULT_SHAPES;

@@ -2,7 +2,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import type { DatasetName } from '../data/dataset-format.js';
+import { DATASET_SHAPES } from '../data/dataset-format.js';
 import type { ResNet } from '../models/resnet.js';
 import { withEngine } from './args.js';
 
@@ -12,14 +12,6 @@ interface ExportFlags {
   checkpoint?: string;
   seed: number;
 }
-
-/** One image's [C, H, W] per dataset, as src/data/datasets.ts loads them: a checkpoint's
- *  input size, known without loading the dataset. */
-const DATASET_INPUT: Record<DatasetName, [number, number, number]> = {
-  'fashion-mnist': [1, 28, 28],
-  mnist: [1, 28, 28],
-  cifar10: [3, 32, 32],
-};
 
 function seedValue(value: string): number {
   const n = Number(value);
@@ -65,8 +57,7 @@ async function exportAction(flags: ExportFlags): Promise<void> {
       name: label,
       producerVersion: await packageVersion(),
       metadata,
-    });
-    model.dispose();
+    }).finally(() => model.dispose());
     await mkdir(dirname(flags.onnx), { recursive: true });
     await writeFile(flags.onnx, bytes);
     const classes = model.spec.numClasses;
@@ -108,7 +99,7 @@ async function fromCheckpoint(file: string): Promise<Prepared> {
   return {
     model,
     label: `${name} trained on ${dataset}, epoch ${ckpt.position.epoch}`,
-    inputShape: DATASET_INPUT[dataset],
+    inputShape: DATASET_SHAPES[dataset],
     metadata: { model: name, dataset, epoch: String(ckpt.position.epoch) },
     note: `inputs: ${dataset} images scaled to [0, 1], then normalised per channel with the training split's mean and std, as the trainer feeds them`,
   };

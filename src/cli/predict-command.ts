@@ -6,11 +6,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ResnextError } from '../errors.js';
-import type { Prediction } from '../pretrained/classifier.js';
+import { SHIPPED_MODEL, type Prediction } from '../pretrained/classifier.js';
 import { positiveInt, withEngine } from './args.js';
-
-/** The shipped model, relative to the package root. */
-export const SHIPPED_MODEL = 'pretrained/small_resnext-fashion-mnist/model.safetensors';
 
 interface PredictFlags {
   checkpoint?: string;

@@ -199,7 +199,7 @@ async function trainAction(flags: TrainFlags & { profile?: boolean; retune?: boo
     console.log(
       `training ${config.model} on ${config.dataset} for ${config.epochs} epochs (batch ${config.batchSize}, lr ${config.lr}, ${config.schedule}); run directory ${flags.out}`,
     );
-    const { epochs, interrupted, started } = await train(config, {
+    const { epochs, interrupted, started, testSplit } = await train(config, {
       outDir: flags.out,
       resume: flags.resume,
       force: flags.force,
@@ -222,9 +222,8 @@ async function trainAction(flags: TrainFlags & { profile?: boolean; retune?: boo
     const last = epochs.at(-1);
     if (last) {
       const { describeCoverage } = await import('../train/evaluate.js');
-      // The last epoch is evaluated on the whole test split (see finishEpoch).
       console.log(
-        `final test error ${(100 * last.testError).toFixed(2)}% (accuracy ${(100 - 100 * last.testError).toFixed(2)}%) on ${describeCoverage(last.testImages, last.testImages)}; ${last.imagesPerSecond.toFixed(1)} training images/s`,
+        `final test error ${(100 * last.testError).toFixed(2)}% (accuracy ${(100 - 100 * last.testError).toFixed(2)}%) on ${describeCoverage(last.testImages, testSplit ?? last.testImages)}; ${last.imagesPerSecond.toFixed(1)} training images/s`,
       );
     }
     const at = (file: string) => join(flags.out, file);

@@ -28,6 +28,13 @@ export interface Dataset {
 export const DATASET_NAMES = ['fashion-mnist', 'mnist', 'cifar10'] as const;
 export type DatasetName = (typeof DATASET_NAMES)[number];
 
+/** [C, H, W] of one image of each dataset. */
+export const DATASET_SHAPES: Record<DatasetName, [number, number, number]> = {
+  'fashion-mnist': [1, 28, 28],
+  mnist: [1, 28, 28],
+  cifar10: [3, 32, 32],
+};
+
 export class DatasetError extends ResnextError {}
 
 // ---- the splits: the loader's cache file ---------------------------------------------------

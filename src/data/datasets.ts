@@ -8,7 +8,15 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { concatBytes } from '../bytes.js';
 import { ArgumentError } from '../errors.js';
-import { DATASET_NAMES, DatasetError, decodeSplits, encodeSplits, type Dataset, type Split } from './dataset-format.js';
+import {
+  DATASET_NAMES,
+  DATASET_SHAPES,
+  DatasetError,
+  decodeSplits,
+  encodeSplits,
+  type Dataset,
+  type Split,
+} from './dataset-format.js';
 
 export { DATASET_NAMES, DatasetError, type Dataset, type DatasetName, type Split } from './dataset-format.js';
 
@@ -79,7 +87,7 @@ async function loadJsonDataset(
   { cacheDir = '.cache', sourceDir, log = () => undefined }: LoadOptions,
 ): Promise<Dataset> {
   const source = JSON_SOURCES[name];
-  const shape: [number, number, number] = [1, 28, 28];
+  const shape = DATASET_SHAPES[name];
   const cachePath = join(cacheDir, `${name}.bin`);
   let splits: { train: Split; test: Split } | null = null;
   if (existsSync(cachePath)) {
@@ -222,7 +230,7 @@ async function loadCifar10({ dataDir, log = () => undefined }: LoadOptions): Pro
   const train = await read([1, 2, 3, 4, 5].map((i) => `data_batch_${i}.bin`));
   const test = await read(['test_batch.bin']);
   log(`cifar10: ${train.count} training and ${test.count} test images from ${dataDir}`);
-  const shape: [number, number, number] = [3, 32, 32];
+  const shape = DATASET_SHAPES.cifar10;
   return {
     name: 'cifar10',
     shape,

@@ -4,6 +4,7 @@
 // progressive JPEGs.
 import { decode } from 'jpeg-js';
 import { PNG } from 'pngjs';
+import { applyOrientation, jpegOrientation } from '../data/exif-orientation.js';
 import { ResnextError } from '../errors.js';
 import { readFileFor } from './read-file.js';
 
@@ -51,7 +52,8 @@ export function decodeImage(bytes: Uint8Array, source = 'image data'): DecodedIm
   if (startsWith(bytes, JPEG_MAGIC)) {
     try {
       const image = decode(buffer, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: MAX_MEGAPIXELS });
-      return { width: image.width, height: image.height, rgba: image.data };
+      const stored = { width: image.width, height: image.height, rgba: image.data };
+      return applyOrientation(stored, jpegOrientation(bytes));
     } catch (e) {
       throw new ImageError(source, `is a damaged or unsupported JPEG (${(e as Error).message})`);
     }

@@ -28,6 +28,9 @@ export interface Prediction {
   probability: number;
 }
 
+/** The model the package ships, relative to the package root. */
+export const SHIPPED_MODEL = 'pretrained/small_resnext-fashion-mnist/model.safetensors';
+
 /** The safetensors metadata key that holds JSON.stringify(DatasetInfo). */
 export const DATASET_METADATA_KEY = 'dataset';
 
@@ -120,15 +123,19 @@ export async function classify(
       'images',
       `holds ${images.length} values, not a whole number of [${dataset.shape.join(', ')}] images`,
     );
+  const wasTraining = model.training;
   model.eval();
   const out: Prediction[][] = [];
-  for (let start = 0; start < images.length / size; start += batchSize) {
-    const n = Math.min(batchSize, images.length / size - start);
-    const x = images.subarray(start * size, (start + n) * size);
-    const logits = noGrad(() => tidy(() => model.forward(tensor(x, [n, ...dataset.shape]))));
-    const values = await logits.toArray();
-    logits.dispose();
-    for (let i = 0; i < n; i++) out.push(topK(softmax(values.subarray(i * classes, (i + 1) * classes)), dataset, k));
+  try {
+    for (let start = 0; start < images.length / size; start += batchSize) {
+      const n = Math.min(batchSize, images.length / size - start);
+      const x = images.subarray(start * size, (start + n) * size);
+      const logits = noGrad(() => tidy(() => model.forward(tensor(x, [n, ...dataset.shape]))));
+      const values = await logits.toArray().finally(() => logits.dispose());
+      for (let i = 0; i < n; i++) out.push(topK(softmax(values.subarray(i * classes, (i + 1) * classes)), dataset, k));
+    }
+  } finally {
+    if (wasTraining) model.train();
   }
   return out;
 }

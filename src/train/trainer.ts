@@ -60,6 +60,9 @@ export interface TrainResult {
   /** False when the signal came before the first step: nothing was trained, and no
    *  checkpoint written. */
   started: boolean;
+  /** The dataset's test split size, against which each epoch's testImages is counted
+   *  (absent when the run stopped before loading it). */
+  testSplit?: number;
 }
 
 const CHECKPOINT = 'last.safetensors';
@@ -81,7 +84,7 @@ export async function train(requested: TrainConfig, options: TrainOptions): Prom
     disposeRun(restored);
     const run = { isNew: !dir.holdsRun, resumed: dir.resumed !== null, checkpointPath: dir.checkpointPath };
     await stopBeforeFirstStep(outDir, run, [METRICS_FILE, 'config.json'], log);
-    return { epochs: [], interrupted: true, started: false };
+    return { epochs: [], interrupted: true, started: false, testSplit: dataset.test.count };
   }
   options.onFirstStep?.();
   const tuning = new FirstStepTuning(options.tune !== false, options.cacheDir, log, options.retune);
@@ -94,7 +97,7 @@ export async function train(requested: TrainConfig, options: TrainOptions): Prom
     tuning.dispose();
     disposeRun(run);
   }
-  return { epochs: run.metrics.epochs, interrupted, started: true };
+  return { epochs: run.metrics.epochs, interrupted, started: true, testSplit: dataset.test.count };
 }
 
 interface RunDir {

@@ -108,6 +108,7 @@ export class PredictPanel {
     clear.addEventListener('click', () => this.clearCanvas());
     upload.addEventListener('change', () => {
       const file = upload.files?.[0];
+      upload.value = ''; // so that picking the same file again classifies it again
       if (file) void this.predictFile(file);
     });
   }
