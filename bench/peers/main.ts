@@ -1,5 +1,5 @@
 // `npm run bench:peers`: our conv2d and matmul side by side with ONNX Runtime (CPU, WebGPU
-// in Node and in its web build), TensorFlow.js on WebGPU and, where installed, PyTorch on
+// in Node and in its web build), TensorFlow.js on WebGPU and PyTorch (../torch-python.ts picks it) on
 // the CPU, all in one process on one adapter; and a training step of the small ResNeXt in
 // the engines that train (ours, tfjs, PyTorch). Contenders take turns within each round
 // (A, B, C, A, B, C, ...), so drift on this shared 2-core machine hits them all alike.
@@ -32,17 +32,16 @@ const { buildWorkloads, describe, trainingWorkload } = await import('./workloads
 const { fmaCeiling, naive, ours } = await import('./ours.js');
 const { ortNode, ortWeb } = await import('./ort.js');
 const { tfjs } = await import('./tfjs.js');
-const { PYTHON, torchAvailable, torchCpu } = await import('./torch.js');
+const { torchCpu, torchMissing } = await import('./torch.js');
 const { barChart, Footnotes, gflopsTable, markdown, millisecondsTable, trainingMethod, trainingTable } =
   await import('./report.js');
 
 const all: Contender[] = [ours, naive, fmaCeiling, tfjs(), ortWeb(), ortNode('webgpu'), ortNode('cpu')];
 const skipped: string[] = [];
-if (torchAvailable()) all.push(torchCpu());
-else
-  skipped.push(
-    `PyTorch CPU: skipped (python3-torch not installed: \`${PYTHON} -c 'import torch'\` failed; PYTHON=... picks another interpreter)`,
-  );
+// Looking for torch may make .venv-torch (about 20 s the first time): only when its column is asked for.
+const noTorch = options.contenders?.every((w) => !'pytorch-cpu'.includes(w)) ? null : torchMissing();
+if (noTorch === null) all.push(torchCpu());
+else skipped.push(`PyTorch CPU: skipped (${noTorch}; PYTHON=... picks another interpreter)`);
 const slug = (c: Contender) => c.name.toLowerCase().replace(/ /g, '-'); // 'ORT-node CPU' -> 'ort-node-cpu'
 const unknown = options.contenders?.filter((w) => !all.some((c) => slug(c).includes(w))) ?? [];
 if (unknown.length) {

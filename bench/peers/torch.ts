@@ -1,18 +1,30 @@
-// PyTorch on the CPU, when the machine has it (Debian's python3-torch): torch_peer.py runs
-// as one subprocess for the whole bench and answers one JSON line per request.
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+// PyTorch on the CPU, from the interpreter ../torch-python.ts picks ($PYTHON, the repository's
+// .venv-torch, made on first use, or Debian's python3-torch): torch_peer.py runs as one
+// subprocess for the whole bench and answers one JSON line per request.
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface, type Interface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { describeTorch, torchPython, type TorchPython } from '../torch-python.js';
 import type { Contender, Runner } from './contender.js';
 import { checkParameters, type Workload } from './workloads.js';
 
 const THREADS = 2;
-/** `PYTHON=/path/to/venv/bin/python` picks another interpreter. */
-export const PYTHON = process.env.PYTHON ?? 'python3';
 const SCRIPT = fileURLToPath(new URL('torch_peer.py', import.meta.url));
 
+/** Why there is no PyTorch column, or null when there is one. */
+export function torchMissing(): string | null {
+  const t = torchPython();
+  return typeof t === 'string' ? t : null;
+}
+
 export function torchAvailable(): boolean {
-  return spawnSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
+  return torchMissing() === null;
+}
+
+function interpreter(): TorchPython {
+  const t = torchPython();
+  if (typeof t === 'string') throw new Error(t);
+  return t;
 }
 
 interface Answer {
@@ -29,8 +41,8 @@ class Peer {
   private readonly waiting: ((line: string) => void)[] = [];
   private exited: string | null = null;
 
-  constructor() {
-    this.child = spawn(PYTHON, [SCRIPT, String(THREADS)], { stdio: ['pipe', 'pipe', 'pipe'] });
+  constructor({ python, env }: TorchPython) {
+    this.child = spawn(python, [SCRIPT, String(THREADS)], { env, stdio: ['pipe', 'pipe', 'pipe'] });
     this.child.stderr.on('data', (d: Buffer) => process.stderr.write(`[torch] ${d.toString()}`));
     this.lines = createInterface({ input: this.child.stdout });
     this.lines.on('line', (line) => this.waiting.shift()?.(line));
@@ -89,16 +101,21 @@ export function torchCpu(): Contender {
   return {
     name: 'PyTorch CPU',
     kind: 'cpu',
-    notes: [
-      `PyTorch CPU: torch.nn.functional.conv2d / torch.mm, ${THREADS} threads, fwd+bwd via autograd; training: the same model in torch.nn, torch.optim.SGD; time measured inside Python`,
-    ],
+    // Read once the column exists (the bench prints the notes at the end).
+    get notes() {
+      const t = torchPython();
+      return [
+        `PyTorch CPU: torch.nn.functional.conv2d / torch.mm, ${THREADS} threads (intra- and inter-op), fwd+bwd via autograd; training: the same model in torch.nn, torch.optim.SGD; time measured inside Python`,
+        ...(typeof t === 'string' ? [] : [`PyTorch CPU: ${describeTorch(t)}`]),
+      ];
+    },
     async prepare(w) {
-      peer ??= new Peer();
+      peer ??= new Peer(interpreter());
       await peer.ask(request(w));
       return runner(peer);
     },
     async prepareTraining(w) {
-      peer ??= new Peer();
+      peer ??= new Peer(interpreter());
       const { parameters = NaN } = await peer.ask({
         op: 'prepare',
         kind: 'train',

@@ -13,7 +13,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-torch.set_num_threads(int(sys.argv[1]) if len(sys.argv) > 1 else 2)
+THREADS = int(sys.argv[1]) if len(sys.argv) > 1 else 2
+torch.set_num_threads(THREADS)
+torch.set_num_interop_threads(THREADS)  # before any inter-op work, or torch refuses
 torch.manual_seed(0)
 
 
