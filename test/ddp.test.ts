@@ -112,5 +112,10 @@ async function roundTrip(dir: string, full: Dataset): Promise<void> {
   const weight = (c: typeof before) => c.model['layer2.0.conv2.weight'] as { data: Float32Array };
   const moved = weight(after).data.reduce((n, v, i) => n + Math.abs(v - weight(before).data[i]), 0);
   expect(moved).toBeGreaterThan(0);
+  // Carried in and out: every parameter's buffer is there, and DDP's steps moved each one.
   expect(after.momentum.length).toBe(before.momentum.length);
+  const movedBuffers = after.momentum.filter(
+    (m, i) => m && before.momentum[i] && m.some((v, j) => v !== before.momentum[i]![j]),
+  );
+  expect(movedBuffers.length).toBe(before.momentum.filter((m) => m !== null).length);
 }

@@ -181,9 +181,17 @@ describe('resnext predict', () => {
       for (const p of image.predictions) expect(Math.abs(p.probability - expected[i][p.index])).toBeLessThan(1e-4);
     });
     const copies = out.images.slice(EXACT);
-    const agreeing = copies.filter((image, n) => image.predictions[0].index === argmax(expected[sources[EXACT + n]]));
     expect(copies.every((image) => !image.inverted)).toBe(true);
-    expect(agreeing.length, JSON.stringify(copies)).toBeGreaterThan(copies.length / 2);
+    // A 3x enlargement by pixel repetition averages back to the very pixels: the same answer.
+    for (const [n, image] of copies.entries()) {
+      if (n < 2) continue; // the JPEGs, below
+      for (const p of image.predictions)
+        expect(Math.abs(p.probability - expected[sources[EXACT + n]][p.index]), image.file).toBeLessThan(1e-4);
+    }
+    // Quality-100 JPEGs round the grey levels a little: at least one keeps the top class.
+    const jpegs = copies.slice(0, 2);
+    const agreeing = jpegs.filter((image, n) => image.predictions[0].index === argmax(expected[sources[EXACT + n]]));
+    expect(agreeing.length, JSON.stringify(jpegs)).toBeGreaterThan(0);
   });
 
   it("reads a run's last.safetensors (no dataset metadata) and prints the top classes as text", () => {
@@ -204,6 +212,7 @@ describe('resnext predict', () => {
     expect(bad.status).not.toBe(0);
     expect(bad.stderr).toContain(`resnext: ${bogus}: is neither a PNG nor a JPEG image`);
     const missing = cli('predict', join(dir, 'nowhere.jpg'), '--checkpoint', model);
+    expect(missing.status).toBe(1);
     expect(missing.stderr).toContain(`${join(dir, 'nowhere.jpg')}: cannot be read (ENOENT)`);
     const top = cli('predict', files[0], '--checkpoint', model, '--top', '11');
     expect(top.status).not.toBe(0);
