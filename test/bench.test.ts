@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { benchConv, forwardFlops, geometryOf, naiveForward, parseShape } from '../src/bench/conv.js';
 import { H200, rooflineRows, shapeBound } from '../src/bench/roofline.js';
+import { parseBuild } from '../bench/torch-python.js';
 import { runtime, tensor } from '../src/index.js';
 import { empty } from '../src/tensor.js';
 import { conv2d as refConv, nd } from '../src/reference/index.js';
@@ -37,6 +38,23 @@ describe('bench conv', () => {
       ],
     );
     expect(row.slice(-2)).toEqual(['1.00%', '0.50%']); // the backward's bound is twice the forward's
+  });
+
+  it("names the PyTorch peer's BLAS and oneDNN from torch.__config__.show()", () => {
+    const pip = [
+      '  - Intel(R) oneAPI Math Kernel Library Version 2024.2-Product Build 20240605 for Intel(R) 64 architecture applications',
+      '  - Intel(R) MKL-DNN v3.12.0 (Git Hash 1234)',
+      '  - CPU capability usage: AVX512',
+      '  - Build settings: BLAS_INFO=mkl, BUILD_TYPE=Release,',
+    ].join('\n');
+    expect(parseBuild('2.13.0+cpu', true, pip)).toEqual({
+      version: '2.13.0+cpu',
+      blas: 'MKL 2024.2',
+      onednn: 'oneDNN v3.12.0',
+      cpu: 'AVX512',
+    });
+    const debian = '  - CPU capability usage: AVX2\n  - Build settings: BLAS_INFO=open, LAPACK_INFO=open,';
+    expect(parseBuild('1.13.1', false, debian)).toMatchObject({ blas: 'OpenBLAS', onednn: 'no oneDNN', cpu: 'AVX2' });
   });
 
   it('the naive baseline (kernels/conv2d_naive.wgsl) computes the same convolution', async () => {
