@@ -1,4 +1,5 @@
 export {
+  chain,
   Module,
   StateDictError,
   type HostTensor,
