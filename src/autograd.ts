@@ -50,15 +50,22 @@ export function record(
 }
 
 /** Frees the intermediates a composite op or a module's forward made, once `consumer` (the
- *  op that read them last) is recorded, where no graph holds them: a consumer that needs no
- *  gradient (under noGrad, or with no input that needs one) recorded no backward, so
- *  nothing reads them again. This is how an eval forward holds only the activations still
- *  to be read, with or without an enclosing tidy() (docs/memory.md). */
+ *  op that read them last) is recorded. Where no graph holds them (under noGrad, or with no
+ *  input that needs a gradient) that is at once: nothing reads them again. This is how an
+ *  eval forward holds only the activations still to be read, with or without an enclosing
+ *  tidy() (docs/memory.md). Where a graph was recorded, each is handed to the node that made
+ *  it and freed once backward() has walked that node: every node that reads it (its
+ *  consumers, and its maker, whose backward may read its own output) comes before it in the
+ *  walk. So a training step's backward lets the activations go as it passes them, as
+ *  PyTorch's autograd frees saved tensors. */
 export function releaseIntermediates(consumer: Tensor, ...intermediates: (Tensor | null)[]): void {
-  if (consumer.requiresGrad) return;
-  // A step may hand on what it does not own: a parameter (a leaf that wants a gradient) or
-  // a tensor kept out of tidy(). Those stay.
-  for (const t of intermediates) if (t && t !== consumer && !t.isKept && !(t.requiresGrad && t.isLeaf)) t.dispose();
+  for (const t of intermediates) {
+    // A step may hand on what it does not own: a parameter (a leaf that wants a gradient)
+    // or a tensor kept out of tidy(). Those stay.
+    if (!t || t === consumer || t.isKept || (t.requiresGrad && t.isLeaf)) continue;
+    if (!consumer.requiresGrad) t.dispose();
+    else if (t.gradFn) t.gradFn.saved = [...t.gradFn.saved, t];
+  }
 }
 
 const freed: GradFn['backward'] = () => {

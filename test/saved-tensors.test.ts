@@ -17,6 +17,7 @@ import {
   type Tensor,
 } from '../src/index.js';
 import type { ResNet } from '../src/models/resnet.js';
+import { bucketSize } from '../src/runtime/index.js';
 import { randomData, rngFor, settledInUseBytes } from './helpers.js';
 
 interface Case {
@@ -171,6 +172,38 @@ describe('an eval forward that records no graph', () => {
       model.dispose();
     }
     expect(Array.from(gradients[1])).toEqual(Array.from(gradients[0]));
+    x.dispose();
+  });
+});
+
+// The same rule where a graph was recorded: each intermediate is handed to the node that
+// made it and freed once backward() has walked that node, so a training step's activations
+// go as the backward passes them (as PyTorch frees saved tensors), not at the end of tidy().
+describe('a training step', () => {
+  it("frees the model's activations as backward() passes them, and its gradients are those of a backward that frees nothing", async () => {
+    const x = tensor(randomData(rngFor('training step'), 784 * 4), [4, 1, 28, 28]);
+    const held: number[] = [];
+    const gradients: Float32Array[][] = [];
+    for (const retainGraph of [true, false]) {
+      const model = models.smallResnext({ numClasses: 10 }, { generator: new Generator(2) }).train();
+      const before = await settledInUseBytes();
+      const logits = model.forward(x);
+      const loss = crossEntropy(logits, [0, 1, 2, 3]);
+      loss.backward(undefined, { retainGraph });
+      const grads = model.parameters().map((p) => p.grad!);
+      const gradBytes = grads.reduce((n, g) => n + bucketSize(4 * g.size), 0);
+      // Synchronously, before garbage collection could return anything.
+      held.push(runtime().stats().inUseBytes - before - gradBytes);
+      gradients.push(await Promise.all(grads.map((g) => g.toArray())));
+      for (const t of [loss, logits, ...grads]) t.dispose();
+      model.dispose();
+    }
+    const [retained, freed] = held;
+    const firstActivation = 4 * 4 * 16 * 28 * 28; // the stem's output: 4 images, 16 channels, 28x28
+    // What stays is the logits and the loss: well under one activation.
+    expect(freed).toBeLessThan(firstActivation / 8);
+    expect(retained).toBeGreaterThan(10 * firstActivation);
+    gradients[1].forEach((g, i) => expect(Array.from(g)).toEqual(Array.from(gradients[0][i])));
     x.dispose();
   });
 });
