@@ -222,18 +222,15 @@ describe('resnext predict', () => {
     expect(invert.stderr).toMatch(/--invert/);
   });
 
-  it.runIf(existsSync(SHIPPED))('with no --checkpoint uses the shipped model and prints a class', () => {
-    const r = cli('predict', files[0]);
+  it('with no --checkpoint uses the shipped model, which classifies the test images it is given', () => {
+    expect(existsSync(SHIPPED), `${SHIPPED_MODEL} ships in the package`).toBe(true);
+    const r = cli('predict', ...files.slice(0, EXACT), '--json');
     expect(r.status, r.stderr).toBe(0);
-    expect(dataset.classes.some((c) => r.stdout.includes(c))).toBe(true);
+    const out = JSON.parse(r.stdout) as Output;
+    expect(out.checkpoint).toMatch(/pretrained\/small_resnext-fashion-mnist\/model\.safetensors$/);
+    const right = out.images.filter((image, i) => image.predictions[0].index === dataset.test.labels[i]).length;
+    // One model, fixed images: 15 of these 16 are right (93.96% on the whole split); a
+    // kernel that rounds differently may move one borderline image, not two.
+    expect(right, `${right} of ${EXACT} test images classified as labelled`).toBeGreaterThanOrEqual(EXACT - 2);
   });
-
-  it.runIf(!existsSync(SHIPPED))(
-    'with no --checkpoint and no shipped model yet (pretrained/ is filled later), says so and how to go on',
-    () => {
-      const r = cli('predict', files[0]);
-      expect(r.status).not.toBe(0);
-      expect(r.stderr).toMatch(/the shipped model .*model\.safetensors is missing.*pass --checkpoint FILE/);
-    },
-  );
 });
