@@ -18,6 +18,7 @@ const KERNEL_TESTS = [
   'batchnorm',
   'block-forms',
   'conv2d',
+  'conv2d-tiled',
   'cross_entropy',
   'elementwise',
   'fuzz',

@@ -20,6 +20,7 @@ const CONVERTED = [
   'conv2d',
   'conv2d_subgroup',
   'conv2d_naive',
+  'conv2d_tiled',
 ] as const;
 
 const file = (kernel: string) => readFileSync(new URL(`../kernels/${kernel}.wgsl`, import.meta.url), 'utf8');

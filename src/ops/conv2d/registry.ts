@@ -7,15 +7,17 @@ import { portable } from './portable.js';
 import { subgroup } from './subgroup.js';
 import { subgroupPadded } from './subgroup_padded.js';
 import { subgroupRows } from './subgroup_rows.js';
+import { tiled } from './tiled.js';
 import { adapterHere, hasRole, type ConvRole, type ConvVariantDef } from './variant.js';
 
 /** Every variant. Their names enter the tuning keys in this order: append new ones (a new
  *  candidate set re-times every stored choice). */
-const VARIANTS = [portable, subgroup, subgroupRows, subgroupPadded, pointwise] as const;
+const VARIANTS = [portable, subgroup, subgroupRows, subgroupPadded, pointwise, tiled] as const;
 
 /** The kernels a convolution role can run on: the portable one, the subgroup one, the
  *  subgroup forward with two output rows per invocation, the subgroup one on rows padded
- *  to whole vec4s, and for 1x1 kernels, batches of matrix products. */
+ *  to whole vec4s, for 1x1 kernels batches of matrix products, and the workgroup-tiled
+ *  implicit GEMM built for discrete GPUs. */
 export type ConvVariant = (typeof VARIANTS)[number]['name'];
 
 const NAMES: readonly ConvVariant[] = VARIANTS.map((v) => v.name);
@@ -60,12 +62,15 @@ export const convSubject = (role: ConvRole, g: ConvGeometry) =>
 /** The tuning key of a role on `g`: its shape, every variant's kernels and names. */
 export const convTuningKey = (role: ConvRole, g: ConvGeometry) => tuningKey(convSubject(role, g), VARIANTS);
 
-/** The variants that run `role` on `g` (a forward adding a bias if `hasBias`) on this
- *  adapter: the role's default order first, then the rest of VARIANTS. */
+/** The variants the tuner times for `role` on `g` (a forward adding a bias if `hasBias`)
+ *  on this adapter: those that apply, the role's default order first, then the rest of
+ *  VARIANTS; on a software adapter, none that is tuned on hardware only. */
 export function applicableVariants(role: ConvRole, g: ConvGeometry, hasBias = false): ConvVariantDef<ConvVariant>[] {
   const adapter = adapterHere();
   const ordered = [...new Set([...DEFAULT_ORDER[role], ...NAMES])].map(variantNamed);
-  return ordered.filter((v) => hasRole(v, role) && v.applies(g, adapter, role, hasBias));
+  return ordered.filter(
+    (v) => hasRole(v, role) && v.applies(g, adapter, role, hasBias) && !(adapter.software && v.tunedOnHardwareOnly),
+  );
 }
 
 const variantNamed = (name: ConvVariant): ConvVariantDef<ConvVariant> => VARIANTS.find((v) => v.name === name)!;

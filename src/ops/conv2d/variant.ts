@@ -15,16 +15,22 @@ export type ConvRole = 'forward' | 'grad_input' | 'grad_weight';
 export interface ConvAdapter {
   /** The subgroup kernels' launch shape, or null where they do not run (src/ops/subgroup_plan.ts). */
   subgroups: SubgroupLaunch | null;
+  /** A CPU/software adapter (lavapipe, SwiftShader), where workgroup memory and barriers are dear. */
+  software: boolean;
 }
 
 /** This adapter, as planning sees it. */
-export const adapterHere = (): ConvAdapter => ({ subgroups: subgroupsHere() });
+export const adapterHere = (): ConvAdapter => ({ subgroups: subgroupsHere(), software: runtime().report.software });
 
 /** One way to run conv2d's roles. A variant lacking a role's plan never runs that role. */
 export interface ConvVariantDef<Name extends string = string> {
   readonly name: Name;
   /** The kernels it dispatches: their sources' digests key the tuner's choices. */
   readonly kernels: readonly string[];
+  /** Timed by the tuner on hardware adapters only: a variant built for GPUs that a software
+   *  adapter runs many times slower than the others (it still runs there when forced, and
+   *  its tests run on every adapter). */
+  readonly tunedOnHardwareOnly?: boolean;
   /** Whether it runs `role` for `g` on `adapter` (`hasBias`: a forward that adds a bias). */
   applies(g: ConvGeometry, adapter: ConvAdapter, role: ConvRole, hasBias: boolean): boolean;
   /** y = conv(x, weight) + bias. */
