@@ -2,9 +2,11 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { conv2d, randn, runtime, tidy } from '../src/index.js';
+import { conv2d, mul, randn, runtime, tidy } from '../src/index.js';
 import { convGeometry, traceConv2d, tuneConv2d } from '../src/ops/conv2d/index.js';
 import { whySubgroupsUnavailable } from '../src/ops/subgroup_plan.js';
+import { tune } from '../src/ops/tuner.js';
+import { applicableVariants } from '../src/ops/conv2d/registry.js';
 import { TuningCache } from '../src/runtime/index.js';
 
 describe('the tuning cache', () => {
@@ -45,6 +47,29 @@ describe('the tuning cache', () => {
     const next = new TuningCache('adapter A');
     next.attach(file);
     expect([next.get('conv2d forward k'), next.get('conv2d grad_input k')]).toEqual(['subgroup', 'portable']);
+  });
+});
+
+describe('the tuner', () => {
+  it('times each candidate three times after a warm-up, but a hopeless one (3x the fastest) only once', async () => {
+    const x = randn([1 << 18]);
+    const products = (n: number) => () => tidy(() => void Array.from({ length: n }, () => mul(x, x)));
+    const calls = { fast: 0, slow: 0 };
+    const count = (name: keyof typeof calls, work: () => void) => () => (calls[name]++, work());
+    const decided = await tune(`tuner test ${Math.random()}`, [
+      { name: 'fast', run: count('fast', products(2)) },
+      { name: 'slow', run: count('slow', products(60)) },
+    ]);
+    expect(decided?.choice).toBe('fast');
+    expect(calls).toEqual({ fast: 4, slow: 2 });
+    x.dispose();
+  });
+
+  it('on a software adapter, does not time the variant built for GPUs (tiled): it ran 7-30x slower there', () => {
+    const g = convGeometry([2, 8, 8, 8], [8, 2, 3, 3], { padding: 1, groups: 4 });
+    const timed = applicableVariants('forward', g).map((v) => v.name);
+    expect(timed).toContain('portable');
+    expect(timed.includes('tiled')).toBe(!runtime().report.software);
   });
 });
 
