@@ -24,6 +24,7 @@ const KERNEL_TESTS = [
   'fuzz',
   'fuzz-nn',
   'matmul',
+  'matmul-tiled',
   'mutation',
   'optim',
   'pool',

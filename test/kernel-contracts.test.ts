@@ -17,6 +17,7 @@ const CONVERTED = [
   'sgd',
   'matmul',
   'matmul_subgroup',
+  'matmul_tiled',
   'conv2d',
   'conv2d_subgroup',
   'conv2d_naive',

@@ -1,0 +1,326 @@
+// The kernels a matrix product can run on, and the one place its kernel is chosen
+// (chooseMatmulVariant), in the shape conv2d's registry has (src/ops/conv2d/registry.ts):
+// 'subgroup' (kernels/matmul_subgroup.wgsl), 'portable' (kernels/matmul.wgsl) and 'tiled'
+// (kernels/matmul_tiled.wgsl, the workgroup-tiled SGEMM built for discrete GPUs). Each
+// variant says where it applies; the choice is the forced one, else the tuner's, else the
+// default order. tuneMatmul times them. The op itself (checks, backward) is matmul.ts.
+import { randn } from '../creation.js';
+import { ResnextError } from '../errors.js';
+import { Generator } from '../random.js';
+import { grid, kernelContract, runtime, uniformStruct } from '../runtime/index.js';
+import { empty, type Tensor } from '../tensor.js';
+import { MATMUL_A_PER_LANE, MATMUL_SUBGROUP_ROWS, subgroupsHere } from './subgroup_plan.js';
+import { tune, tunedChoice, tuningKey, type Tuned } from './tuner.js';
+
+/** One product: C[M, N] = op(A) op(B), op transposing an operand whose flag is set. */
+export interface MatmulShape {
+  M: number;
+  K: number;
+  N: number;
+  transA: boolean;
+  transB: boolean;
+}
+
+/** kernels/matmul.wgsl and kernels/matmul_tiled.wgsl read the sizes alone. */
+const MATMUL_PARAMS = uniformStruct('MatmulParams', { M: 'u32', N: 'u32', K: 'u32' });
+
+/** kernels/matmul.wgsl: SIDE x SIDE invocations per workgroup, each a PORTABLE_BLOCK square of C. */
+const SIDE = 8;
+const PORTABLE_BLOCK = 4;
+const PORTABLE_TILE = SIDE * PORTABLE_BLOCK;
+kernelContract('matmul', { structs: [MATMUL_PARAMS], consts: { SIDE } });
+
+/** kernels/matmul_subgroup.wgsl: the fields of MatmulLayout (strides in vec4s). */
+const MATMUL_BATCH_PARAMS = uniformStruct('MatmulBatchParams', {
+  M: 'u32',
+  N: 'u32',
+  K: 'u32',
+  a_row: 'u32',
+  a_k: 'u32',
+  b_k: 'u32',
+  a_batch: 'u32',
+  b_batch: 'u32',
+  outputs: 'u32',
+  per_output: 'u32',
+  batches: 'u32',
+});
+kernelContract('matmul_subgroup', {
+  structs: [MATMUL_BATCH_PARAMS],
+  consts: { ROWS: MATMUL_SUBGROUP_ROWS, A_PER_LANE: MATMUL_A_PER_LANE },
+});
+
+/** kernels/matmul_tiled.wgsl: rows and columns of the block of C each invocation sums. */
+export const TILED_BLOCK = 4;
+kernelContract('matmul_tiled', { structs: [MATMUL_PARAMS], consts: { BLOCK: TILED_BLOCK } });
+
+/** A batch of products for kernels/matmul_subgroup.wgsl: strides in vec4s. */
+export interface MatmulLayout {
+  M: number;
+  N: number;
+  K: number;
+  aRow: number;
+  aK: number;
+  bK: number;
+  transB?: boolean;
+  aBatch?: number;
+  bBatch?: number;
+  /** Products summed into each output, the outputs (C's batch), and the products in all
+   *  (the last output may sum fewer). */
+  perOutput?: number;
+  outputs?: number;
+  batches?: number;
+}
+
+/** Subgroup tiles of kernels/matmul_subgroup.wgsl that cover one M x N product, for
+ *  subgroups of SG lanes: MATMUL_SUBGROUP_ROWS rows by 4 * SG columns each. */
+export function subgroupMatmulTiles(M: number, N: number, SG = subgroupLaunch().SG): number {
+  return Math.ceil(M / MATMUL_SUBGROUP_ROWS) * Math.ceil(N / (4 * SG));
+}
+
+/** Whether kernels/matmul_subgroup.wgsl runs here: a fixed subgroup size it serves
+ *  (src/ops/subgroup_plan.ts), portable kernels not asked for. */
+export function subgroupMatmulRuns(): boolean {
+  return subgroupsHere() !== null;
+}
+
+/** The subgroup launch, for callers that checked subgroupMatmulRuns(). */
+function subgroupLaunch() {
+  const plan = subgroupsHere();
+  if (!plan)
+    throw new ResnextError(
+      'internal: kernels/matmul_subgroup.wgsl was dispatched on an adapter where subgroupMatmulRuns() is false; check it first',
+    );
+  return plan;
+}
+
+/** out = the batch of products `l` describes (no graph); K and N multiples of 4. */
+export function subgroupMatmul(op: string, a: Tensor, b: Tensor, out: Tensor, l: MatmulLayout): void {
+  const { SG, WG } = subgroupLaunch();
+  const { outputs = 1, perOutput = 1, batches = outputs * perOutput } = l;
+  const tiles = subgroupMatmulTiles(l.M, l.N, SG) * outputs;
+  runtime().launch(op, {
+    kernel: 'matmul_subgroup',
+    constants: { WG, SG, TRANS_B: Number(l.transB ?? false) },
+    bind: { input: a, other: b, out },
+    params: MATMUL_BATCH_PARAMS.pack({
+      M: l.M,
+      N: l.N,
+      K: l.K,
+      a_row: l.aRow,
+      a_k: l.aK,
+      b_k: l.bK,
+      a_batch: l.aBatch ?? 0,
+      b_batch: l.bBatch ?? 0,
+      outputs,
+      per_output: perOutput,
+      batches,
+    }),
+    grid: grid.items(tiles * SG, WG),
+  });
+}
+
+/** WebGPU's default limits, which the tiled kernel's tile stays within. */
+const MAX_INVOCATIONS = 256;
+const MAX_WORKGROUP_BYTES = 16384;
+/** The largest tile sides: 64 x 64 outputs at 256 invocations; a 4-row tile may take 256 columns. */
+const MAX_TILE_ROWS = 64;
+const MAX_TILE_COLS = 256;
+/** Depth steps per tile load: the larger where both tiles fit in workgroup memory. */
+const DEPTH_STEPS = [16, 8] as const;
+
+export interface MatmulTile {
+  /** Rows and columns of C per workgroup, depth steps per load. */
+  BM: number;
+  BN: number;
+  BK: number;
+}
+
+const powerOfTwoAtLeast = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
+
+/** The tiled kernel's tile for an M x N product: as many rows as it has (4 to 64), then as
+ *  many columns as 256 invocations allow (16 to 256), then the deeper depth step that fits
+ *  in workgroup memory. Powers of two, so a few pipelines serve every shape, and a
+ *  one-row product (a linear layer on one sample) does not idle 63 rows of a 64 x 64 tile. */
+export function matmulTile(M: number, N: number): MatmulTile {
+  const BM = Math.min(MAX_TILE_ROWS, Math.max(TILED_BLOCK, powerOfTwoAtLeast(M)));
+  const widest = Math.min(MAX_TILE_COLS, (MAX_INVOCATIONS * TILED_BLOCK * TILED_BLOCK) / BM);
+  const BN = Math.min(widest, Math.max(16, powerOfTwoAtLeast(N)));
+  const BK = DEPTH_STEPS.find((k) => k * (BM + BN) * 4 <= MAX_WORKGROUP_BYTES);
+  if (BK === undefined) throw new ResnextError(`internal: matmul tiled: no depth step fits a ${BM}x${BN} tile`);
+  return { BM, BN, BK };
+}
+
+/** What choosing a variant needs to know of the adapter. */
+interface MatmulAdapter {
+  subgroups: boolean;
+  /** A CPU/software adapter (lavapipe, SwiftShader), where workgroup memory and barriers are dear. */
+  software: boolean;
+}
+
+const adapterHere = (): MatmulAdapter => ({ subgroups: subgroupMatmulRuns(), software: runtime().report.software });
+
+/** One kernel a product can run on. */
+export interface MatmulVariantDef<Name extends string = string> {
+  readonly name: Name;
+  /** The kernels it dispatches: their sources' digests key the tuner's choices. */
+  readonly kernels: readonly string[];
+  /** Timed by the tuner on hardware adapters only (it still runs where forced or stored). */
+  readonly tunedOnHardwareOnly?: boolean;
+  /** Whether it computes `s` (M, N > 0) on `adapter`. */
+  applies(s: MatmulShape, adapter: MatmulAdapter): boolean;
+  /** Records out = op(a) op(b) (no graph). */
+  run(op: string, a: Tensor, b: Tensor, out: Tensor, s: MatmulShape): void;
+}
+
+const portable: MatmulVariantDef<'portable'> = {
+  name: 'portable',
+  kernels: ['matmul'],
+  applies: () => true,
+  run(op, a, b, out, { M, N, K, transA, transB }) {
+    runtime().launch(op, {
+      kernel: 'matmul',
+      constants: { TRANS_A: Number(transA), TRANS_B: Number(transB) },
+      bind: { input: a, other: b, out },
+      params: MATMUL_PARAMS.pack({ M, N, K }),
+      grid: grid.tiles(N, M, PORTABLE_TILE, PORTABLE_TILE),
+    });
+  },
+};
+
+const subgroup: MatmulVariantDef<'subgroup'> = {
+  name: 'subgroup',
+  kernels: ['matmul_subgroup'],
+  // Row-major operands read as whole vec4s along K and N.
+  applies: (s, adapter) => adapter.subgroups && !s.transA && !s.transB && s.K > 0 && s.K % 4 === 0 && s.N % 4 === 0,
+  run(op, a, b, out, { M, N, K }) {
+    subgroupMatmul(op, a, b, out, { M, N, K, aRow: K / 4, aK: 1, bK: N / 4 });
+  },
+};
+
+const tiled: MatmulVariantDef<'tiled'> = {
+  name: 'tiled',
+  kernels: ['matmul_tiled'],
+  // On lavapipe a shared-memory SGEMM runs several times slower than the register-blocked
+  // kernels (docs/kernels.md): timing it there only costs tuning time.
+  tunedOnHardwareOnly: true,
+  applies: () => true,
+  run(op, a, b, out, { M, N, K, transA, transB }) {
+    const tile = matmulTile(M, N);
+    runtime().launch(op, {
+      kernel: 'matmul_tiled',
+      constants: { TRANS_A: Number(transA), TRANS_B: Number(transB), ...tile },
+      bind: { input: a, other: b, out },
+      params: MATMUL_PARAMS.pack({ M, N, K }),
+      grid: grid.tiles(N, M, tile.BN, tile.BM),
+    });
+  },
+};
+
+/** Every variant. Their names enter the tuning keys in this order: append new ones. */
+const VARIANTS = [portable, subgroup, tiled] as const;
+
+export type MatmulVariant = (typeof VARIANTS)[number]['name'];
+
+const NAMES: readonly MatmulVariant[] = VARIANTS.map((v) => v.name);
+
+/** The order variants are preferred in where nothing was forced or tuned (the first that
+ *  applies runs; portable always does) and timed in, before the rest of VARIANTS. */
+const DEFAULT_ORDER: readonly MatmulVariant[] = ['subgroup', 'portable'];
+
+const variantNamed = (name: MatmulVariant): MatmulVariantDef<MatmulVariant> => {
+  const variant = VARIANTS.find((v) => v.name === name);
+  if (!variant) throw new ResnextError(`matmul: no kernel variant named '${name}' (there are ${NAMES.join(', ')})`);
+  return variant;
+};
+
+/** Variants forced by withMatmulVariant, innermost last (each removed when its body ends). */
+const forced: { variant: MatmulVariant }[] = [];
+
+/** Runs `body` with every matrix product on `variant` where it applies (else as without),
+ *  until the promise it returns settles if it returns one (a test's backward runs after
+ *  an await). */
+export function withMatmulVariant<T>(variant: MatmulVariant, body: () => T): T {
+  variantNamed(variant); // a misspelt name fails here, not silently at the first product
+  const entry = { variant };
+  forced.push(entry);
+  const release = () => void forced.splice(forced.lastIndexOf(entry), 1);
+  let result: T;
+  try {
+    result = body();
+  } catch (error) {
+    release();
+    throw error;
+  }
+  if (!(result instanceof Promise)) {
+    release();
+    return result;
+  }
+  return result.finally(release) as T;
+}
+
+/** The shape part of a tuning key. */
+export const matmulSubject = ({ M, K, N, transA, transB }: MatmulShape) =>
+  `matmul ${M}x${K}x${N} transA=${transA} transB=${transB}`;
+
+/** The tuning key of `s`: its shape, every variant's kernels and names. */
+export const matmulTuningKey = (s: MatmulShape) => tuningKey(matmulSubject(s), VARIANTS);
+
+/** The variants the tuner times for `s` on this adapter: those that apply, DEFAULT_ORDER
+ *  first, then the rest of VARIANTS; on a software adapter, none tuned on hardware only. */
+export function applicableMatmulVariants(s: MatmulShape): MatmulVariantDef<MatmulVariant>[] {
+  const adapter = adapterHere();
+  const ordered = [...new Set([...DEFAULT_ORDER, ...NAMES])].map(variantNamed);
+  return ordered.filter((v) => v.applies(s, adapter) && !(adapter.software && v.tunedOnHardwareOnly));
+}
+
+/**
+ * The variant `s` runs on, read top-down:
+ * 1. the innermost withMatmulVariant's, if it applies;
+ * 2. else the tuner's stored choice for this shape, if it applies;
+ * 3. else the first that applies in DEFAULT_ORDER (portable always does).
+ */
+export function chooseMatmulVariant(s: MatmulShape): MatmulVariantDef<MatmulVariant> {
+  const adapter = adapterHere();
+  const runs = (name: MatmulVariant | undefined) => {
+    const variant = name === undefined ? undefined : variantNamed(name);
+    return variant?.applies(s, adapter) ? variant : undefined;
+  };
+  return (
+    runs(forced.at(-1)?.variant) ??
+    runs(tunedChoice(matmulTuningKey(s), NAMES)) ??
+    DEFAULT_ORDER.map(runs).find((v) => v !== undefined) ??
+    portable
+  );
+}
+
+export type TunedMatmul = Tuned<MatmulVariant>;
+
+/** Times the variants that apply to each shape (M, N > 0) with no stored choice, where two
+ *  or more do, and keeps the fastest in runtime().tuning. Returns what it decided. */
+export async function tuneMatmul(shapes: readonly MatmulShape[]): Promise<TunedMatmul[]> {
+  const decided: TunedMatmul[] = [];
+  for (const s of shapes) {
+    const key = matmulTuningKey(s);
+    const candidates = applicableMatmulVariants(s);
+    if (runtime().tuning.get(key) !== undefined || candidates.length < 2 || s.M === 0 || s.N === 0) continue;
+    // Its own generator: tuning must not move the draws of the caller's random streams.
+    const generator = new Generator(0);
+    const a = randn(s.transA ? [s.K, s.M] : [s.M, s.K], { generator });
+    const b = randn(s.transB ? [s.N, s.K] : [s.K, s.N], { generator });
+    const timed = candidates.map((variant) => ({
+      name: variant.name,
+      run: () => {
+        const out = empty([s.M, s.N]);
+        variant.run('matmul', a, b, out, s);
+        out.dispose();
+      },
+    }));
+    try {
+      const result = await tune(key, timed);
+      if (result) decided.push(result);
+    } finally {
+      [a, b].forEach((t) => t.dispose());
+    }
+  }
+  return decided;
+}
