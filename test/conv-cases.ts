@@ -147,6 +147,36 @@ export const POINTWISE_CASES: Case[] = [
   },
 ];
 
+/** Grad-weight as products of the unrolled input (the 'im2col' variant): a group's weights
+ *  per output channel are whole vec4s; strides, dilation, 1x1, 5x5 and non-square
+ *  kernels, output planes that are not whole vec4s (padded), one image and several. */
+export const IM2COL_CASES: Case[] = [
+  { kind: 'im2col, padded plane', xShape: [2, 8, 5, 7], wShape: [8, 4, 3, 3], spec: same(3, 2), bias: false },
+  {
+    kind: 'im2col, stride 2',
+    xShape: [3, 8, 9, 9],
+    wShape: [12, 4, 3, 3],
+    spec: { stride: [2, 2], padding: [1, 1], dilation: [1, 1], groups: 2 },
+    bias: true,
+  },
+  {
+    kind: 'im2col, dilation 2',
+    xShape: [2, 4, 8, 8],
+    wShape: [4, 4, 3, 3],
+    spec: { stride: [1, 1], padding: [2, 2], dilation: [2, 2], groups: 1 },
+    bias: false,
+  },
+  { kind: 'im2col, grouped 1x1', xShape: [2, 16, 3, 5], wShape: [8, 4, 1, 1], spec: same(1, 4), bias: false },
+  { kind: 'im2col, 5x5, one image', xShape: [1, 8, 6, 6], wShape: [6, 4, 5, 5], spec: same(5, 2), bias: false },
+  {
+    kind: 'im2col, 3x1 kernel, unequal strides',
+    xShape: [2, 4, 7, 5],
+    wShape: [4, 4, 3, 1],
+    spec: { stride: [1, 2], padding: [1, 0], dilation: [1, 1], groups: 1 },
+    bias: false,
+  },
+];
+
 function same(k: number, groups: number): ConvSpec {
   const pad = (k - 1) / 2;
   return { stride: [1, 1], padding: [pad, pad], dilation: [1, 1], groups };

@@ -9,6 +9,7 @@ import {
   count,
   describeCase,
   KINDS,
+  IM2COL_CASES,
   POINTWISE_CASES,
   randomCase,
   SAME_CASES,
@@ -139,6 +140,15 @@ describe('the subgroup kernels (kernels/conv2d_subgroup.wgsl) match the referenc
       expect(products?.calls, `${describeCase(c)}: forward (unless it has a bias), grad-input and grad-weight`).toBe(
         c.bias ? 2 : 3,
       );
+    }
+  });
+  it.skipIf(unavailable)(`grad-weight as products of the unrolled input (im2col)${skipped}`, async () => {
+    const rng = rngFor('conv2d im2col');
+    for (const [i, c] of IM2COL_CASES.entries()) {
+      runtime().startProfile();
+      await withConvVariant('im2col', () => checkCase(c, rng, `im2col case ${i}`));
+      const ran = (await runtime().stopProfile()).map((r) => r.kernel);
+      expect(ran, describeCase(c)).toEqual(expect.arrayContaining(['conv2d_im2col:main', 'matmul_subgroup:main']));
     }
   });
   it('with the subgroup kernels turned off, the portable kernels give the same answers', async () => {

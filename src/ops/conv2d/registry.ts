@@ -2,6 +2,7 @@
 // a variant: a file declaring its ConvVariantDef (see variant.ts) and its line in VARIANTS.
 import { tunedChoice, tuningKey } from '../tuner.js';
 import type { ConvGeometry } from './geometry.js';
+import { im2col } from './im2col.js';
 import { pointwise } from './pointwise.js';
 import { portable } from './portable.js';
 import { subgroup } from './subgroup.js';
@@ -12,12 +13,12 @@ import { adapterHere, hasRole, type ConvRole, type ConvVariantDef } from './vari
 
 /** Every variant. Their names enter the tuning keys in this order: append new ones (a new
  *  candidate set re-times every stored choice). */
-const VARIANTS = [portable, subgroup, subgroupRows, subgroupPadded, pointwise, tiled] as const;
+const VARIANTS = [portable, subgroup, subgroupRows, subgroupPadded, pointwise, tiled, im2col] as const;
 
 /** The kernels a convolution role can run on: the portable one, the subgroup one, the
  *  subgroup forward with two output rows per invocation, the subgroup one on rows padded
- *  to whole vec4s, for 1x1 kernels batches of matrix products, and the workgroup-tiled
- *  implicit GEMM built for discrete GPUs. */
+ *  to whole vec4s, for 1x1 kernels batches of matrix products, the workgroup-tiled
+ *  implicit GEMM built for discrete GPUs, and grad-weight as products of the unrolled input. */
 export type ConvVariant = (typeof VARIANTS)[number]['name'];
 
 const NAMES: readonly ConvVariant[] = VARIANTS.map((v) => v.name);
