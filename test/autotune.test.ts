@@ -65,6 +65,20 @@ describe('the tuner', () => {
     x.dispose();
   });
 
+  it('times all the work a candidate records, also where it spans a submit (16 MiB released, a full uniform arena)', async () => {
+    const x = randn([1 << 18]);
+    const heavy = () => tidy(() => void Array.from({ length: 40 }, () => mul(x, x)));
+    const alone = await runtime().time(heavy);
+    const split = await runtime().time(() => {
+      heavy();
+      runtime().flush();
+      mul(x, x).dispose();
+    });
+    // Before, the second pass's timestamps overwrote the first's: only the last product counted.
+    expect(split).toBeGreaterThan(0.5 * alone);
+    x.dispose();
+  });
+
   it('on a software adapter, does not time the variant built for GPUs (tiled): it ran 7-30x slower there', () => {
     const g = convGeometry([2, 8, 8, 8], [8, 2, 3, 3], { padding: 1, groups: 4 });
     const timed = applicableVariants('forward', g).map((v) => v.name);

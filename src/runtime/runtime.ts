@@ -206,11 +206,8 @@ export class Runtime {
     this.commandEncoder().copyBufferToBuffer(source, sourceOffset, target, targetOffset, bytes);
   }
 
-  /**
-   * GPU time in milliseconds of the work that `record` dispatches, from timestamp queries
-   * when the adapter has them, else from the wall time of a synchronised submit. The work
-   * recorded must fit one batch (it does unless it dispatches hundreds of kernels).
-   */
+  /** GPU time in ms of the work `record` dispatches, however many passes and submits it
+   *  spans: timestamp queries where the adapter has them, else a synchronised wall time. */
   async time(record: () => void): Promise<number> {
     this.assertAlive();
     await this.sync();
@@ -386,9 +383,14 @@ export class Runtime {
   }
 
   private computePass(): GPUComputePassEncoder {
-    return (this.pass ??= this.commandEncoder().beginComputePass(
-      this.timestampWrites ? { timestampWrites: this.timestampWrites } : {},
-    ));
+    if (this.pass) return this.pass;
+    const timestampWrites = this.timestampWrites;
+    this.pass = this.commandEncoder().beginComputePass(timestampWrites ? { timestampWrites } : {});
+    // What time() measures may span passes (a copy or a submit ends one): the first writes
+    // the start, each its end. (The profiler's per-dispatch writes have no timer query set.)
+    if (timestampWrites && timestampWrites.querySet === this.timer?.querySet)
+      this.timestampWrites = { querySet: timestampWrites.querySet, endOfPassWriteIndex: 1 };
+    return this.pass;
   }
 
   private endPass(): void {
