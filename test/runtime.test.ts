@@ -29,10 +29,12 @@ describe('runtime', () => {
     await expect(acquireDevice(noGpu)).rejects.toThrow(/npm run setup/);
   });
 
-  it('buckets sizes: powers of two, then eighths', () => {
+  it('buckets sizes: powers of two up to 64 KiB, then sixteenths of a power of two', () => {
     expect(bucketSizeForTest(1)).toBe(256);
     expect(bucketSizeForTest(1000)).toBe(1024);
-    expect(bucketSizeForTest((1 << 20) + 1)).toBe((1 << 20) + (1 << 18));
+    expect(bucketSizeForTest(1 << 16)).toBe(1 << 16);
+    expect(bucketSizeForTest((1 << 16) + 1)).toBe((1 << 16) + (1 << 13));
+    expect(bucketSizeForTest((1 << 20) + 1)).toBe((1 << 20) + (1 << 17));
   });
 
   it('reuses pooled buffers and cached pipelines', async () => {
