@@ -35,8 +35,9 @@ export function convGradWeight(
   variant?: ConvVariant,
 ): Tensor {
   const partial = chooseVariant('grad_weight', g, false, variant).gradWeight!(x, dy, g);
-  const summed = reduceKernel('conv2d backward', partial, [0], 1);
-  partial.dispose();
+  // One chunk of partial sums is dW already (a variant that sums everything in one pass).
+  const summed = partial.shape[0] === 1 ? partial : reduceKernel('conv2d backward', partial, [0], 1);
+  if (summed !== partial) partial.dispose();
   const dw = summed.view(weightShape);
   summed.dispose();
   return dw;
