@@ -10,7 +10,8 @@ import { Generator } from '../random.js';
 import { grid, kernelContract, runtime, uniformStruct } from '../runtime/index.js';
 import { empty, type Tensor } from '../tensor.js';
 import { MATMUL_A_PER_LANE, MATMUL_SUBGROUP_ROWS, subgroupsHere } from './subgroup_plan.js';
-import { tune, tunedChoice, tuningKey, type Tuned } from './tuner.js';
+import { ForcedChoices, tune, tunedChoice, tuningKey, type Tuned } from './tuner.js';
+import { TILE_BLOCK, workgroupTile, type WorkgroupTile } from './workgroup_tile.js';
 
 /** One product: C[M, N] = op(A) op(B), op transposing an operand whose flag is set. */
 export interface MatmulShape {
@@ -50,7 +51,7 @@ kernelContract('matmul_subgroup', {
 });
 
 /** kernels/matmul_tiled.wgsl: rows and columns of the block of C each invocation sums. */
-export const TILED_BLOCK = 4;
+export const TILED_BLOCK = TILE_BLOCK;
 kernelContract('matmul_tiled', { structs: [MATMUL_PARAMS], consts: { BLOCK: TILED_BLOCK } });
 
 /** A batch of products for kernels/matmul_subgroup.wgsl: strides in vec4s. */
@@ -119,36 +120,10 @@ export function subgroupMatmul(op: string, a: Tensor, b: Tensor, out: Tensor, l:
   });
 }
 
-/** WebGPU's default limits, which the tiled kernel's tile stays within. */
-const MAX_INVOCATIONS = 256;
-const MAX_WORKGROUP_BYTES = 16384;
-/** The largest tile sides: 64 x 64 outputs at 256 invocations; a 4-row tile may take 256 columns. */
-const MAX_TILE_ROWS = 64;
-const MAX_TILE_COLS = 256;
-/** Depth steps per tile load: the larger where both tiles fit in workgroup memory. */
-const DEPTH_STEPS = [16, 8] as const;
+export type MatmulTile = WorkgroupTile;
 
-export interface MatmulTile {
-  /** Rows and columns of C per workgroup, depth steps per load. */
-  BM: number;
-  BN: number;
-  BK: number;
-}
-
-const powerOfTwoAtLeast = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
-
-/** The tiled kernel's tile for an M x N product: as many rows as it has (4 to 64), then as
- *  many columns as 256 invocations allow (16 to 256), then the deeper depth step that fits
- *  in workgroup memory. Powers of two, so a few pipelines serve every shape, and a
- *  one-row product (a linear layer on one sample) does not idle 63 rows of a 64 x 64 tile. */
-export function matmulTile(M: number, N: number): MatmulTile {
-  const BM = Math.min(MAX_TILE_ROWS, Math.max(TILED_BLOCK, powerOfTwoAtLeast(M)));
-  const widest = Math.min(MAX_TILE_COLS, (MAX_INVOCATIONS * TILED_BLOCK * TILED_BLOCK) / BM);
-  const BN = Math.min(widest, Math.max(16, powerOfTwoAtLeast(N)));
-  const BK = DEPTH_STEPS.find((k) => k * (BM + BN) * 4 <= MAX_WORKGROUP_BYTES);
-  if (BK === undefined) throw new ResnextError(`internal: matmul tiled: no depth step fits a ${BM}x${BN} tile`);
-  return { BM, BN, BK };
-}
+/** The tiled kernel's tile for an M x N product (src/ops/workgroup_tile.ts). */
+export const matmulTile = (M: number, N: number): MatmulTile => workgroupTile(M, N, 'matmul');
 
 /** What choosing a variant needs to know of the adapter. */
 interface MatmulAdapter {
@@ -233,29 +208,15 @@ const variantNamed = (name: MatmulVariant): MatmulVariantDef<MatmulVariant> => {
   return variant;
 };
 
-/** Variants forced by withMatmulVariant, innermost last (each removed when its body ends). */
-const forced: { variant: MatmulVariant }[] = [];
+/** Variants forced by withMatmulVariant. */
+const forced = new ForcedChoices<MatmulVariant>();
 
 /** Runs `body` with every matrix product on `variant` where it applies (else as without),
  *  until the promise it returns settles if it returns one (a test's backward runs after
  *  an await). */
 export function withMatmulVariant<T>(variant: MatmulVariant, body: () => T): T {
   variantNamed(variant); // a misspelt name fails here, not silently at the first product
-  const entry = { variant };
-  forced.push(entry);
-  const release = () => void forced.splice(forced.lastIndexOf(entry), 1);
-  let result: T;
-  try {
-    result = body();
-  } catch (error) {
-    release();
-    throw error;
-  }
-  if (!(result instanceof Promise)) {
-    release();
-    return result;
-  }
-  return result.finally(release) as T;
+  return forced.during(variant, body);
 }
 
 /** The shape part of a tuning key. */
@@ -286,7 +247,7 @@ export function chooseMatmulVariant(s: MatmulShape): MatmulVariantDef<MatmulVari
     return variant?.applies(s, adapter) ? variant : undefined;
   };
   return (
-    runs(forced.at(-1)?.variant) ??
+    runs(forced.innermost) ??
     runs(tunedChoice(matmulTuningKey(s), NAMES)) ??
     DEFAULT_ORDER.map(runs).find((v) => v !== undefined) ??
     portable

@@ -32,6 +32,36 @@ export function tuningKey(
   return `${subject} ${versions.join('/')}`;
 }
 
+/** Choices forced for a scope (a test pinning a kernel variant), innermost last: each is
+ *  removed when the body that forced it returns, or when the promise it returns settles (a
+ *  test's backward runs after an await). */
+export class ForcedChoices<Name extends string> {
+  private readonly stack: { name: Name }[] = [];
+
+  /** The innermost forced choice, if any. */
+  get innermost(): Name | undefined {
+    return this.stack.at(-1)?.name;
+  }
+
+  during<T>(name: Name, body: () => T): T {
+    const entry = { name };
+    this.stack.push(entry);
+    const release = () => void this.stack.splice(this.stack.lastIndexOf(entry), 1);
+    let result: T;
+    try {
+      result = body();
+    } catch (error) {
+      release();
+      throw error;
+    }
+    if (!(result instanceof Promise)) {
+      release();
+      return result;
+    }
+    return result.finally(release) as T;
+  }
+}
+
 /** The choice stored for `key`, if it is one of `names`. */
 export function tunedChoice<Name extends string>(key: string, names: readonly Name[]): Name | undefined {
   const choice = runtime().tuning.get(key);

@@ -100,9 +100,9 @@ export function convGeometry(xShape: Shape, wShape: Shape, options: Conv2dOption
   return { N, C_in, H, W, C_out, H_out, W_out, groups, kH, kW, stride, padding, dilation };
 }
 
-/** The sizes every conv kernel reads; rows_per_chunk: grad-weight's rows (portable) or work
- *  items (subgroup) per partial sum, 0 where unused. */
-export const CONV_PARAMS = uniformStruct('ConvParams', {
+/** The sizes of a convolution as every conv kernel reads them: the fields ConvParams and
+ *  the tiled kernel's TiledConvParams begin with. */
+export const CONV_SIZE_FIELDS = {
   N: 'u32',
   C_in: 'u32',
   H: 'u32',
@@ -119,35 +119,25 @@ export const CONV_PARAMS = uniformStruct('ConvParams', {
   pad_w: 'u32',
   dil_h: 'u32',
   dil_w: 'u32',
-  rows_per_chunk: 'u32',
-});
+} as const;
+
+/** The sizes, then rows_per_chunk: grad-weight's rows (portable) or work items (subgroup)
+ *  per partial sum, 0 where unused. */
+export const CONV_PARAMS = uniformStruct('ConvParams', { ...CONV_SIZE_FIELDS, rows_per_chunk: 'u32' });
 /** The benchmark's baseline (src/bench/conv.ts: naiveForward) reads the same sizes and
  *  nothing else; registered here, with the op, like every kernel's contract. */
 kernelContract('conv2d_naive', { structs: [CONV_PARAMS] });
 
-/** `g` packed as the kernels' ConvParams. */
-export function convParams(g: ConvGeometry, rowsPerChunk = 0): UniformData {
+/** `g`'s CONV_SIZE_FIELDS. */
+export function convSizes(g: ConvGeometry) {
   const { N, C_in, H, W, C_out, H_out, W_out, groups, kH, kW } = g;
   const [[stride_h, stride_w], [pad_h, pad_w], [dil_h, dil_w]] = [g.stride, g.padding, g.dilation];
-  return CONV_PARAMS.pack({
-    N,
-    C_in,
-    H,
-    W,
-    C_out,
-    H_out,
-    W_out,
-    groups,
-    kH,
-    kW,
-    stride_h,
-    stride_w,
-    pad_h,
-    pad_w,
-    dil_h,
-    dil_w,
-    rows_per_chunk: rowsPerChunk,
-  });
+  return { N, C_in, H, W, C_out, H_out, W_out, groups, kH, kW, stride_h, stride_w, pad_h, pad_w, dil_h, dil_w };
+}
+
+/** `g` packed as the kernels' ConvParams. */
+export function convParams(g: ConvGeometry, rowsPerChunk = 0): UniformData {
+  return CONV_PARAMS.pack({ ...convSizes(g), rows_per_chunk: rowsPerChunk });
 }
 
 /** 4-channel blocks (vec4s) that cover n channels. */

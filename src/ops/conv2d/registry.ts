@@ -1,6 +1,6 @@
 // The conv variants, and the one place a role's variant is chosen (chooseVariant). Adding
 // a variant: a file declaring its ConvVariantDef (see variant.ts) and its line in VARIANTS.
-import { tunedChoice, tuningKey } from '../tuner.js';
+import { ForcedChoices, tunedChoice, tuningKey } from '../tuner.js';
 import type { ConvGeometry } from './geometry.js';
 import { im2col } from './im2col.js';
 import { pointwise } from './pointwise.js';
@@ -32,28 +32,14 @@ const DEFAULT_ORDER: Record<ConvRole, readonly ConvVariant[]> = {
   grad_weight: ['subgroup', 'portable'],
 };
 
-/** Variants forced by withConvVariant, innermost last (each entry removed when its body ends). */
-const forced: { variant: ConvVariant }[] = [];
+/** Variants forced by withConvVariant. */
+const forced = new ForcedChoices<ConvVariant>();
 
 /** Runs `body` with every convolution on `variant` where it applies (else as without),
  *  until the promise it returns settles if it returns one (a test's backward runs after
  *  an await). */
 export function withConvVariant<T>(variant: ConvVariant, body: () => T): T {
-  const entry = { variant };
-  forced.push(entry);
-  const release = () => void forced.splice(forced.lastIndexOf(entry), 1);
-  let result: T;
-  try {
-    result = body();
-  } catch (error) {
-    release();
-    throw error;
-  }
-  if (!(result instanceof Promise)) {
-    release();
-    return result;
-  }
-  return result.finally(release) as T;
+  return forced.during(variant, body);
 }
 
 /** The shape part of a tuning key: `conv2d <role> <sizes>`. */
@@ -94,7 +80,7 @@ export function chooseVariant(
     return variant && hasRole(variant, role) && variant.applies(g, adapter, role, hasBias) ? variant : undefined;
   };
   return (
-    runs(requested ?? forced.at(-1)?.variant) ??
+    runs(requested ?? forced.innermost) ??
     runs(tunedChoice(convTuningKey(role, g), NAMES)) ??
     DEFAULT_ORDER[role].map(runs).find((v) => v !== undefined) ??
     portable

@@ -8,31 +8,17 @@
 import { ResnextError } from '../../errors.js';
 import { kernelContract, linearGrid, runtime, uniformStruct, WORKGROUPS_PER_DIMENSION } from '../../runtime/index.js';
 import { empty, type Tensor } from '../../tensor.js';
-import type { ConvGeometry } from './geometry.js';
+import { CONV_SIZE_FIELDS, convSizes, type ConvGeometry } from './geometry.js';
+import { TILE_BLOCK, workgroupTile, type WorkgroupTile } from '../workgroup_tile.js';
 import { MAX_PARTIAL_FLOATS, weightSize, type ConvVariantDef } from './variant.js';
 
 /** Rows and columns of the block of outputs each invocation sums (a vec4 of columns per row). */
-export const BLOCK = 4;
+export const BLOCK = TILE_BLOCK;
 
 /** The sizes the kernel reads: the convolution's, then the GEMM's per group (rows x cols,
  *  summed over depth), the depth one grad-weight chunk sums, and whether forward adds a bias. */
 export const TILED_PARAMS = uniformStruct('TiledConvParams', {
-  N: 'u32',
-  C_in: 'u32',
-  H: 'u32',
-  W: 'u32',
-  C_out: 'u32',
-  H_out: 'u32',
-  W_out: 'u32',
-  groups: 'u32',
-  kH: 'u32',
-  kW: 'u32',
-  stride_h: 'u32',
-  stride_w: 'u32',
-  pad_h: 'u32',
-  pad_w: 'u32',
-  dil_h: 'u32',
-  dil_w: 'u32',
+  ...CONV_SIZE_FIELDS,
   rows: 'u32',
   cols: 'u32',
   depth: 'u32',
@@ -41,41 +27,16 @@ export const TILED_PARAMS = uniformStruct('TiledConvParams', {
 });
 kernelContract('conv2d_tiled', { structs: [TILED_PARAMS], consts: { BLOCK } });
 
-/** WebGPU's default limits: invocations per workgroup, bytes of workgroup memory. */
-const MAX_INVOCATIONS = 256;
-const MAX_WORKGROUP_BYTES = 16384;
-/** The largest tile side: 64 x 64 outputs at 256 invocations; a 4-row tile may take 256 columns. */
-const MAX_TILE_ROWS = 64;
-const MAX_TILE_COLS = 256;
-/** Depth steps per tile load: the larger when both tiles fit the workgroup memory. */
-const DEPTH_STEPS = [16, 8] as const;
-
 /** grad-weight: workgroups its chunks should give the device at least (a discrete GPU's
  *  SMs several times over), and the most depth one chunk sums (long dispatches can lose
  *  the device on real GPUs). */
 const GRAD_WEIGHT_WORKGROUPS = 512;
 const MAX_DEPTH_PER_CHUNK = 16384;
 
-export interface TileShape {
-  /** Rows and columns of the product per workgroup, depth steps per load. */
-  BM: number;
-  BN: number;
-  BK: number;
-}
+export type TileShape = WorkgroupTile;
 
-const powerOfTwoAtLeast = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
-
-/** The tile for a rows x cols product: as many rows as it has (4 to 64), then as many
- *  columns as 256 invocations allow (at least 16, at most 256), then the deeper of the
- *  depth steps that fits in workgroup memory. Powers of two, so few pipelines. */
-export function tileShape(rows: number, cols: number): TileShape {
-  const BM = Math.min(MAX_TILE_ROWS, Math.max(BLOCK, powerOfTwoAtLeast(rows)));
-  const widest = Math.min(MAX_TILE_COLS, (MAX_INVOCATIONS * BLOCK * BLOCK) / BM);
-  const BN = Math.min(widest, Math.max(16, powerOfTwoAtLeast(cols)));
-  const BK = DEPTH_STEPS.find((k) => k * (BM + BN) * 4 <= MAX_WORKGROUP_BYTES);
-  if (BK === undefined) throw new ResnextError(`internal: conv2d tiled: no depth step fits a ${BM}x${BN} tile`);
-  return { BM, BN, BK };
-}
+/** The tile for a rows x cols product (src/ops/workgroup_tile.ts). */
+export const tileShape = (rows: number, cols: number): TileShape => workgroupTile(rows, cols, 'conv2d');
 
 /** One product per group: rows x cols, summed over depth in chunks of depthPerChunk. */
 export interface Gemm {
@@ -96,25 +57,8 @@ const wholeDepth = (rows: number, cols: number, depth: number): Gemm => ({
 
 /** The kernel's uniform for `gemm` on `g`. */
 function tiledParams(g: ConvGeometry, gemm: Gemm, hasBias: boolean) {
-  const { N, C_in, H, W, C_out, H_out, W_out, groups, kH, kW } = g;
-  const [[stride_h, stride_w], [pad_h, pad_w], [dil_h, dil_w]] = [g.stride, g.padding, g.dilation];
   return TILED_PARAMS.pack({
-    N,
-    C_in,
-    H,
-    W,
-    C_out,
-    H_out,
-    W_out,
-    groups,
-    kH,
-    kW,
-    stride_h,
-    stride_w,
-    pad_h,
-    pad_w,
-    dil_h,
-    dil_w,
+    ...convSizes(g),
     rows: gemm.rows,
     cols: gemm.cols,
     depth: gemm.depth,
