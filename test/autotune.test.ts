@@ -68,14 +68,17 @@ describe('the tuner', () => {
   it('times all the work a candidate records, also where it spans a submit (16 MiB released, a full uniform arena)', async () => {
     const x = randn([1 << 18]);
     const heavy = () => tidy(() => void Array.from({ length: 40 }, () => mul(x, x)));
+    await runtime().time(heavy); // compiles the pipeline, which lavapipe may finish at the first dispatch
     const alone = await runtime().time(heavy);
     const split = await runtime().time(() => {
       heavy();
       runtime().flush();
       mul(x, x).dispose();
     });
-    // Before, the second pass's timestamps overwrote the first's: only the last product counted.
-    expect(split).toBeGreaterThan(0.5 * alone);
+    // Before, the second pass's timestamps overwrote the first's, so only the last product
+    // counted: 1/63 of the whole when measured. Runs here spread by up to 2.5x (a CI leg
+    // read 10.1 ms against 25.1), so the bound leaves room for that and still catches it.
+    expect(split).toBeGreaterThan(alone / 4);
     x.dispose();
   });
 
