@@ -40,7 +40,8 @@ export class StateDictError extends ResnextError {
 const shapeOf = (v: StateValue): number[] => (typeof v === 'bigint' ? [] : [...v.shape]);
 
 /** `steps` applied in order to `x`, each intermediate freed once the next step has read it
- *  where no graph needs it (releaseIntermediates); never `x`, which the caller owns. */
+ *  where no graph needs it, else once backward() has passed it (releaseIntermediates);
+ *  never `x`, which the caller owns. */
 export function chain(x: Tensor, ...steps: ((h: Tensor) => Tensor)[]): Tensor {
   let h = x;
   for (const step of steps) {
