@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { conv2d, mul, randn, runtime, tidy } from '../src/index.js';
 import { convGeometry, traceConv2d, tuneConv2d } from '../src/ops/conv2d/index.js';
 import { whySubgroupsUnavailable } from '../src/ops/subgroup_plan.js';
-import { tune } from '../src/ops/tuner.js';
+import { tune, tuningKey } from '../src/ops/tuner.js';
 import { applicableVariants } from '../src/ops/conv2d/registry.js';
 import { TuningCache } from '../src/runtime/index.js';
 
@@ -80,6 +80,17 @@ describe('the tuner', () => {
     // read 10.1 ms against 25.1), so the bound leaves room for that and still catches it.
     expect(split).toBeGreaterThan(alone / 4);
     x.dispose();
+  });
+
+  it("keys a choice by the candidates' kernels, names and plan versions, so a changed plan is timed again", () => {
+    const key = (planVersion?: number) =>
+      tuningKey('op 4x4', [
+        { name: 'a', kernels: ['conv2d'] },
+        { name: 'b', kernels: ['conv2d_subgroup'], planVersion },
+      ]);
+    expect(key(1)).toBe(key(undefined)); // version 1 is every plan's first: keys made before versions stand
+    expect(key(2)).not.toBe(key(1));
+    expect(key(2)).toMatch(/a,b@2$/);
   });
 
   it('on a software adapter, does not time the variant built for GPUs (tiled): it ran 7-30x slower there', () => {

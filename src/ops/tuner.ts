@@ -21,14 +21,22 @@ export interface Tuned<Name extends string> {
   ms: Partial<Record<Name, number>>;
 }
 
+/** A candidate as its tuning key names it: its kernels, and a plan version that its host
+ *  code raises when it changes how it runs them (tile sizes, work per invocation), which
+ *  the kernels' digests cannot see. */
+export interface KeyedCandidate {
+  name: string;
+  kernels: readonly string[];
+  planVersion?: number;
+}
+
 /** The key of a choice: `subject` (the op, role and shape), then the digests of the
- *  kernels every candidate may run and the candidates' names, in the order given. */
-export function tuningKey(
-  subject: string,
-  candidates: readonly { name: string; kernels: readonly string[] }[],
-): string {
+ *  kernels every candidate may run and the candidates' names (with their plan versions
+ *  past 1), in the order given. */
+export function tuningKey(subject: string, candidates: readonly KeyedCandidate[]): string {
   const kernels = [...new Set(candidates.flatMap((c) => c.kernels))];
-  const versions = [...kernels.map((k) => runtime().kernelDigest(k)), candidates.map((c) => c.name).join(',')];
+  const names = candidates.map((c) => (c.planVersion && c.planVersion > 1 ? `${c.name}@${c.planVersion}` : c.name));
+  const versions = [...kernels.map((k) => runtime().kernelDigest(k)), names.join(',')];
   return `${subject} ${versions.join('/')}`;
 }
 

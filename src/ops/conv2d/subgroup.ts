@@ -187,6 +187,8 @@ export function subgroupGradInput(
 export const subgroup: ConvVariantDef<'subgroup'> = {
   name: 'subgroup',
   kernels: ['conv2d', 'conv2d_subgroup'],
+  // 2: grad_weight's tiles of one input channel for 3x3 kernels, 64 items per subgroup.
+  planVersion: 2,
   applies: (g, adapter, role) => subgroupRole(g, adapter, role) !== null,
   forward: (x, weight, bias, g, op) => subgroupForward(x, weight, bias, g, op),
   gradInput: (dy, weight, g) => subgroupGradInput(dy, weight, g),

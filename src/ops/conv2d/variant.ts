@@ -27,6 +27,9 @@ export interface ConvVariantDef<Name extends string = string> {
   readonly name: Name;
   /** The kernels it dispatches: their sources' digests key the tuner's choices. */
   readonly kernels: readonly string[];
+  /** Raised when the host code changes how it runs its kernels (tiles, work per invocation),
+   *  so that choices the tuner stored for the old plans are timed again (src/ops/tuner.ts). */
+  readonly planVersion?: number;
   /** Timed by the tuner on hardware adapters only: a variant built for GPUs that a software
    *  adapter runs many times slower than the others (it still runs there when forced, and
    *  its tests run on every adapter). */
