@@ -10,7 +10,16 @@ import { Generator } from '../random.js';
 import { grid, kernelContract, runtime, uniformStruct } from '../runtime/index.js';
 import { empty, type Tensor } from '../tensor.js';
 import { MATMUL_A_PER_LANE, MATMUL_SUBGROUP_ROWS, subgroupsHere } from './subgroup_plan.js';
-import { ForcedChoices, tune, tunedChoice, tuningKey, type Tuned } from './tuner.js';
+import {
+  ForcedChoices,
+  preferredFirst,
+  timedOnAdapter,
+  tune,
+  tunedChoice,
+  tuningKey,
+  type KeyedCandidate,
+  type Tuned,
+} from './tuner.js';
 import { TILE_BLOCK, workgroupTile, type WorkgroupTile } from './workgroup_tile.js';
 
 /** One product: C[M, N] = op(A) op(B), op transposing an operand whose flag is set. */
@@ -135,12 +144,8 @@ interface MatmulAdapter {
 const adapterHere = (): MatmulAdapter => ({ subgroups: subgroupMatmulRuns(), software: runtime().report.software });
 
 /** One kernel a product can run on. */
-export interface MatmulVariantDef<Name extends string = string> {
+export interface MatmulVariantDef<Name extends string = string> extends KeyedCandidate {
   readonly name: Name;
-  /** The kernels it dispatches: their sources' digests key the tuner's choices. */
-  readonly kernels: readonly string[];
-  /** Timed by the tuner on hardware adapters only (it still runs where forced or stored). */
-  readonly tunedOnHardwareOnly?: boolean;
   /** Whether it computes `s` (M, N > 0) on `adapter`. */
   applies(s: MatmulShape, adapter: MatmulAdapter): boolean;
   /** Records out = op(a) op(b) (no graph). */
@@ -230,8 +235,8 @@ export const matmulTuningKey = (s: MatmulShape) => tuningKey(matmulSubject(s), V
  *  first, then the rest of VARIANTS; on a software adapter, none tuned on hardware only. */
 export function applicableMatmulVariants(s: MatmulShape): MatmulVariantDef<MatmulVariant>[] {
   const adapter = adapterHere();
-  const ordered = [...new Set([...DEFAULT_ORDER, ...NAMES])].map(variantNamed);
-  return ordered.filter((v) => v.applies(s, adapter) && !(adapter.software && v.tunedOnHardwareOnly));
+  const ordered = preferredFirst(DEFAULT_ORDER, NAMES).map(variantNamed);
+  return ordered.filter((v) => v.applies(s, adapter) && timedOnAdapter(v, adapter.software));
 }
 
 /**

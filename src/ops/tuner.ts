@@ -21,14 +21,28 @@ export interface Tuned<Name extends string> {
   ms: Partial<Record<Name, number>>;
 }
 
-/** A candidate as its tuning key names it: its kernels, and a plan version that its host
- *  code raises when it changes how it runs them (tile sizes, work per invocation), which
- *  the kernels' digests cannot see. */
+/** A kernel variant as a registry (conv2d's, matmul's) declares it to the tuner. */
 export interface KeyedCandidate {
-  name: string;
-  kernels: readonly string[];
-  planVersion?: number;
+  readonly name: string;
+  /** The kernels it dispatches: their sources' digests key the tuner's choices. */
+  readonly kernels: readonly string[];
+  /** Raised when the host code changes how it runs its kernels (tiles, work per invocation),
+   *  which the kernels' digests cannot see, so that stored choices are timed again. */
+  readonly planVersion?: number;
+  /** Timed by the tuner on hardware adapters only: a variant built for GPUs that a software
+   *  adapter runs many times slower than the others (it still runs there when forced, and
+   *  its tests run on every adapter). */
+  readonly tunedOnHardwareOnly?: boolean;
 }
+
+/** Whether the tuner times `variant` on this adapter (`software`: a CPU adapter). */
+export const timedOnAdapter = (variant: KeyedCandidate, software: boolean) =>
+  !(software && variant.tunedOnHardwareOnly);
+
+/** `names` with `preferred` first, each once: the order variants are timed and tried in. */
+export const preferredFirst = <Name extends string>(preferred: readonly Name[], names: readonly Name[]): Name[] => [
+  ...new Set([...preferred, ...names]),
+];
 
 /** The key of a choice: `subject` (the op, role and shape), then the digests of the
  *  kernels every candidate may run and the candidates' names (with their plan versions

@@ -1,6 +1,6 @@
 // The conv variants, and the one place a role's variant is chosen (chooseVariant). Adding
 // a variant: a file declaring its ConvVariantDef (see variant.ts) and its line in VARIANTS.
-import { ForcedChoices, tunedChoice, tuningKey } from '../tuner.js';
+import { ForcedChoices, preferredFirst, timedOnAdapter, tunedChoice, tuningKey } from '../tuner.js';
 import type { ConvGeometry } from './geometry.js';
 import { im2col } from './im2col.js';
 import { pointwise } from './pointwise.js';
@@ -54,9 +54,9 @@ export const convTuningKey = (role: ConvRole, g: ConvGeometry) => tuningKey(conv
  *  VARIANTS; on a software adapter, none that is tuned on hardware only. */
 export function applicableVariants(role: ConvRole, g: ConvGeometry, hasBias = false): ConvVariantDef<ConvVariant>[] {
   const adapter = adapterHere();
-  const ordered = [...new Set([...DEFAULT_ORDER[role], ...NAMES])].map(variantNamed);
+  const ordered = preferredFirst(DEFAULT_ORDER[role], NAMES).map(variantNamed);
   return ordered.filter(
-    (v) => hasRole(v, role) && v.applies(g, adapter, role, hasBias) && !(adapter.software && v.tunedOnHardwareOnly),
+    (v) => hasRole(v, role) && v.applies(g, adapter, role, hasBias) && timedOnAdapter(v, adapter.software),
   );
 }
 

@@ -7,6 +7,7 @@ import { ResnextError } from '../../errors.js';
 import { grid, kernelContract, runtime } from '../../runtime/index.js';
 import { empty, type Tensor } from '../../tensor.js';
 import { subgroupsHere, type SubgroupLaunch } from '../subgroup_plan.js';
+import type { KeyedCandidate } from '../tuner.js';
 import { blocks, CONV_PARAMS, convParams, type ConvGeometry } from './geometry.js';
 
 export type ConvRole = 'forward' | 'grad_input' | 'grad_weight';
@@ -23,17 +24,8 @@ export interface ConvAdapter {
 export const adapterHere = (): ConvAdapter => ({ subgroups: subgroupsHere(), software: runtime().report.software });
 
 /** One way to run conv2d's roles. A variant lacking a role's plan never runs that role. */
-export interface ConvVariantDef<Name extends string = string> {
+export interface ConvVariantDef<Name extends string = string> extends KeyedCandidate {
   readonly name: Name;
-  /** The kernels it dispatches: their sources' digests key the tuner's choices. */
-  readonly kernels: readonly string[];
-  /** Raised when the host code changes how it runs its kernels (tiles, work per invocation),
-   *  so that choices the tuner stored for the old plans are timed again (src/ops/tuner.ts). */
-  readonly planVersion?: number;
-  /** Timed by the tuner on hardware adapters only: a variant built for GPUs that a software
-   *  adapter runs many times slower than the others (it still runs there when forced, and
-   *  its tests run on every adapter). */
-  readonly tunedOnHardwareOnly?: boolean;
   /** Whether it runs `role` for `g` on `adapter` (`hasBias`: a forward that adds a bias). */
   applies(g: ConvGeometry, adapter: ConvAdapter, role: ConvRole, hasBias: boolean): boolean;
   /** y = conv(x, weight) + bias. */
