@@ -21,6 +21,11 @@ export interface RecordOptions {
    *  graph is freed (after a backward() without retainGraph), or at once when no graph is
    *  recorded (under noGrad, or when no input requires grad). */
   saved?: readonly Tensor[];
+  /** The inputs, and the output, that the backward reads (its closure's captures); all of
+   *  them when not given. An intermediate that no recorded backward reads is freed by
+   *  releaseIntermediates as soon as its last consumer is recorded, training or not (the
+   *  identity branch of a downsampling block, what max pooling reads). */
+  reads?: readonly Tensor[];
 }
 
 /** Called by every differentiable op after its forward dispatch. The options, when given,
@@ -39,10 +44,11 @@ export function record(
   inputs: readonly Tensor[],
   ...rest: [GradFn['backward']] | [RecordOptions, GradFn['backward']]
 ): Tensor {
-  const [{ saved = [] }, backward] = rest.length === 1 ? [{}, rest[0]] : rest;
+  const [{ saved = [], reads = [...inputs, output] }, backward] = rest.length === 1 ? [{}, rest[0]] : rest;
   if (gradEnabled.value && inputs.some((t) => t.requiresGrad)) {
     output.requiresGrad = true;
     output.gradFn = { name, inputs, backward, saved };
+    for (const t of reads) t.readByBackward = true;
   } else {
     for (const t of saved) t.dispose();
   }
@@ -53,8 +59,9 @@ export function record(
  *  op that read them last) is recorded. Where no graph holds them (under noGrad, or with no
  *  input that needs a gradient) that is at once: nothing reads them again. This is how an
  *  eval forward holds only the activations still to be read, with or without an enclosing
- *  tidy() (docs/memory.md). Where a graph was recorded, each is handed to the node that made
- *  it and freed once backward() has walked that node: every node that reads it (its
+ *  tidy() (docs/memory.md). Where a graph was recorded, one that no recorded backward reads
+ *  (record()'s `reads`) goes at once too; the others are handed to the node that made them
+ *  and freed once backward() has walked that node: every node that reads one (its
  *  consumers, and its maker, whose backward may read its own output) comes before it in the
  *  walk. So a training step's backward lets the activations go as it passes them, as
  *  PyTorch's autograd frees saved tensors. */
@@ -63,7 +70,7 @@ export function releaseIntermediates(consumer: Tensor, ...intermediates: (Tensor
     // A step may hand on what it does not own: a parameter (a leaf that wants a gradient)
     // or a tensor kept out of tidy(). Those stay.
     if (!t || t === consumer || t.isKept || (t.requiresGrad && t.isLeaf)) continue;
-    if (!consumer.requiresGrad) t.dispose();
+    if (!consumer.requiresGrad || !t.readByBackward) t.dispose();
     else if (t.gradFn) t.gradFn.saved = [...t.gradFn.saved, t];
   }
 }

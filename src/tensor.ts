@@ -53,6 +53,9 @@ export class Tensor {
   requiresGrad: boolean;
   grad: Tensor | null = null;
   gradFn: GradFn | null = null;
+  /** Whether a recorded backward reads this tensor (record() sets it): releaseIntermediates
+   *  then leaves it to the graph instead of freeing it at once. */
+  readByBackward = false;
   private storage: Storage | null;
   private kept = false;
 

@@ -29,12 +29,14 @@ describe('runtime', () => {
     await expect(acquireDevice(noGpu)).rejects.toThrow(/npm run setup/);
   });
 
-  it('buckets sizes: powers of two up to 64 KiB, then sixteenths of a power of two', () => {
+  it('buckets sizes: powers of two up to 64 KiB, then 64ths of a power of two', () => {
     expect(bucketSizeForTest(1)).toBe(256);
     expect(bucketSizeForTest(1000)).toBe(1024);
     expect(bucketSizeForTest(1 << 16)).toBe(1 << 16);
-    expect(bucketSizeForTest((1 << 16) + 1)).toBe((1 << 16) + (1 << 13));
-    expect(bucketSizeForTest((1 << 20) + 1)).toBe((1 << 20) + (1 << 17));
+    expect(bucketSizeForTest((1 << 16) + 1)).toBe((1 << 16) + (1 << 11));
+    expect(bucketSizeForTest((1 << 20) + 1)).toBe((1 << 20) + (1 << 15));
+    // A ResNet activation (a 56x56 plane of 256 channels, 2 images) fits its bucket exactly.
+    expect(bucketSizeForTest(4 * 2 * 256 * 56 * 56)).toBe(4 * 2 * 256 * 56 * 56);
   });
 
   it('reuses pooled buffers and cached pipelines', async () => {

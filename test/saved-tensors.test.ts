@@ -16,7 +16,7 @@ import {
   zeros,
   type Tensor,
 } from '../src/index.js';
-import type { ResNet } from '../src/models/resnet.js';
+import { Bottleneck, type ResNet } from '../src/models/resnet.js';
 import { bucketSize } from '../src/runtime/index.js';
 import { randomData, rngFor, settledInUseBytes } from './helpers.js';
 
@@ -180,6 +180,36 @@ describe('an eval forward that records no graph', () => {
 // made it and freed once backward() has walked that node, so a training step's activations
 // go as the backward passes them (as PyTorch frees saved tensors), not at the end of tidy().
 describe('a training step', () => {
+  it('holds after its forward only what the backward reads: a downsampling block keeps neither its identity branch nor its strided 1x1 slice', async () => {
+    // 16 -> 32 channels at stride 2, width 8 in 4 groups: [2, 16, 8, 8] -> [2, 32, 4, 4].
+    const block = new Bottleneck(16, 8, 2, 4, 16, 'c', new Generator(3)).train();
+    const x = tensor(randomData(rngFor('downsampling block'), 2 * 16 * 64), [2, 16, 8, 8]);
+    const bytes = (...shape: number[]) => bucketSize(4 * shape.reduce((a, b) => a * b, 1));
+    const read = [
+      bytes(2, 8, 8, 8), // conv1's output: bn1's input
+      bytes(2, 8, 8, 8), // bn1's output: conv2's input
+      bytes(2, 8, 4, 4), // conv2's output
+      bytes(2, 8, 4, 4), // bn2's output: conv3's input
+      bytes(2, 32, 4, 4), // conv3's output
+      bytes(2, 32, 4, 4), // the downsampling conv's output: its BN's input
+      bytes(2 * 8) * 3 + bytes(2 * 32), // the BNs' batch statistics, 2C each
+    ];
+    const output = bytes(2, 32, 4, 4);
+    for (let run = 0; run < 2; run++) {
+      const before = await settledInUseBytes();
+      const y = block.forward(x);
+      // Synchronously. The identity branch (the downsampling BN's output, which only an add
+      // reads) would add 4 KiB, the strided copy of x 2 KiB.
+      expect(runtime().stats().inUseBytes - before).toBe(read.reduce((a, b) => a + b) + output);
+      const loss = sum(y);
+      loss.backward();
+      disposeAll([loss, y, ...block.parameters().map((p) => p.grad)]);
+      for (const p of block.parameters()) p.grad = null;
+    }
+    block.dispose();
+    x.dispose();
+  });
+
   it("frees the model's activations as backward() passes them, and its gradients are those of a backward that frees nothing", async () => {
     const x = tensor(randomData(rngFor('training step'), 784 * 4), [4, 1, 28, 28]);
     const held: number[] = [];

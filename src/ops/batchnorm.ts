@@ -82,7 +82,10 @@ export function batchNorm(
     grid: plan.segmentGrid,
   });
   const inputs = residual ? [x, weight, bias, residual] : [x, weight, bias];
-  return record(y, op, inputs, { saved: [stats] }, (upstream) => {
+  // The backward reads the input (the ReLU's mask is recomputed from it), not the output,
+  // except where the mask must come from the output (below).
+  const reads = [x, weight, bias, ...(residual && relu ? [y] : [])];
+  return record(y, op, inputs, { saved: [stats], reads }, (upstream) => {
     // With a residual, the ReLU's mask comes from the output: the gradient is gated first
     // (it is also the residual's) and the passes below run without RELU.
     const g = residual && relu ? reluBackward(op, upstream, y) : upstream;

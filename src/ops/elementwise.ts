@@ -127,21 +127,22 @@ function launchElementwise(
 /** alpha * x + beta, differentiable; the scalar forms of add/sub/mul/div and neg. */
 function affine(op: string, x: Tensor, alpha: number, beta: number): Tensor {
   const out = unaryKernel(op, 'identity', x, alpha, beta);
-  return record(out, op, [x], (g) => [unaryKernel(op, 'identity', g, alpha)]);
+  return record(out, op, [x], { reads: [] }, (g) => [unaryKernel(op, 'identity', g, alpha)]);
 }
 
 export function add(a: Tensor, b: Tensor | number): Tensor {
   expectTensor('add', 'input', a);
   if (typeof b === 'number') return affine('add', a, 1, expectFinite('add', 'other', b));
   expectTensor('add', 'other', b);
-  return record(binaryKernel('add', 'add', a, b), 'add', [a, b], (g) => [sumTo(g, a.shape), sumTo(g, b.shape)]);
+  const out = binaryKernel('add', 'add', a, b);
+  return record(out, 'add', [a, b], { reads: [] }, (g) => [sumTo(g, a.shape), sumTo(g, b.shape)]);
 }
 
 export function sub(a: Tensor, b: Tensor | number): Tensor {
   expectTensor('sub', 'input', a);
   if (typeof b === 'number') return affine('sub', a, 1, -expectFinite('sub', 'other', b));
   expectTensor('sub', 'other', b);
-  return record(binaryKernel('sub', 'sub', a, b), 'sub', [a, b], (g) => [
+  return record(binaryKernel('sub', 'sub', a, b), 'sub', [a, b], { reads: [] }, (g) => [
     sumTo(g, a.shape),
     chain(unaryKernel('sub', 'identity', g, -1), (t) => sumTo(t, b.shape)),
   ]);
@@ -151,7 +152,7 @@ export function mul(a: Tensor, b: Tensor | number): Tensor {
   expectTensor('mul', 'input', a);
   if (typeof b === 'number') return affine('mul', a, expectFinite('mul', 'other', b), 0);
   expectTensor('mul', 'other', b);
-  return record(binaryKernel('mul', 'mul', a, b), 'mul', [a, b], (g) => [
+  return record(binaryKernel('mul', 'mul', a, b), 'mul', [a, b], { reads: [a, b] }, (g) => [
     a.requiresGrad ? chain(binaryKernel('mul', 'mul', g, b), (t) => sumTo(t, a.shape)) : null,
     b.requiresGrad ? chain(binaryKernel('mul', 'mul', g, a), (t) => sumTo(t, b.shape)) : null,
   ]);
@@ -186,7 +187,7 @@ export function neg(x: Tensor): Tensor {
 
 export function relu(x: Tensor): Tensor {
   expectTensor('relu', 'input', x);
-  return record(unaryKernel('relu', 'relu', x), 'relu', [x], (g) => [reluBackward('relu', g, x)]);
+  return record(unaryKernel('relu', 'relu', x), 'relu', [x], { reads: [x] }, (g) => [reluBackward('relu', g, x)]);
 }
 
 /** g where x > 0, else 0 (x may be ReLU's input or its output): ReLU's backward, no graph. */
@@ -229,7 +230,7 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
       `${fmtShape(shape)} cannot hold input shape ${fmtShape(x.shape)} by broadcasting`,
     );
   }
-  return record(broadcastTo(x, shape), 'expand', [x], (g) => [sumTo(g, x.shape)]);
+  return record(broadcastTo(x, shape), 'expand', [x], { reads: [] }, (g) => [sumTo(g, x.shape)]);
 }
 
 /** target += source in place; both the same shape. For gradient accumulation. */

@@ -152,5 +152,5 @@ export function clone(x: Tensor): Tensor {
   expectTensor('clone', 'input', x);
   const out = empty(x.shape);
   copyRows('clone', x, out, { n: x.size, rows: 1 });
-  return record(out, 'clone', [x], (g) => [g]);
+  return record(out, 'clone', [x], { reads: [] }, (g) => [g]);
 }

@@ -30,7 +30,7 @@ export function mm(a: Tensor, b: Tensor, transA = false, transB = false, op = 'm
   const shape = { M, K, N, transA, transB };
   // An empty product has nothing to compute (K = 0 is computed: C is then all zeros).
   if (M > 0 && N > 0) chooseMatmulVariant(shape).run(op, a, b, out, shape);
-  return record(out, op, [a, b], (g) => [
+  return record(out, op, [a, b], { reads: [a, b] }, (g) => [
     a.requiresGrad ? (transA ? mm(b, g, transB, true) : mm(g, b, false, !transB)) : null,
     b.requiresGrad ? (transB ? mm(g, a, true, transA) : mm(a, g, !transA, false)) : null,
   ]);

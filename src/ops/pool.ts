@@ -69,7 +69,7 @@ export function maxPool2d(x: Tensor, kernelSize: Pair, options: MaxPoolOptions =
     params: params(),
     grid: grid.items(y.size, WG),
   });
-  return record(y, op, [x], { saved: [argmax] }, (g) => {
+  return record(y, op, [x], { saved: [argmax], reads: [] }, (g) => {
     const dx = empty(x.shape);
     rt.launch(op, {
       kernel: 'pool',

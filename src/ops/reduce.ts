@@ -25,7 +25,7 @@ function reduction(
       );
   if (out !== kept) kept.dispose();
   const keptShape = kept.shape;
-  return record(out, op, [x], (g) => {
+  return record(out, op, [x], { reads: [] }, (g) => {
     const withKeptDims = g.view(keptShape);
     const grad = broadcastTo(withKeptDims, x.shape, alpha);
     withKeptDims.dispose();

@@ -25,7 +25,7 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
     );
   }
   const out = x.view(resolved, 'reshape');
-  return record(out, 'reshape', [x], (g) => [g.view(x.shape, 'reshape')]);
+  return record(out, 'reshape', [x], { reads: [] }, (g) => [g.view(x.shape, 'reshape')]);
 }
 
 /** Flattens dims from startDim on, like torch.flatten(x, startDim). */

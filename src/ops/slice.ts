@@ -46,7 +46,7 @@ export function cat(tensors: readonly Tensor[], axis = 0): Tensor {
     return offset - n;
   });
   const inner = product(shape.slice(a + 1));
-  return record(out, 'cat', tensors, (g) =>
+  return record(out, 'cat', tensors, { reads: [] }, (g) =>
     tensors.map((t, i) => (t.requiresGrad ? sliceCopy(g, a, starts[i] / inner, t.shape[a]) : null)),
   );
 }
@@ -74,7 +74,7 @@ export function narrow(x: Tensor, axis: number, start: number, length: number): 
     );
   }
   const out = sliceCopy(x, a, start, length);
-  return record(out, 'narrow', [x], (g) => {
+  return record(out, 'narrow', [x], { reads: [] }, (g) => {
     const gx = zeros(x.shape);
     const [rows, dstRow] = rowsAndRow(x.shape, a);
     const inner = product(x.shape.slice(a + 1));
@@ -99,9 +99,13 @@ export function stridedSlice(x: Tensor, steps: readonly number[]): Tensor {
   const strided = contiguousStrides(x.shape).map((s, i) => s * steps[i]);
   const out = empty(shape);
   stridedCopy('stridedSlice', x, strided, out, contiguousStrides(shape), shape);
-  return record(out, 'stridedSlice', [x], (g) => {
-    const gx = zeros(x.shape);
-    stridedCopy('stridedSlice backward', g, contiguousStrides(shape), gx, strided, shape);
-    return [gx];
-  });
+  return record(out, 'stridedSlice', [x], { reads: [] }, (g) => [stridedScatter(g, x.shape, steps)]);
+}
+
+/** stridedSlice's backward: zeros of `shape` holding g at every steps[d]-th entry. */
+export function stridedScatter(g: Tensor, shape: Shape, steps: readonly number[]): Tensor {
+  const gx = zeros(shape);
+  const strided = contiguousStrides(shape).map((s, i) => s * steps[i]);
+  stridedCopy('stridedSlice backward', g, contiguousStrides(g.shape), gx, strided, g.shape);
+  return gx;
 }

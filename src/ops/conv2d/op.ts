@@ -1,11 +1,11 @@
 // Grouped 2-D convolution: PyTorch's conv2d in NCHW with stride, padding, dilation and
 // groups, and its backward (grad-input, grad-weight, grad-bias). Each role runs on the
 // variant registry.ts's chooseVariant picks (forced, tuned, else by default).
-import { record, releaseIntermediates } from '../../autograd.js';
+import { noGrad, record } from '../../autograd.js';
 import { ArgumentError, fmtShape, ShapeError, type Shape } from '../../errors.js';
 import { Tensor } from '../../tensor.js';
 import { reduceKernel } from '../reduce_kernel.js';
-import { stridedSlice } from '../slice.js';
+import { stridedScatter, stridedSlice } from '../slice.js';
 import { expectTensor } from '../validate.js';
 import { convGeometry, type Conv2dOptions, type ConvGeometry } from './geometry.js';
 import { chooseVariant, type ConvVariant } from './registry.js';
@@ -65,26 +65,57 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
     if (bias.rank !== 1 || bias.shape[0] !== g.C_out)
       throw new ShapeError('conv2d', 'bias', `has shape ${fmtShape(bias.shape)}, expected [${g.C_out}]`);
   }
-  if (g.kH * g.kW === 1 && g.padding.every((p) => p === 0) && g.stride.some((s) => s > 1)) {
-    // A strided 1x1 convolution reads every stride-th pixel only: slice those out and run a
-    // stride-1 one, which the faster kernels take (the slice's backward scatters dx back).
-    const sliced = stridedSlice(x, [1, 1, ...g.stride]);
-    const y = conv2d(sliced, weight, bias, { groups: g.groups });
-    releaseIntermediates(y, sliced);
-    return y;
-  }
-  if (tracing())
-    noteUse(g, [
-      'forward',
-      ...(x.requiresGrad ? ['grad_input' as const] : []),
-      ...(weight.requiresGrad ? ['grad_weight' as const] : []),
-    ]);
+  if (g.kH * g.kW === 1 && g.padding.every((p) => p === 0) && g.stride.some((s) => s > 1))
+    return stridedPointwise(x, weight, bias, g);
+  traceUse(g, x, weight);
   const y = convForward(x, weight, bias, g);
   const inputs = bias ? [x, weight, bias] : [x, weight];
-  return record(y, 'conv2d', inputs, (dy) => [
-    x.requiresGrad ? convGradInput(dy, weight, g) : null,
+  return record(y, 'conv2d', inputs, { reads: [x, weight] }, (dy) => convGrads(dy, x, weight, bias, g));
+}
+
+/** A strided 1x1 convolution reads every stride-th pixel only: it runs as a stride-1 one on
+ *  those pixels, which the faster kernels take. The backward slices them out again rather
+ *  than have the graph keep the slice: the graph holds x (a block's input) anyway. */
+function stridedPointwise(x: Tensor, weight: Tensor, bias: Tensor | null, g: ConvGeometry): Tensor {
+  const steps = [1, 1, ...g.stride];
+  const sliced = noGrad(() => stridedSlice(x, steps));
+  const inner = convGeometry(sliced.shape, weight.shape, { groups: g.groups });
+  traceUse(inner, x, weight);
+  const y = convForward(sliced, weight, bias, inner);
+  sliced.dispose();
+  const inputs = bias ? [x, weight, bias] : [x, weight];
+  return record(y, 'conv2d', inputs, { reads: [x, weight] }, (dy) => {
+    const again = weight.requiresGrad ? stridedSlice(x, steps) : x;
+    const [dxSliced, dw, db] = convGrads(dy, again, weight, bias, inner, x.requiresGrad);
+    if (again !== x) again.dispose();
+    const dx = dxSliced && stridedScatter(dxSliced, x.shape, steps);
+    dxSliced?.dispose();
+    return [dx, dw, db];
+  });
+}
+
+/** [dx, dW, db] of y = conv(x, weight) + bias, each where it is wanted (x is read for dW). */
+function convGrads(
+  dy: Tensor,
+  x: Tensor,
+  weight: Tensor,
+  bias: Tensor | null,
+  g: ConvGeometry,
+  wantsInput = x.requiresGrad,
+): (Tensor | null)[] {
+  return [
+    wantsInput ? convGradInput(dy, weight, g) : null,
     weight.requiresGrad ? convGradWeight(x, dy, weight.shape, g) : null,
     bias?.requiresGrad ? biasGrad(dy, g) : null,
+  ];
+}
+
+function traceUse(g: ConvGeometry, x: Tensor, weight: Tensor): void {
+  if (!tracing()) return;
+  noteUse(g, [
+    'forward',
+    ...(x.requiresGrad ? ['grad_input' as const] : []),
+    ...(weight.requiresGrad ? ['grad_weight' as const] : []),
   ]);
 }
 
