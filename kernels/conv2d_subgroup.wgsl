@@ -343,22 +343,31 @@ fn grad_row(kh: u32, base: u32, i: u32) {
 }
 
 // The work items are (image, step) pairs, a step being SG 4-pixel chunks of a plane;
-// subgroup s sums items [s * rows_per_chunk, (s + 1) * rows_per_chunk).
+// chunk s of a tile sums items [s * rows_per_chunk, (s + 1) * rows_per_chunk). The
+// dispatch's subgroups take consecutive (tile, chunk) pairs on a linear grid, so a
+// workgroup's subgroups all have work even where a tile has fewer chunks than a workgroup
+// has subgroups (a 14x14 plane at batch 8 is one chunk: 7 of 8 subgroups idled, and still
+// ran the final subgroupAdds).
 @compute @workgroup_size(WG)
-fn grad_weight(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(subgroup_invocation_id) sl: u32) {
+fn grad_weight(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(subgroup_invocation_id) sl: u32) {
   lane = sl;
   height = pw.H;
   plane = pw.H * WIDTH;
   let steps = ((plane + 3u) / 4u + SG - 1u) / SG;
   let items = pw.N * steps;
-  let s = gid.x / SG;
+  let chunks = (items + pw.rows_per_chunk - 1u) / pw.rows_per_chunk;
   let cog = pw.C_out / pw.groups;
   let cig = pw.C_in / pw.groups;
   let co_tiles = (cog + 4u * COB - 1u) / (4u * COB);
   let ci_tiles = (cig + CI_TILE - 1u) / CI_TILE;
-  let g = gid.y / (co_tiles * ci_tiles);
-  let co0 = (gid.y / ci_tiles) % co_tiles * 4u * COB;
-  let ci0 = gid.y % ci_tiles * CI_TILE;
+  let t = (gid.x + gid.y * nwg.x * WG) / SG;
+  // Whole subgroups leave here (t is the same over a subgroup's lanes).
+  if (t >= chunks * pw.groups * co_tiles * ci_tiles) { return; }
+  let s = t % chunks;
+  let tile = t / chunks;
+  let g = tile / (co_tiles * ci_tiles);
+  let co0 = (tile / ci_tiles) % co_tiles * 4u * COB;
+  let ci0 = tile % ci_tiles * CI_TILE;
   for (var item = s * pw.rows_per_chunk; item < min((s + 1u) * pw.rows_per_chunk, items); item++) {
     let n = item / steps;
     let step = item % steps;
@@ -392,7 +401,7 @@ fn grad_weight(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(subgroup_
     for (var i = 0u; i < CI_TILE; i++) {
       for (var t = 0u; t < taps; t++) {
         let total = subgroupAdd(gacc[(c * CI_TILE + i) * taps + t]);
-        if (lane == 0u && s * pw.rows_per_chunk < items && co0 + c < cog && ci0 + i < cig) {
+        if (lane == 0u && co0 + c < cog && ci0 + i < cig) {
           partial[out_base + ((g * cog + co0 + c) * cig + ci0 + i) * taps + t] = total;
         }
       }

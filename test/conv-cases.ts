@@ -79,10 +79,11 @@ export function randomCase(rng: Generator, index: number): Case {
 export const SAME_CASES: Case[] = [
   { kind: 'cardinality', xShape: [2, 8, 4, 16], wShape: [8, 4, 3, 3], spec: same(3, 2), bias: true },
   {
-    // 135 (image, step) items at subgroups of 8 (270 at 4, 69 at 16): a subgroup sums at
-    // least 64 (GRAD_WEIGHT_ITEMS), so several do, the last fewer.
+    // 315 (image, step) items at subgroups of 8 (630 at 4, 161 at 16): a subgroup sums up
+    // to 128 (GRAD_WEIGHT_ITEMS) or a little more, shared out evenly, so several do (3, 5
+    // and 2: 161 as 81 and 80).
     kind: 'several subgroups per grad-weight tile',
-    xShape: [3, 4, 40, 36],
+    xShape: [7, 4, 40, 36],
     wShape: [4, 2, 3, 3],
     spec: same(3, 2),
     bias: false,

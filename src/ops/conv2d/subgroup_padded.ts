@@ -47,8 +47,8 @@ function gradWeight(x: Tensor, dy: Tensor, g: ConvGeometry): Tensor {
 export const subgroupPadded: ConvVariantDef<'subgroup-padded'> = {
   name: 'subgroup-padded',
   kernels: ['conv2d', 'conv2d_subgroup'],
-  // 2: the subgroup grad_weight's new tiles (subgroup.ts).
-  planVersion: 2,
+  // 2: the subgroup grad_weight's new tiles (subgroup.ts); 3: its items and linear grid.
+  planVersion: 3,
   applies: (g, adapter, role) => paddedRows(g, adapter, role) !== null,
   forward: (x, weight, bias, g, op) => {
     const padded = planned(g, 'forward');
