@@ -65,25 +65,30 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
     if (bias.rank !== 1 || bias.shape[0] !== g.C_out)
       throw new ShapeError('conv2d', 'bias', `has shape ${fmtShape(bias.shape)}, expected [${g.C_out}]`);
   }
+  const inputs = bias ? [x, weight, bias] : [x, weight];
   if (g.kH * g.kW === 1 && g.padding.every((p) => p === 0) && g.stride.some((s) => s > 1))
-    return stridedPointwise(x, weight, bias, g);
+    return stridedPointwise(x, weight, bias, g, inputs);
   traceUse(g, x, weight);
   const y = convForward(x, weight, bias, g);
-  const inputs = bias ? [x, weight, bias] : [x, weight];
   return record(y, 'conv2d', inputs, { reads: [x, weight] }, (dy) => convGrads(dy, x, weight, bias, g));
 }
 
 /** A strided 1x1 convolution reads every stride-th pixel only: it runs as a stride-1 one on
  *  those pixels, which the faster kernels take. The backward slices them out again rather
  *  than have the graph keep the slice: the graph holds x (a block's input) anyway. */
-function stridedPointwise(x: Tensor, weight: Tensor, bias: Tensor | null, g: ConvGeometry): Tensor {
+function stridedPointwise(
+  x: Tensor,
+  weight: Tensor,
+  bias: Tensor | null,
+  g: ConvGeometry,
+  inputs: readonly Tensor[],
+): Tensor {
   const steps = [1, 1, ...g.stride];
   const sliced = noGrad(() => stridedSlice(x, steps));
   const inner = convGeometry(sliced.shape, weight.shape, { groups: g.groups });
   traceUse(inner, x, weight);
   const y = convForward(sliced, weight, bias, inner);
   sliced.dispose();
-  const inputs = bias ? [x, weight, bias] : [x, weight];
   return record(y, 'conv2d', inputs, { reads: [x, weight] }, (dy) => {
     const again = weight.requiresGrad ? stridedSlice(x, steps) : x;
     const [dxSliced, dw, db] = convGrads(dy, again, weight, bias, inner, x.requiresGrad);
