@@ -47,7 +47,7 @@ export function record(
   const [{ saved = [], reads = [...inputs, output] }, backward] = rest.length === 1 ? [{}, rest[0]] : rest;
   if (gradEnabled.value && inputs.some((t) => t.requiresGrad)) {
     output.requiresGrad = true;
-    output.gradFn = { name, inputs, backward, saved };
+    output.gradFn = { name, inputs, backward, saved, reads };
     for (const t of reads) t.readByBackward = true;
   } else {
     for (const t of saved) t.dispose();
@@ -71,7 +71,10 @@ export function releaseIntermediates(consumer: Tensor, ...intermediates: (Tensor
     // or a tensor kept out of tidy(). Those stay.
     if (!t || t === consumer || t.isKept || (t.requiresGrad && t.isLeaf)) continue;
     if (!consumer.requiresGrad || !t.readByBackward) t.dispose();
-    else if (t.gradFn) t.gradFn.saved = [...t.gradFn.saved, t];
+    else if (t.gradFn) {
+      t.gradFn.saved = [...t.gradFn.saved, t];
+      t.evict(); // where its maker can recompute it (Tensor.recompute)
+    }
   }
 }
 
@@ -143,7 +146,7 @@ export function runBackward(
         } else t.grad = g.keep();
         continue;
       }
-      const consumed = passToInputs(t.gradFn, t.gradFn.backward(g), grads, kernels);
+      const consumed = passToInputs(t.gradFn, backwardOf(t.gradFn, g), grads, kernels);
       if (!retainGraph) freeNode(t.gradFn);
       if (!consumed.has(g)) g.dispose();
     }
@@ -198,6 +201,15 @@ function passToInputs(
   });
   for (const gi of inputGrads) if (gi && !consumed.has(gi)) gi.dispose();
   return consumed;
+}
+
+/** The node's input gradients; an evicted tensor it reads is recomputed for it alone. */
+function backwardOf(fn: GradFn, g: Tensor): (Tensor | null)[] {
+  const restored = fn.reads.filter((t) => t.isEvicted);
+  for (const t of restored) t.restore();
+  const inputGrads = fn.backward(g);
+  for (const t of restored) t.evict();
+  return inputGrads;
 }
 
 /** A walked node without retainGraph: its backward can no longer run, and the tensors

@@ -33,9 +33,11 @@ export class ArgumentError extends ResnextError {
 }
 
 export class DisposedTensorError extends ResnextError {
-  constructor(op: string, argument: string) {
+  constructor(op: string, argument: string, evicted = false) {
     super(
-      `${op}: argument '${argument}' was disposed (by dispose() or at the end of a tidy() scope) and can no longer be used`,
+      evicted
+        ? `${op}: argument '${argument}' is an intermediate the autograd graph evicted until its backward recomputes it; keep() it (before the op that reads it last) to use it afterwards`
+        : `${op}: argument '${argument}' was disposed (by dispose() or at the end of a tidy() scope) and can no longer be used`,
     );
   }
 }

@@ -30,6 +30,9 @@ export interface GradFn {
   /** Intermediate tensors the backward reads (not inputs or the output): the graph owns
    *  them and disposes them when it is freed (see record() in autograd.ts). */
   saved: readonly Tensor[];
+  /** The inputs, and the output, that the backward reads (record()'s `reads`): an evicted
+   *  one among them is recomputed before the backward runs. */
+  readonly reads: readonly Tensor[];
 }
 
 const collected = new FinalizationRegistry<Storage>((storage) => storage.release());
@@ -56,7 +59,13 @@ export class Tensor {
   /** Whether a recorded backward reads this tensor (record() sets it): releaseIntermediates
    *  then leaves it to the graph instead of freeing it at once. */
   readByBackward = false;
+  /** How its maker computes it again from what the graph holds anyway (a BN-ReLU output
+   *  from the BN's input and statistics): releaseIntermediates may then evict it while the
+   *  graph waits for its backward, and runBackward restores it for the backward that reads
+   *  it (docs/memory.md). Returns a new tensor with the same values, no graph. */
+  recompute: (() => Tensor) | null = null;
   private storage: Storage | null;
+  private evicted = false;
   private kept = false;
 
   constructor(storage: Storage, shape: Shape, requiresGrad = false) {
@@ -77,7 +86,12 @@ export class Tensor {
   }
 
   get isDisposed(): boolean {
-    return this.storage === null;
+    return this.storage === null && !this.evicted;
+  }
+
+  /** Whether evict() returned its memory until restore() computes it again. */
+  get isEvicted(): boolean {
+    return this.evicted;
   }
 
   get isLeaf(): boolean {
@@ -125,10 +139,31 @@ export class Tensor {
 
   /** Returns the GPU memory now; the tensor can no longer be used. */
   dispose(): void {
+    this.recompute = null;
+    this.evicted = false;
     if (!this.storage) return;
     collected.unregister(this);
     this.storage.release();
     this.storage = null;
+  }
+
+  /** @internal Returns the memory of a tensor its maker can recompute, until restore(). */
+  evict(): void {
+    if (!this.recompute || !this.storage) return;
+    collected.unregister(this);
+    this.storage.release();
+    this.storage = null;
+    this.evicted = true;
+  }
+
+  /** @internal Computes an evicted tensor's values again, into new memory. */
+  restore(): void {
+    if (!this.evicted) return;
+    const again = this.recompute!();
+    this.storage = again.liveStorage('restore', 'this').retain();
+    again.dispose();
+    collected.register(this, this.storage, this);
+    this.evicted = false;
   }
 
   /** Exempts this tensor from disposal by enclosing tidy() scopes. */
@@ -142,7 +177,7 @@ export class Tensor {
   }
 
   private liveStorage(op: string, argument: string): Storage {
-    if (!this.storage) throw new DisposedTensorError(op, argument);
+    if (!this.storage) throw new DisposedTensorError(op, argument, this.evicted);
     this.storage.runtime.assertAlive();
     return this.storage;
   }

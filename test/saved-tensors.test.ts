@@ -6,6 +6,7 @@ import {
   batchNorm,
   crossEntropy,
   maxPool2d,
+  mul,
   Generator,
   models,
   noGrad,
@@ -180,16 +181,16 @@ describe('an eval forward that records no graph', () => {
 // made it and freed once backward() has walked that node, so a training step's activations
 // go as the backward passes them (as PyTorch frees saved tensors), not at the end of tidy().
 describe('a training step', () => {
-  it('holds after its forward only what the backward reads: a downsampling block keeps neither its identity branch nor its strided 1x1 slice', async () => {
+  it('holds after its forward only what the backward reads and cannot recompute: a downsampling block keeps neither its identity branch, its strided 1x1 slice nor its BN-ReLU outputs', async () => {
     // 16 -> 32 channels at stride 2, width 8 in 4 groups: [2, 16, 8, 8] -> [2, 32, 4, 4].
     const block = new Bottleneck(16, 8, 2, 4, 16, 'c', new Generator(3)).train();
     const x = tensor(randomData(rngFor('downsampling block'), 2 * 16 * 64), [2, 16, 8, 8]);
     const bytes = (...shape: number[]) => bucketSize(4 * shape.reduce((a, b) => a * b, 1));
+    // bn1's and bn2's outputs (conv2's and conv3's inputs) are evicted: the graph holds
+    // their BNs' inputs and statistics, which give them again in one pass.
     const read = [
       bytes(2, 8, 8, 8), // conv1's output: bn1's input
-      bytes(2, 8, 8, 8), // bn1's output: conv2's input
       bytes(2, 8, 4, 4), // conv2's output
-      bytes(2, 8, 4, 4), // bn2's output: conv3's input
       bytes(2, 32, 4, 4), // conv3's output
       bytes(2, 32, 4, 4), // the downsampling conv's output: its BN's input
       bytes(2 * 8) * 3 + bytes(2 * 32), // the BNs' batch statistics, 2C each
@@ -199,7 +200,7 @@ describe('a training step', () => {
       const before = await settledInUseBytes();
       const y = block.forward(x);
       // Synchronously. The identity branch (the downsampling BN's output, which only an add
-      // reads) would add 4 KiB, the strided copy of x 2 KiB.
+      // reads) would add 4 KiB, the strided copy of x 2 KiB, the BN-ReLU outputs 3 KiB.
       expect(runtime().stats().inUseBytes - before).toBe(read.reduce((a, b) => a + b) + output);
       const loss = sum(y);
       loss.backward();
@@ -207,6 +208,32 @@ describe('a training step', () => {
       for (const p of block.parameters()) p.grad = null;
     }
     block.dispose();
+    x.dispose();
+  });
+
+  it('recomputes what it evicted for the backward that reads it: the gradients of a block that holds every activation', async () => {
+    const x = tensor(randomData(rngFor('evicting block'), 2 * 16 * 64), [2, 16, 8, 8], { requiresGrad: true });
+    // The block's steps one by one: no releaseIntermediates, so nothing is evicted.
+    const holdingAll = (b: Bottleneck) => {
+      const r1 = b.bn1.forward(b.conv1.forward(x), true);
+      const r2 = b.bn2.forward(b.conv2.forward(r1), true);
+      const out = b.bn3.forward(b.conv3.forward(r2), true, b.downsample!.forward(x));
+      return { out, evicted: [r1, r2].filter((t) => t.isEvicted).length };
+    };
+    const gradients: Float32Array[][] = [];
+    for (const evicting of [true, false]) {
+      const block = new Bottleneck(16, 8, 2, 4, 16, 'c', new Generator(4)).train();
+      const { out, evicted } = evicting ? { out: block.forward(x), evicted: -1 } : holdingAll(block);
+      if (!evicting) expect(evicted).toBe(0);
+      const loss = sum(mul(out, out));
+      loss.backward();
+      const grads = [x, ...block.parameters()].map((p) => p.grad!);
+      gradients.push(await Promise.all(grads.map((g) => g.toArray())));
+      disposeAll([loss, out, ...grads]);
+      x.grad = null;
+      block.dispose();
+    }
+    gradients[0].forEach((g, i) => expect(Array.from(g)).toEqual(Array.from(gradients[1][i])));
     x.dispose();
   });
 

@@ -72,20 +72,12 @@ export function batchNorm(
   checkArguments(op, x, { weight, bias, running_mean: runningMean, running_var: runningVar }, options);
   const plan = planFor(op, x, options);
   const stats = training ? batchStats(plan, x, runningMean, runningVar) : cat([runningMean!, runningVar!]);
-  const y = empty(x.shape);
-  plan.rt.launch(op, {
-    kernel: 'batchnorm',
-    entry: residual ? 'apply_residual' : 'apply',
-    constants: plan.constants,
-    bind: residual ? { input: x, stats, weight, bias, residual, out: y } : { input: x, stats, weight, bias, out: y },
-    params: plan.params,
-    grid: plan.segmentGrid,
-  });
+  const y = normalize(plan, x, stats, weight, bias, residual);
   const inputs = residual ? [x, weight, bias, residual] : [x, weight, bias];
   // The backward reads the input (the ReLU's mask is recomputed from it), not the output,
   // except where the mask must come from the output (below).
   const reads = [x, weight, bias, ...(residual && relu ? [y] : [])];
-  return record(y, op, inputs, { saved: [stats], reads }, (upstream) => {
+  record(y, op, inputs, { saved: [stats], reads }, (upstream) => {
     // With a residual, the ReLU's mask comes from the output: the gradient is gated first
     // (it is also the residual's) and the passes below run without RELU.
     const g = residual && relu ? reluBackward(op, upstream, y) : upstream;
@@ -95,6 +87,31 @@ export function batchNorm(
     if (g !== upstream) g.dispose();
     return [...grads, null];
   });
+  // What the graph keeps for this backward (x, stats) gives y again in one pass: a
+  // convolution that reads y in its own backward need not have the graph hold it meanwhile.
+  if (!residual && y.gradFn) y.recompute = () => normalize(plan, x, stats, weight, bias, null);
+  return y;
+}
+
+/** y = the affine normalisation of x by stats (with residual and ReLU as planned). */
+function normalize(
+  plan: Plan,
+  x: Tensor,
+  stats: Tensor,
+  weight: Tensor,
+  bias: Tensor,
+  residual: Tensor | null,
+): Tensor {
+  const y = empty(x.shape);
+  plan.rt.launch(plan.op, {
+    kernel: 'batchnorm',
+    entry: residual ? 'apply_residual' : 'apply',
+    constants: plan.constants,
+    bind: residual ? { input: x, stats, weight, bias, residual, out: y } : { input: x, stats, weight, bias, out: y },
+    params: plan.params,
+    grid: plan.segmentGrid,
+  });
+  return y;
 }
 
 function checkArguments(
