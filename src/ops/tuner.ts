@@ -98,31 +98,35 @@ export async function tune<Name extends string>(
   candidates: readonly TuneCandidate<Name>[],
 ): Promise<Tuned<Name> | null> {
   if (runtime().tuning.get(key) !== undefined || candidates.length < 2) return null;
-  const ms: Partial<Record<Name, number>> = {};
+  const ms = await bestTimes(candidates);
   let choice = candidates[0].name;
-  let fastest = Infinity;
-  for (const { name, run } of candidates) {
-    const time = await bestTime(run, fastest);
-    ms[name] = time;
-    if (time < fastest) [choice, fastest] = [name, time];
-  }
+  for (const { name } of candidates) if (ms[name]! < ms[choice]!) choice = name;
   runtime().tuning.set(key, choice);
   return { key, choice, ms };
 }
+
+/** Timed runs of each candidate after its warm-up run. */
+const TIMED_RUNS = 3;
 
 /** A candidate whose timed run takes this many times the fastest so far is not timed
  *  again: runs of one kernel spread by 10-30% here, not 3x. */
 const HOPELESS = 3;
 
-/** Fastest of three timed runs after a warm-up, in ms of GPU time; after one, where that
- *  run is HOPELESS times `fastest` (the best candidate's so far). */
-async function bestTime(run: () => void, fastest: number): Promise<number> {
-  let best = Infinity;
-  for (let i = 0; i < 4; i++) {
-    const ms = await runtime().time(run);
-    if (i === 0) continue;
-    best = Math.min(best, ms);
-    if (best > HOPELESS * fastest) break;
+/** Each candidate's fastest of TIMED_RUNS runs after a warm-up, in ms of GPU time; after
+ *  one where that run is HOPELESS times the fastest candidate's. The candidates take turns,
+ *  run by run: a burst of other load on the machine (seconds, on a shared CPU) then slows
+ *  one run of each rather than every run of one, which timing them one after another had
+ *  let decide the choice. */
+async function bestTimes<Name extends string>(
+  candidates: readonly TuneCandidate<Name>[],
+): Promise<Partial<Record<Name, number>>> {
+  const ms: Partial<Record<Name, number>> = {};
+  for (const { run } of candidates) await runtime().time(run);
+  let timed = [...candidates];
+  for (let round = 0; round < TIMED_RUNS; round++) {
+    for (const { name, run } of timed) ms[name] = Math.min(ms[name] ?? Infinity, await runtime().time(run));
+    const fastest = Math.min(...timed.map(({ name }) => ms[name]!));
+    timed = timed.filter(({ name }) => ms[name]! <= HOPELESS * fastest);
   }
-  return best;
+  return ms;
 }
