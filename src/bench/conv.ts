@@ -53,14 +53,26 @@ export function naiveForward(x: Tensor, w: Tensor, g: ConvGeometry): Tensor {
 }
 
 export async function timeRuns(warmup: number, iterations: number, record: () => Tensor[]): Promise<number[]> {
-  const times: number[] = [];
+  return (await timeInTurns(warmup, iterations, [record]))[0];
+}
+
+/** Like timeRuns for several workloads that take turns, run by run: a burst of other load
+ *  on the machine then slows one run of each, and their ratio, not one of them alone. */
+export async function timeInTurns(
+  warmup: number,
+  iterations: number,
+  records: readonly (() => Tensor[])[],
+): Promise<number[][]> {
+  const times = records.map((): number[] => []);
   for (let i = 0; i < warmup + iterations; i++) {
-    let outputs: Tensor[] = [];
-    const ms = await runtime().time(() => (outputs = tidy(record)));
-    outputs.forEach((t) => t.dispose());
-    if (i >= warmup) times.push(ms);
+    for (const [j, record] of records.entries()) {
+      let outputs: Tensor[] = [];
+      const ms = await runtime().time(() => (outputs = tidy(record)));
+      outputs.forEach((t) => t.dispose());
+      if (i >= warmup) times[j].push(ms);
+    }
   }
-  return times.sort((a, b) => a - b);
+  return times.map((t) => t.sort((a, b) => a - b));
 }
 
 export const median = (sorted: number[]) => (sorted[(sorted.length - 1) >> 1] + sorted[sorted.length >> 1]) / 2;
@@ -89,14 +101,18 @@ export async function benchConv(shapes: ConvShape[], options: BenchOptions): Pro
     const flops = forwardFlops(g);
     if (options.tune) await tuneConv2d([{ geometry: g, roles: ALL_ROLES }]);
     let forwardMedian: number | undefined;
-    for (const mode of options.modes) {
-      const times =
+    // The modes take turns, so the backward / forward ratio is of runs made side by side.
+    const timed = await timeInTurns(
+      options.warmup,
+      options.iterations,
+      options.modes.map((mode) =>
         mode === 'forward'
-          ? await timeRuns(options.warmup, options.iterations, () => [convForward(x, w, null, g)])
-          : await timeRuns(options.warmup, options.iterations, () => [
-              convGradInput(dy, w, g),
-              convGradWeight(x, dy, w.shape, g),
-            ]);
+          ? () => [convForward(x, w, null, g)]
+          : () => [convGradInput(dy, w, g), convGradWeight(x, dy, w.shape, g)],
+      ),
+    );
+    for (const [i, mode] of options.modes.entries()) {
+      const times = timed[i];
       const ms = median(times);
       const moved =
         mode === 'forward' ? bytes(x.size, w.size, dy.size) : bytes(dy.size, w.size, x.size, x.size, dy.size, w.size);

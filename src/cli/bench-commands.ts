@@ -110,7 +110,7 @@ async function benchConvAction(opts: BenchConvOptions): Promise<void> {
         'note: a CPU adapter runs shaders on the CPU; compare the ratios in this run, not absolute times with a GPU',
       );
     console.log(
-      `timing: ${report.features.includes('timestamp-query') ? 'GPU timestamp queries' : 'synchronised wall time'}, median of ${opts.iterations} after ${opts.warmup} warm-up`,
+      `timing: ${report.features.includes('timestamp-query') ? 'GPU timestamp queries' : 'synchronised wall time'}, median of ${opts.iterations} after ${opts.warmup} warm-up${modes.length > 1 ? ', forward and backward taking turns' : ''}`,
     );
     const rows: string[][] = [];
     const results = await benchConv(shapes, {
