@@ -65,7 +65,6 @@ export class Tensor {
    *  it (docs/memory.md). Returns a new tensor with the same values, no graph. */
   recompute: (() => Tensor) | null = null;
   private storage: Storage | null;
-  private evicted = false;
   private kept = false;
 
   constructor(storage: Storage, shape: Shape, requiresGrad = false) {
@@ -86,12 +85,13 @@ export class Tensor {
   }
 
   get isDisposed(): boolean {
-    return this.storage === null && !this.evicted;
+    return this.storage === null && !this.isEvicted;
   }
 
-  /** Whether evict() returned its memory until restore() computes it again. */
+  /** Whether evict() returned its memory until restore() computes it again (dispose()
+   *  drops the recipe, so a disposed tensor is not evicted). */
   get isEvicted(): boolean {
-    return this.evicted;
+    return this.storage === null && this.recompute !== null;
   }
 
   get isLeaf(): boolean {
@@ -140,30 +140,21 @@ export class Tensor {
   /** Returns the GPU memory now; the tensor can no longer be used. */
   dispose(): void {
     this.recompute = null;
-    this.evicted = false;
-    if (!this.storage) return;
-    collected.unregister(this);
-    this.storage.release();
-    this.storage = null;
+    this.releaseStorage();
   }
 
   /** @internal Returns the memory of a tensor its maker can recompute, until restore(). */
   evict(): void {
-    if (!this.recompute || !this.storage) return;
-    collected.unregister(this);
-    this.storage.release();
-    this.storage = null;
-    this.evicted = true;
+    if (this.recompute) this.releaseStorage();
   }
 
   /** @internal Computes an evicted tensor's values again, into new memory. */
   restore(): void {
-    if (!this.evicted) return;
+    if (!this.isEvicted) return;
     const again = this.recompute!();
     this.storage = again.liveStorage('restore', 'this').retain();
     again.dispose();
     collected.register(this, this.storage, this);
-    this.evicted = false;
   }
 
   /** Exempts this tensor from disposal by enclosing tidy() scopes. */
@@ -176,8 +167,15 @@ export class Tensor {
     return `Tensor(${fmtShape(this.shape)}${this.requiresGrad ? ', requiresGrad' : ''}${this.isDisposed ? ', disposed' : ''})`;
   }
 
+  private releaseStorage(): void {
+    if (!this.storage) return;
+    collected.unregister(this);
+    this.storage.release();
+    this.storage = null;
+  }
+
   private liveStorage(op: string, argument: string): Storage {
-    if (!this.storage) throw new DisposedTensorError(op, argument, this.evicted);
+    if (!this.storage) throw new DisposedTensorError(op, argument, this.isEvicted);
     this.storage.runtime.assertAlive();
     return this.storage;
   }
