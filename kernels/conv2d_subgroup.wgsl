@@ -46,6 +46,10 @@ override HAS_BIAS: bool = false;
 // forward: 4-channel output blocks per invocation (the input window is reused CB times);
 // CB * WREGS <= WL_MAX (the host caps CB).
 override CB: u32 = 1u;
+// Rows of whole vec4s that whole subgroups span (WIDTH divides a subgroup's 4 * SG pixels,
+// as planes of 8, 16 or 32 columns at SG = 8): every subgroup starts on a row's first column
+// and ends on a row's last, so the halo its edge lanes would load lies in the padding.
+override WHOLE_ROWS: bool = WIDTH % 4u == 0u && (4u * SG) % WIDTH == 0u;
 // forward on rows of whole vec4s (WIDTH % 4 == 0): output rows per invocation, the same 4
 // columns of each. Two rows of a 3x3 kernel read 4 input rows, not 6: fewer loads per FMA.
 override ROWS: u32 = 1u;
@@ -148,7 +152,8 @@ fn load_window(kh: u32, base: u32) -> Window {
     // A 1x1 tap reads a lane's own pixels only: no halo, nothing outside the image.
     if (KH * KW == 1u) { return Window(own, own, own, 0); }
     w = Window(subgroupShuffleUp(own, 1u), own, subgroupShuffleDown(own, 1u), m);
-    if (needs_prev || needs_next) {
+    // Loaded only where a row continues past an edge lane: with WHOLE_ROWS it would be masked.
+    if ((needs_prev || needs_next) && !WHOLE_ROWS) {
       let outer = x4[aligned_index(base, first + select(4, -4, lane == 0u))];
       if (lane == 0u && needs_prev) { w.prev = outer; }
       if (lane == SG - 1u && needs_next) { w.next = outer; }
