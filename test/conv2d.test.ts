@@ -151,6 +151,18 @@ describe('the subgroup kernels (kernels/conv2d_subgroup.wgsl) match the referenc
       expect(ran, describeCase(c)).toEqual(expect.arrayContaining(['conv2d_im2col:main', 'matmul_subgroup:main']));
     }
   });
+  it.skipIf(unavailable)(`grad-weight with the lanes on input channels (wgrad-lanes)${skipped}`, async () => {
+    const rng = rngFor('conv2d wgrad lanes');
+    // SAME_CASES give it groups of 1 to 12 input channels (fewer than a subgroup: lanes walk
+    // several rows at once; not a power of two: a partial tile), output channels below,
+    // above and not a multiple of its tile, rows of 1 to 9 vec4s and rows it pads.
+    for (const [i, c] of SAME_CASES.entries()) {
+      runtime().startProfile();
+      await withConvVariant('wgrad-lanes', () => checkCase(c, rng, `wgrad-lanes case ${i}`));
+      const ran = (await runtime().stopProfile()).map((r) => r.kernel);
+      expect(ran, describeCase(c)).toContain('conv2d_wgrad_lanes:main');
+    }
+  });
   it('with the subgroup kernels turned off, the portable kernels give the same answers', async () => {
     const rng = rngFor('conv2d portable');
     const before = runtime().portableKernels;

@@ -231,6 +231,29 @@ describe('a wrong convolution kernel is caught by the conv2d checks', () => {
       await expectCaught('conv2d_subgroup', from, to, stage, check);
     });
   }
+  const laneMutants: [string, string, string][] = [
+    [
+      'that never adds the sums of rows walked side by side',
+      'for (var other = CI_T; other < SG; other *= 2u)',
+      'for (var other = SG; other < SG; other *= 2u)',
+    ],
+    ['whose window does not slide its first vec4', 'win[3u * kh] = win[3u * kh + 1u];', 'win[3u * kh] = vec4<f32>();'],
+    [
+      "that takes dy from the first part's lanes",
+      'subgroupShuffle(dys[c / CI_T], part * CI_T + c % CI_T)',
+      'subgroupShuffle(dys[c / CI_T], c % CI_T)',
+    ],
+  ];
+  for (const [name, from, to] of laneMutants) {
+    it.skipIf(unavailable)(`grad-weight with lanes on channels ${name}${skipped}`, async () => {
+      const rng = rngFor(`mutant wgrad lanes ${name}`);
+      const check = (i: number) =>
+        i < SAME_CASES.length
+          ? withConvVariant('wgrad-lanes', () => checkCase(SAME_CASES[i], rng, `mutant same case ${i}`))
+          : null;
+      await expectCaught('conv2d_wgrad_lanes', from, to, 'grad-weight', check);
+    });
+  }
   const productMutants: [string, string, string, string, string][] = [
     [
       'grad-weight that reads one column of x for all four',

@@ -9,16 +9,18 @@ import { subgroup } from './subgroup.js';
 import { subgroupPadded } from './subgroup_padded.js';
 import { subgroupRows } from './subgroup_rows.js';
 import { tiled } from './tiled.js';
+import { wgradLanes } from './wgrad_lanes.js';
 import { adapterHere, hasRole, type ConvRole, type ConvVariantDef } from './variant.js';
 
 /** Every variant. Their names enter the tuning keys in this order: append new ones (a new
  *  candidate set re-times every stored choice). */
-const VARIANTS = [portable, subgroup, subgroupRows, subgroupPadded, pointwise, tiled, im2col] as const;
+const VARIANTS = [portable, subgroup, subgroupRows, subgroupPadded, pointwise, tiled, im2col, wgradLanes] as const;
 
 /** The kernels a convolution role can run on: the portable one, the subgroup one, the
  *  subgroup forward with two output rows per invocation, the subgroup one on rows padded
  *  to whole vec4s, for 1x1 kernels batches of matrix products, the workgroup-tiled
- *  implicit GEMM built for discrete GPUs, and grad-weight as products of the unrolled input. */
+ *  implicit GEMM built for discrete GPUs, grad-weight as products of the unrolled input, and
+ *  grad-weight with the subgroup's lanes on input channels, walking rows. */
 export type ConvVariant = (typeof VARIANTS)[number]['name'];
 
 const NAMES: readonly ConvVariant[] = VARIANTS.map((v) => v.name);
@@ -29,7 +31,7 @@ const NAMES: readonly ConvVariant[] = VARIANTS.map((v) => v.name);
 const DEFAULT_ORDER: Record<ConvRole, readonly ConvVariant[]> = {
   forward: ['subgroup', 'subgroup-rows', 'portable'],
   grad_input: ['subgroup', 'subgroup-rows', 'portable'],
-  grad_weight: ['subgroup', 'portable'],
+  grad_weight: ['wgrad-lanes', 'subgroup', 'portable'],
 };
 
 /** Variants forced by withConvVariant. */
