@@ -141,10 +141,11 @@ describe('the conv2d autotuner', () => {
       const decided = await tuneConv2d(uses);
       expect(decided.map((d) => d.key.split(' ')[1]).sort()).toEqual(['forward', 'grad_weight']);
       for (const d of decided) {
-        // Rows of whole vec4s (8 wide): the forward also has its two-row form timed.
+        // Rows of whole vec4s (8 wide): the forward also has its two-row form timed;
+        // grad-weight its form with lanes on input channels.
         const timed = d.key.startsWith('conv2d forward')
           ? ['subgroup', 'subgroup-rows', 'portable']
-          : ['subgroup', 'portable'];
+          : ['wgrad-lanes', 'subgroup', 'portable'];
         expect(Object.keys(d.ms)).toEqual(timed);
         // Timestamps on lavapipe tick every 65.536 us: a kernel this small may read 0.
         const times = Object.values(d.ms);
