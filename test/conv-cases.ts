@@ -178,6 +178,20 @@ export const IM2COL_CASES: Case[] = [
   },
 ];
 
+/** Downsampling 3x3s (stride 2, padding 1), which the 'wgrad-lanes' grad-weight also takes:
+ *  odd and even sizes (the last input row or column unread, or read by one tap only), rows
+ *  padded to 8 input columns, one output row, groups of 1 to 12 input channels. */
+export const DOWNSAMPLING_CASES: Case[] = [
+  { kind: 'downsampling, odd planes', xShape: [2, 8, 7, 9], wShape: [8, 4, 3, 3], spec: down(2), bias: false },
+  { kind: 'downsampling, even planes', xShape: [3, 24, 8, 12], wShape: [16, 12, 3, 3], spec: down(2), bias: true },
+  { kind: 'downsampling, one output row', xShape: [2, 3, 2, 5], wShape: [6, 1, 3, 3], spec: down(3), bias: false },
+  { kind: 'downsampling, wide rows', xShape: [1, 16, 5, 23], wShape: [8, 8, 3, 3], spec: down(2), bias: false },
+];
+
+function down(groups: number): ConvSpec {
+  return { stride: [2, 2], padding: [1, 1], dilation: [1, 1], groups };
+}
+
 function same(k: number, groups: number): ConvSpec {
   const pad = (k - 1) / 2;
   return { stride: [1, 1], padding: [pad, pad], dilation: [1, 1], groups };

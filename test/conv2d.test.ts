@@ -13,6 +13,7 @@ import {
   POINTWISE_CASES,
   randomCase,
   SAME_CASES,
+  DOWNSAMPLING_CASES,
   type Case,
 } from './conv-cases.js';
 import { assertClose, gradcheck, randomData, rngFor } from './helpers.js';
@@ -155,8 +156,9 @@ describe('the subgroup kernels (kernels/conv2d_subgroup.wgsl) match the referenc
     const rng = rngFor('conv2d wgrad lanes');
     // SAME_CASES give it groups of 1 to 12 input channels (fewer than a subgroup: lanes walk
     // several rows at once; not a power of two: a partial tile), output channels below,
-    // above and not a multiple of its tile, rows of 1 to 9 vec4s and rows it pads.
-    for (const [i, c] of SAME_CASES.entries()) {
+    // above and not a multiple of its tile, rows of 1 to 9 vec4s and rows it pads;
+    // DOWNSAMPLING_CASES its stride 2.
+    for (const [i, c] of [...SAME_CASES, ...DOWNSAMPLING_CASES].entries()) {
       runtime().startProfile();
       await withConvVariant('wgrad-lanes', () => checkCase(c, rng, `wgrad-lanes case ${i}`));
       const ran = (await runtime().stopProfile()).map((r) => r.kernel);

@@ -9,7 +9,7 @@ import { mm } from '../src/ops/matmul.js';
 import { whySubgroupsUnavailable } from '../src/ops/subgroup_plan.js';
 import { elementwise, matmul as refMatmul, nd, stridedSlice as refStridedSlice } from '../src/reference/index.js';
 import { checkResidualCase, checkTrainingCase, SEGMENT_SHAPES } from './batchnorm-cases.js';
-import { checkCase, POINTWISE_CASES, randomCase, SAME_CASES } from './conv-cases.js';
+import { checkCase, DOWNSAMPLING_CASES, POINTWISE_CASES, randomCase, SAME_CASES } from './conv-cases.js';
 import { expectMatches, gradcheck, randomData, rngFor } from './helpers.js';
 
 function mutate(kernel: string, from: string, to: string): void {
@@ -243,14 +243,18 @@ describe('a wrong convolution kernel is caught by the conv2d checks', () => {
       'subgroupShuffle(dys[c / CI_T], part * CI_T + c % CI_T)',
       'subgroupShuffle(dys[c / CI_T], c % CI_T)',
     ],
+    [
+      'whose stride-2 window keeps the wrong vec4 before its columns',
+      'win[3u * kh] = win[3u * kh + 2u];',
+      'win[3u * kh] = win[3u * kh + 1u];',
+    ],
   ];
   for (const [name, from, to] of laneMutants) {
     it.skipIf(unavailable)(`grad-weight with lanes on channels ${name}${skipped}`, async () => {
       const rng = rngFor(`mutant wgrad lanes ${name}`);
+      const cases = [...SAME_CASES, ...DOWNSAMPLING_CASES];
       const check = (i: number) =>
-        i < SAME_CASES.length
-          ? withConvVariant('wgrad-lanes', () => checkCase(SAME_CASES[i], rng, `mutant same case ${i}`))
-          : null;
+        i < cases.length ? withConvVariant('wgrad-lanes', () => checkCase(cases[i], rng, `mutant case ${i}`)) : null;
       await expectCaught('conv2d_wgrad_lanes', from, to, 'grad-weight', check);
     });
   }

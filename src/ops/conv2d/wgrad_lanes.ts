@@ -1,7 +1,8 @@
 // The 'wgrad-lanes' conv variant, grad-weight only: kernels/conv2d_wgrad_lanes.wgsl, whose
 // subgroup lanes take input channels and walk rows of whole vec4s (rows that are not are
 // padded with zeros first, as the 'subgroup-padded' variant pads them). It applies where
-// the subgroup kernel's grad-weight does, for kernels of 1 or 3 each way.
+// the subgroup kernel's grad-weight does, for kernels of 1 or 3 each way, and to 3x3
+// convolutions of stride 2 with padding 1.
 import { grid, kernelContract, runtime, WORKGROUPS_PER_DIMENSION } from '../../runtime/index.js';
 import { empty, type Tensor } from '../../tensor.js';
 import { padLast } from '../fill.js';
@@ -29,8 +30,9 @@ kernelContract('conv2d_wgrad_lanes', { structs: [CONV_PARAMS], consts: { SUMS_MA
 const MIN_SUBGROUPS = 64;
 
 interface Plan {
-  /** The geometry the kernel runs: rows padded to whole vec4s. */
-  padded: ConvGeometry;
+  /** Row widths the kernel reads: dy's padded to whole vec4s, x's STRIDE times that. */
+  dyWidth: number;
+  xWidth: number;
   constants: Record<string, number>;
   /** Row steps (SG / CI_T rows side by side) each partial sum covers, and those sums. */
   rowsPerChunk: number;
@@ -43,19 +45,29 @@ const isPowerOfTwo = (n: number) => n > 0 && (n & (n - 1)) === 0;
 const floorPowerOfTwo = (n: number) => 2 ** Math.floor(Math.log2(n));
 const odd = (k: number) => k === 1 || k === 3;
 
+/** The stride the kernel runs `g` at, or null where it does not: stride-1 convolutions the
+ *  subgroup kernel takes (kernels of 1 or 3 each way), and undilated 3x3s of stride 2 with
+ *  padding 1 (ResNeXt's downsampling grouped convolutions). */
+function strideOf(g: ConvGeometry, adapter: ConvAdapter): 1 | 2 | null {
+  if (subgroupRole(g, adapter, 'grad_weight') !== null) return odd(g.kH) && odd(g.kW) ? 1 : null;
+  const is = (pair: readonly number[], value: number) => pair.every((v) => v === value);
+  const downsampling = g.kH === 3 && g.kW === 3 && is(g.stride, 2) && is(g.padding, 1) && is(g.dilation, 1);
+  return downsampling && adapter.subgroups !== null && weightSize(g) <= MAX_PARTIAL_FLOATS ? 2 : null;
+}
+
 /** The plan for grad-weight on `g`, or null where the kernel does not apply. */
 function plan(g: ConvGeometry, adapter: ConvAdapter, role: ConvRole): Plan | null {
-  if (role !== 'grad_weight' || !odd(g.kH) || !odd(g.kW) || subgroupRole(g, adapter, role) === null) return null;
+  const STRIDE = role === 'grad_weight' ? strideOf(g, adapter) : null;
+  if (STRIDE === null || !isPowerOfTwo(adapter.subgroups!.SG)) return null;
   const { SG, WG } = adapter.subgroups!;
-  if (!isPowerOfTwo(SG)) return null;
-  const W = Math.ceil(g.W / 4) * 4;
+  const dyWidth = Math.ceil(g.W_out / 4) * 4;
   const [cig, cog, taps] = [g.C_in / g.groups, g.C_out / g.groups, g.kH * g.kW];
   // Lanes on as many input channels as the group has, up to the subgroup; each sums for
   // as many output channels as its sums allow.
   const CI_T = Math.min(SG, floorPowerOfTwo(cig));
   const CO_T = Math.min(cog, Math.floor(SUMS_MAX / taps), DY_MAX * CI_T);
   const tiles = g.groups * Math.ceil(cig / CI_T) * Math.ceil(cog / CO_T);
-  const rowSteps = Math.ceil((g.N * g.H) / (SG / CI_T));
+  const rowSteps = Math.ceil((g.N * g.H_out) / (SG / CI_T));
   const rowsPerChunk = Math.max(
     Math.ceil(rowSteps / Math.ceil(MIN_SUBGROUPS / tiles)),
     Math.ceil(rowSteps / Math.floor(MAX_PARTIAL_FLOATS / weightSize(g))),
@@ -64,34 +76,32 @@ function plan(g: ConvGeometry, adapter: ConvAdapter, role: ConvRole): Plan | nul
   const subgroups = tiles * chunks;
   if (Math.ceil((subgroups * SG) / WG) > WORKGROUPS_PER_DIMENSION ** 2) return null;
   return {
-    padded: { ...g, W, W_out: W },
-    constants: { WG, SG, WIDTH: W, KH: g.kH, KW: g.kW, CI_T, CO_T },
+    dyWidth,
+    xWidth: STRIDE * dyWidth,
+    constants: { WG, SG, WIDTH: dyWidth, STRIDE, KH: g.kH, KW: g.kW, CI_T, CO_T },
     rowsPerChunk,
     chunks,
     subgroups,
   };
 }
 
+/** `t` with rows padded with zeros to `width`, or `t` itself where they are that wide. */
+const padded = (t: Tensor, width: number) => (t.shape[3] === width ? t : padLast('conv2d backward', t, width));
+
 /** Partial sums of dW, [chunks, weightSize]. */
 function gradWeight(x: Tensor, dy: Tensor, g: ConvGeometry): Tensor {
-  const op = 'conv2d backward';
-  const { padded, constants, rowsPerChunk, chunks, subgroups } = planHere(
-    'the lane-per-channel grad-weight',
-    plan,
-    g,
-    'grad_weight',
-  );
-  const [xp, dyp] = padded.W === g.W ? [x, dy] : [padLast(op, x, padded.W), padLast(op, dy, padded.W)];
-  const partial = empty([chunks, weightSize(g)]);
-  runtime().launch(op, {
+  const planned = planHere('the lane-per-channel grad-weight', plan, g, 'grad_weight');
+  const [xp, dyp] = [padded(x, planned.xWidth), padded(dy, planned.dyWidth)];
+  const partial = empty([planned.chunks, weightSize(g)]);
+  runtime().launch('conv2d backward', {
     kernel: 'conv2d_wgrad_lanes',
     entry: 'main',
-    constants,
+    constants: planned.constants,
     bind: { input: xp, grad: dyp, partial },
-    params: convParams(padded, rowsPerChunk),
-    grid: grid.items(subgroups * constants.SG, constants.WG),
+    params: convParams({ ...g, W: planned.xWidth, W_out: planned.dyWidth }, planned.rowsPerChunk),
+    grid: grid.items(planned.subgroups * planned.constants.SG, planned.constants.WG),
   });
-  if (xp !== x) [xp, dyp].forEach((t) => t.dispose());
+  for (const t of [xp, dyp]) if (t !== x && t !== dy) t.dispose();
   return partial;
 }
 
