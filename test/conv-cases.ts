@@ -185,7 +185,8 @@ export const DOWNSAMPLING_CASES: Case[] = [
   { kind: 'downsampling, odd planes', xShape: [2, 8, 7, 9], wShape: [8, 4, 3, 3], spec: down(2), bias: false },
   { kind: 'downsampling, even planes', xShape: [3, 24, 8, 12], wShape: [16, 12, 3, 3], spec: down(2), bias: true },
   { kind: 'downsampling, one output row', xShape: [2, 3, 2, 5], wShape: [6, 1, 3, 3], spec: down(3), bias: false },
-  { kind: 'downsampling, wide rows', xShape: [1, 16, 5, 23], wShape: [8, 8, 3, 3], spec: down(2), bias: false },
+  // 7 output rows of 3 vec4s: subgroups of 4 to 16 lanes start mid-row.
+  { kind: 'downsampling, wide rows', xShape: [1, 16, 13, 23], wShape: [8, 8, 3, 3], spec: down(2), bias: false },
 ];
 
 function down(groups: number): ConvSpec {

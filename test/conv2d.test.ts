@@ -165,6 +165,19 @@ describe('the subgroup kernels (kernels/conv2d_subgroup.wgsl) match the referenc
       expect(ran, describeCase(c)).toContain('conv2d_wgrad_lanes:main');
     }
   });
+  it.skipIf(unavailable)(`the forward and grad-input of 3x3s of stride 2 (stride2)${skipped}`, async () => {
+    const rng = rngFor('conv2d stride2');
+    // Odd and even planes, rows padded to whole vec4s, rows of 1 to 3 vec4s (3: subgroups
+    // that start and end mid-row at every subgroup size), a bias, partial blocks.
+    for (const [i, c] of DOWNSAMPLING_CASES.entries()) {
+      runtime().startProfile();
+      await withConvVariant('stride2', () => checkCase(c, rng, `stride2 case ${i}`));
+      const ran = (await runtime().stopProfile()).map((r) => r.kernel);
+      expect(ran, describeCase(c)).toEqual(
+        expect.arrayContaining(['conv2d_stride2:main', 'conv2d_stride2:grad_input']),
+      );
+    }
+  });
   it('with the subgroup kernels turned off, the portable kernels give the same answers', async () => {
     const rng = rngFor('conv2d portable');
     const before = runtime().portableKernels;

@@ -258,6 +258,42 @@ describe('a wrong convolution kernel is caught by the conv2d checks', () => {
       await expectCaught('conv2d_wgrad_lanes', from, to, 'grad-weight', check);
     });
   }
+  const strideMutants: [string, string, string, string][] = [
+    [
+      'forward whose lane 0 never loads the values before its columns',
+      'if (lane == 0u) { before = outer; }',
+      '',
+      'forward',
+    ],
+    [
+      'forward that reads every tap one column late',
+      'let at = i32(2u * j + kw) - 1;',
+      'let at = i32(2u * j + kw);',
+      'forward',
+    ],
+    [
+      'grad-input whose last lane never loads the value after its own',
+      'if (lane == SG - 1u) { next = outer; }',
+      '',
+      'grad-input',
+    ],
+    [
+      "grad-input that takes the last column's dy from the lane's own",
+      'if (c == 7u) { add(i, c, d.next.x, w); }',
+      'if (c == 7u) { add(i, c, d.own.w, w); }',
+      'grad-input',
+    ],
+  ];
+  for (const [name, from, to, stage] of strideMutants) {
+    it.skipIf(unavailable)(`stride-2 ${name}${skipped}`, async () => {
+      const rng = rngFor(`mutant stride2 ${name}`);
+      const check = (i: number) =>
+        i < DOWNSAMPLING_CASES.length
+          ? withConvVariant('stride2', () => checkCase(DOWNSAMPLING_CASES[i], rng, `mutant downsampling case ${i}`))
+          : null;
+      await expectCaught('conv2d_stride2', from, to, stage, check);
+    });
+  }
   const productMutants: [string, string, string, string, string][] = [
     [
       'grad-weight that reads one column of x for all four',

@@ -7,6 +7,7 @@ import { pointwise } from './pointwise.js';
 import { portable } from './portable.js';
 import { subgroup } from './subgroup.js';
 import { subgroupPadded } from './subgroup_padded.js';
+import { stride2 } from './stride2.js';
 import { subgroupRows } from './subgroup_rows.js';
 import { tiled } from './tiled.js';
 import { wgradLanes } from './wgrad_lanes.js';
@@ -14,13 +15,24 @@ import { adapterHere, hasRole, type ConvRole, type ConvVariantDef } from './vari
 
 /** Every variant. Their names enter the tuning keys in this order: append new ones (a new
  *  candidate set re-times every stored choice). */
-const VARIANTS = [portable, subgroup, subgroupRows, subgroupPadded, pointwise, tiled, im2col, wgradLanes] as const;
+const VARIANTS = [
+  portable,
+  subgroup,
+  subgroupRows,
+  subgroupPadded,
+  pointwise,
+  tiled,
+  im2col,
+  wgradLanes,
+  stride2,
+] as const;
 
 /** The kernels a convolution role can run on: the portable one, the subgroup one, the
  *  subgroup forward with two output rows per invocation, the subgroup one on rows padded
  *  to whole vec4s, for 1x1 kernels batches of matrix products, the workgroup-tiled
  *  implicit GEMM built for discrete GPUs, grad-weight as products of the unrolled input, and
- *  grad-weight with the subgroup's lanes on input channels, walking rows. */
+ *  grad-weight with the subgroup's lanes on input channels, walking rows, and the subgroup
+ *  forward's shape for 3x3s of stride 2. */
 export type ConvVariant = (typeof VARIANTS)[number]['name'];
 
 const NAMES: readonly ConvVariant[] = VARIANTS.map((v) => v.name);
@@ -29,8 +41,8 @@ const NAMES: readonly ConvVariant[] = VARIANTS.map((v) => v.name);
  *  first that applies runs; portable always does) and timed in by the tuner, which then
  *  times the rest of VARIANTS in their order. */
 const DEFAULT_ORDER: Record<ConvRole, readonly ConvVariant[]> = {
-  forward: ['subgroup', 'subgroup-rows', 'portable'],
-  grad_input: ['subgroup', 'subgroup-rows', 'portable'],
+  forward: ['subgroup', 'subgroup-rows', 'stride2', 'portable'],
+  grad_input: ['subgroup', 'subgroup-rows', 'stride2', 'portable'],
   grad_weight: ['wgrad-lanes', 'subgroup', 'portable'],
 };
 
