@@ -39,6 +39,8 @@ override WHOLE_ROWS: bool = (4u * SG) % W_OUT4 == 0u;
 // grad_input: dy (0), weights packed by blocks of 4 input channels (1), dx (2), params (3).
 @group(0) @binding(0) var<storage, read> dy4: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> dx: array<f32>;
+// grad_input4's dx, for rows of whole vec4s.
+@group(0) @binding(2) var<storage, read_write> dx4: array<vec4<f32>>;
 @group(0) @binding(3) var<uniform> pg: ConvParams;
 
 // Sums: pixel j of block cb at cb * 4 + j, a vec4 over the block's 4 output channels.
@@ -155,11 +157,16 @@ override DY_W4: u32 = 4u;
 // Every subgroup ends on a dy row's last vec4, so its last lane has the padding after it.
 override DY_WHOLE_ROWS: bool = (4u * SG) % DY_W4 == 0u;
 
+
 // Adds w (4 input channels) times dy value `v` to pixel (i, c).
 fn add(i: u32, c: u32, v: f32, w: vec4<f32>) { gacc[i * 8u + c] += v * w; }
 
-@compute @workgroup_size(WG)
-fn grad_input(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
+// Where grad_input's sums go: image n, group g, input block b, dx rows 2r and 2r + 1,
+// columns 8m .. 8m + 7.
+struct DxBlock { live: bool, n: u32, g: u32, b: u32, r: u32, m: u32 }
+
+// Sums the invocation's 16 pixels of dx over its group's output channels into gacc.
+fn grad_input_sums(gid: vec3<u32>, lane: u32) -> DxBlock {
   let per_row = DY_W4 / 4u;
   let padded = (pg.H_out * per_row + SG - 1u) / SG * SG;
   let n_raw = gid.x / padded;
@@ -168,18 +175,16 @@ fn grad_input(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(subgroup_i
   let r = chunk / per_row;
   let m = chunk % per_row;
   let cog = pg.C_out / pg.groups;
-  let cig = pg.C_in / pg.groups;
-  let blocks = (cig + 3u) / 4u;
+  let blocks = (pg.C_in / pg.groups + 3u) / 4u;
   let g = gid.y / blocks;
   let b = gid.y % blocks;
-  let dy_plane = pg.H_out * DY_W4;
   for (var co = 0u; co < cog; co++) {
     let w_base = ((g * blocks + b) * cog + co) * 9u;
     for (var k = 0u; k < WREGS; k++) {
       let t = k * SG + lane;
       if (t < 9u) { wl[k] = wp[w_base + t]; }
     }
-    let base = (n * pg.C_out + g * cog + co) * dy_plane;
+    let base = (n * pg.C_out + g * cog + co) * pg.H_out * DY_W4;
     // dx row 2r meets dy row r through kernel row 1; dx row 2r + 1 meets row r + 1 through
     // kernel row 0 and row r through kernel row 2. Columns alike: even ones through kernel
     // column 1, odd ones 8m + c through columns 0 (dy column 4m + (c + 1) / 2) and 2 (4m + (c - 1) / 2).
@@ -200,16 +205,46 @@ fn grad_input(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(subgroup_i
       }
     }
   }
-  if (n_raw >= pg.N || r >= pg.H_out) { return; }
+  return DxBlock(n_raw < pg.N && r < pg.H_out, n, g, b, r, m);
+}
+
+// The first value of dx's plane for input channel c4 of block o.b, or none past the group.
+fn dx_plane(o: DxBlock, c4: u32) -> u32 {
+  let cig = pg.C_in / pg.groups;
+  return (o.n * pg.C_in + o.g * cig + o.b * 4u + c4) * pg.H * pg.W;
+}
+
+@compute @workgroup_size(WG)
+fn grad_input(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
+  let o = grad_input_sums(gid, lane);
+  if (!o.live) { return; }
   for (var c4 = 0u; c4 < 4u; c4++) {
-    let ci_local = b * 4u + c4;
-    if (ci_local >= cig) { return; }
-    let plane = (n * pg.C_in + g * cig + ci_local) * pg.H * pg.W;
+    if (o.b * 4u + c4 >= pg.C_in / pg.groups) { return; }
     for (var i = 0u; i < 2u; i++) {
-      let ih = 2u * r + i;
+      let ih = 2u * o.r + i;
       for (var c = 0u; c < 8u; c++) {
-        let iw = 8u * m + c;
-        if (ih < pg.H && iw < pg.W) { dx[plane + ih * pg.W + iw] = gacc[i * 8u + c][c4]; }
+        let iw = 8u * o.m + c;
+        if (ih < pg.H && iw < pg.W) { dx[dx_plane(o, c4) + ih * pg.W + iw] = gacc[i * 8u + c][c4]; }
+      }
+    }
+  }
+}
+
+// grad_input where dx's rows are whole vec4s: one store per 4 columns instead of four,
+// which lavapipe scatters lane by lane.
+@compute @workgroup_size(WG)
+fn grad_input4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
+  let o = grad_input_sums(gid, lane);
+  if (!o.live) { return; }
+  for (var c4 = 0u; c4 < 4u; c4++) {
+    if (o.b * 4u + c4 >= pg.C_in / pg.groups) { return; }
+    for (var i = 0u; i < 2u; i++) {
+      let ih = 2u * o.r + i;
+      for (var h = 0u; h < 2u; h++) {
+        let iw = 8u * o.m + 4u * h;
+        let a = i * 8u + 4u * h;
+        let v = vec4<f32>(gacc[a][c4], gacc[a + 1u][c4], gacc[a + 2u][c4], gacc[a + 3u][c4]);
+        if (ih < pg.H && iw < pg.W) { dx4[(dx_plane(o, c4) + ih * pg.W + iw) / 4u] = v; }
       }
     }
   }

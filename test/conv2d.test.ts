@@ -173,9 +173,9 @@ describe('the subgroup kernels (kernels/conv2d_subgroup.wgsl) match the referenc
       runtime().startProfile();
       await withConvVariant('stride2', () => checkCase(c, rng, `stride2 case ${i}`));
       const ran = (await runtime().stopProfile()).map((r) => r.kernel);
-      expect(ran, describeCase(c)).toEqual(
-        expect.arrayContaining(['conv2d_stride2:main', 'conv2d_stride2:grad_input']),
-      );
+      // dx's rows of whole vec4s store through the vec4 entry.
+      const gradInput = c.xShape[3] % 4 === 0 ? 'conv2d_stride2:grad_input4' : 'conv2d_stride2:grad_input';
+      expect(ran, describeCase(c)).toEqual(expect.arrayContaining(['conv2d_stride2:main', gradInput]));
     }
   });
   it('with the subgroup kernels turned off, the portable kernels give the same answers', async () => {

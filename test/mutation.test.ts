@@ -283,6 +283,12 @@ describe('a wrong convolution kernel is caught by the conv2d checks', () => {
       'if (c == 7u) { add(i, c, d.own.w, w); }',
       'grad-input',
     ],
+    [
+      'grad-input on rows of whole vec4s that stores its second vec4 first',
+      'let a = i * 8u + 4u * h;',
+      'let a = i * 8u + 4u * (1u - h);',
+      'grad-input',
+    ],
   ];
   for (const [name, from, to, stage] of strideMutants) {
     it.skipIf(unavailable)(`stride-2 ${name}${skipped}`, async () => {

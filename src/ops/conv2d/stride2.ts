@@ -72,7 +72,8 @@ function gradInput(dy: Tensor, weight: Tensor, g: ConvGeometry): Tensor {
   const out = empty([g.N, g.C_in, g.H, g.W]);
   runtime().launch(op, {
     kernel: 'conv2d_stride2',
-    entry: 'grad_input',
+    // Rows of whole vec4s store a vec4 at a time.
+    entry: g.W % 4 === 0 ? 'grad_input4' : 'grad_input',
     constants,
     bind: { grad, weight: packed, out },
     params: convParams(g),
