@@ -30,10 +30,11 @@ diagnostic(off, subgroup_uniformity);
 override WG: u32 = 64u;
 // The adapter's fixed subgroup size, a power of two.
 override SG: u32 = 8u;
-// dy's row width, a multiple of 4, and x's, STRIDE times it (the host pads rows to them).
+// dy's and x's row widths, multiples of 4 (the host pads rows that are not). The window
+// reads x up to column STRIDE * WIDTH; columns from X_WIDTH on are the right padding.
 override WIDTH: u32;
 override STRIDE: u32 = 1u;
-override X_WIDTH: u32 = STRIDE * WIDTH;
+override X_WIDTH: u32;
 // Kernel size, 1 or 3 each way, with "same" padding (stride 2: 3x3, padding 1).
 override KH: u32 = 3u;
 override KW: u32 = 3u;

@@ -30,7 +30,7 @@ kernelContract('conv2d_wgrad_lanes', { structs: [CONV_PARAMS], consts: { SUMS_MA
 const MIN_SUBGROUPS = 64;
 
 interface Plan {
-  /** Row widths the kernel reads: dy's padded to whole vec4s, x's STRIDE times that. */
+  /** Row widths the kernel reads: dy's and x's, padded to whole vec4s. */
   dyWidth: number;
   xWidth: number;
   constants: Record<string, number>;
@@ -60,7 +60,7 @@ function plan(g: ConvGeometry, adapter: ConvAdapter, role: ConvRole): Plan | nul
   const STRIDE = role === 'grad_weight' ? strideOf(g, adapter) : null;
   if (STRIDE === null || !isPowerOfTwo(adapter.subgroups!.SG)) return null;
   const { SG, WG } = adapter.subgroups!;
-  const dyWidth = Math.ceil(g.W_out / 4) * 4;
+  const [dyWidth, xWidth] = [g.W_out, g.W].map((w) => Math.ceil(w / 4) * 4);
   const [cig, cog, taps] = [g.C_in / g.groups, g.C_out / g.groups, g.kH * g.kW];
   // Lanes on as many input channels as the group has, up to the subgroup; each sums for
   // as many output channels as its sums allow.
@@ -77,8 +77,8 @@ function plan(g: ConvGeometry, adapter: ConvAdapter, role: ConvRole): Plan | nul
   if (Math.ceil((subgroups * SG) / WG) > WORKGROUPS_PER_DIMENSION ** 2) return null;
   return {
     dyWidth,
-    xWidth: STRIDE * dyWidth,
-    constants: { WG, SG, WIDTH: dyWidth, STRIDE, KH: g.kH, KW: g.kW, CI_T, CO_T },
+    xWidth,
+    constants: { WG, SG, WIDTH: dyWidth, X_WIDTH: xWidth, STRIDE, KH: g.kH, KW: g.kW, CI_T, CO_T },
     rowsPerChunk,
     chunks,
     subgroups,
