@@ -208,7 +208,7 @@ fn grad_input_sums(gid: vec3<u32>, lane: u32) -> DxBlock {
   return DxBlock(n_raw < pg.N && r < pg.H_out, n, g, b, r, m);
 }
 
-// The first value of dx's plane for input channel c4 of block o.b, or none past the group.
+// Where dx's plane for input channel c4 of block o.b starts.
 fn dx_plane(o: DxBlock, c4: u32) -> u32 {
   let cig = pg.C_in / pg.groups;
   return (o.n * pg.C_in + o.g * cig + o.b * 4u + c4) * pg.H * pg.W;

@@ -140,5 +140,12 @@ export function convParams(g: ConvGeometry, rowsPerChunk = 0): UniformData {
   return CONV_PARAMS.pack({ ...convSizes(g), rows_per_chunk: rowsPerChunk });
 }
 
+/** Whether `g` is an undilated 3x3 of stride 2 with padding 1: ResNeXt's downsampling
+ *  grouped convolutions, which the 'stride2' and 'wgrad-lanes' variants take. */
+export function isDownsampling3x3(g: ConvGeometry): boolean {
+  const both = (pair: readonly number[], value: number) => pair.every((v) => v === value);
+  return g.kH === 3 && g.kW === 3 && both(g.stride, 2) && both(g.padding, 1) && both(g.dilation, 1);
+}
+
 /** 4-channel blocks (vec4s) that cover n channels. */
 export const blocks = (n: number) => Math.ceil(n / 4);

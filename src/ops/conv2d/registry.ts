@@ -30,9 +30,9 @@ const VARIANTS = [
 /** The kernels a convolution role can run on: the portable one, the subgroup one, the
  *  subgroup forward with two output rows per invocation, the subgroup one on rows padded
  *  to whole vec4s, for 1x1 kernels batches of matrix products, the workgroup-tiled
- *  implicit GEMM built for discrete GPUs, grad-weight as products of the unrolled input, and
- *  grad-weight with the subgroup's lanes on input channels, walking rows, and the subgroup
- *  forward's shape for 3x3s of stride 2. */
+ *  implicit GEMM built for discrete GPUs, grad-weight as products of the unrolled input,
+ *  grad-weight with the subgroup's lanes on input channels (each walking rows), and the
+ *  subgroup forward's shape for 3x3s of stride 2 (forward and grad-input). */
 export type ConvVariant = (typeof VARIANTS)[number]['name'];
 
 const NAMES: readonly ConvVariant[] = VARIANTS.map((v) => v.name);

@@ -6,7 +6,7 @@ import { kernelContract, runtime, WORKGROUPS_PER_DIMENSION } from '../../runtime
 import { empty, type Tensor } from '../../tensor.js';
 import { padLast } from '../fill.js';
 import { CONV_WEIGHT_VEC4S, convSubgroupTiling, isFallback } from '../subgroup_plan.js';
-import { blocks, CONV_PARAMS, convParams, type ConvGeometry } from './geometry.js';
+import { blocks, CONV_PARAMS, convParams, isDownsampling3x3, type ConvGeometry } from './geometry.js';
 import { convGrid, packWeights, planHere, type ConvAdapter, type ConvRole, type ConvVariantDef } from './variant.js';
 
 /** The kernel's private arrays: output blocks per invocation (CB) and weight vec4s per lane. */
@@ -21,14 +21,11 @@ interface Plan {
   perImage: number;
 }
 
-const is = (pair: readonly number[], value: number) => pair.every((v) => v === value);
-
 /** The plan for `role` on `g`, or null where the kernel does not apply: the forward takes
  *  4 output pixels an invocation; the grad-input 2 input rows of 8 columns, and dy's rows
  *  padded to 4 * ceil(W / 8) columns (the output columns those reach). */
 function plan(g: ConvGeometry, adapter: ConvAdapter, role: ConvRole): Plan | null {
-  const downsampling = g.kH === 3 && g.kW === 3 && is(g.stride, 2) && is(g.padding, 1) && is(g.dilation, 1);
-  if (role === 'grad_weight' || !downsampling || adapter.subgroups === null) return null;
+  if (role === 'grad_weight' || !isDownsampling3x3(g) || adapter.subgroups === null) return null;
   const { SG, WG } = adapter.subgroups;
   const tiling = convSubgroupTiling(SG, 9, g.C_out / g.groups);
   if (isFallback(tiling)) return null;

@@ -6,7 +6,7 @@
 import { grid, kernelContract, runtime, WORKGROUPS_PER_DIMENSION } from '../../runtime/index.js';
 import { empty, type Tensor } from '../../tensor.js';
 import { padLast } from '../fill.js';
-import { CONV_PARAMS, convParams, type ConvGeometry } from './geometry.js';
+import { CONV_PARAMS, convParams, isDownsampling3x3, type ConvGeometry } from './geometry.js';
 import { subgroupRole } from './subgroup.js';
 import {
   MAX_PARTIAL_FLOATS,
@@ -50,9 +50,7 @@ const odd = (k: number) => k === 1 || k === 3;
  *  padding 1 (ResNeXt's downsampling grouped convolutions). */
 function strideOf(g: ConvGeometry, adapter: ConvAdapter): 1 | 2 | null {
   if (subgroupRole(g, adapter, 'grad_weight') !== null) return odd(g.kH) && odd(g.kW) ? 1 : null;
-  const is = (pair: readonly number[], value: number) => pair.every((v) => v === value);
-  const downsampling = g.kH === 3 && g.kW === 3 && is(g.stride, 2) && is(g.padding, 1) && is(g.dilation, 1);
-  return downsampling && adapter.subgroups !== null && weightSize(g) <= MAX_PARTIAL_FLOATS ? 2 : null;
+  return isDownsampling3x3(g) && adapter.subgroups !== null && weightSize(g) <= MAX_PARTIAL_FLOATS ? 2 : null;
 }
 
 /** The plan for grad-weight on `g`, or null where the kernel does not apply. */
