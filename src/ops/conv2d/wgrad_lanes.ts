@@ -23,11 +23,13 @@ const SUMS_MAX = 72;
 const DY_MAX = 8;
 kernelContract('conv2d_wgrad_lanes', { structs: [CONV_PARAMS], consts: { SUMS_MAX, DY_MAX } });
 
-/** Subgroups the dispatch has at least, where the rows allow: as few as keep lavapipe's
- *  threads busy, as every chunk of rows a subgroup sums adds a partial sum of all its
- *  weights, written lane by lane and then added up. Measured on lavapipe (2 threads, SG 8):
- *  at least 64 ran ResNeXt-50's stage 2 in 4.1 ms, 256 in 4.5, 1024 in 10.5. */
-const MIN_SUBGROUPS = 64;
+/** Subgroups the dispatch has at least, where the rows allow: as few as keep the adapter's
+ *  cores busy, as every chunk of rows a subgroup sums adds a partial sum of all its weights,
+ *  written lane by lane and then added up. Measured on lavapipe (2 threads, SG 8): at least
+ *  64 ran ResNeXt-50's stage 2 in 4.1 ms, 256 in 4.5, 1024 in 10.5. A GPU needs far more
+ *  subgroups in flight; 2048 (64K invocations at SG 32) is a guess, not yet measured, so
+ *  that an untuned GPU run is not starved (the tuner times the other variants there too). */
+const MIN_SUBGROUPS = { software: 64, hardware: 2048 };
 
 interface Plan {
   /** Row widths the kernel reads: dy's and x's, padded to whole vec4s. */
@@ -67,7 +69,7 @@ function plan(g: ConvGeometry, adapter: ConvAdapter, role: ConvRole): Plan | nul
   const tiles = g.groups * Math.ceil(cig / CI_T) * Math.ceil(cog / CO_T);
   const rowSteps = Math.ceil((g.N * g.H_out) / (SG / CI_T));
   const rowsPerChunk = Math.max(
-    Math.ceil(rowSteps / Math.ceil(MIN_SUBGROUPS / tiles)),
+    Math.ceil(rowSteps / Math.ceil(MIN_SUBGROUPS[adapter.software ? 'software' : 'hardware'] / tiles)),
     Math.ceil(rowSteps / Math.floor(MAX_PARTIAL_FLOATS / weightSize(g))),
   );
   const chunks = Math.ceil(rowSteps / rowsPerChunk);
