@@ -45,19 +45,20 @@ interface Plan {
 
 const isPowerOfTwo = (n: number) => n > 0 && (n & (n - 1)) === 0;
 const floorPowerOfTwo = (n: number) => 2 ** Math.floor(Math.log2(n));
-const odd = (k: number) => k === 1 || k === 3;
 
 /** The stride the kernel runs `g` at, or null where it does not: stride-1 convolutions the
- *  subgroup kernel takes (kernels of 1 or 3 each way), and undilated 3x3s of stride 2 with
- *  padding 1 (ResNeXt's downsampling grouped convolutions). */
+ *  subgroup kernel takes (its "same" kernels of at most 3x3 are 1 or 3 each way, the sizes
+ *  with a centre tap), and undilated 3x3s of stride 2 with padding 1 (ResNeXt's downsampling
+ *  grouped convolutions). */
 function strideOf(g: ConvGeometry, adapter: ConvAdapter): 1 | 2 | null {
-  if (subgroupRole(g, adapter, 'grad_weight') !== null) return odd(g.kH) && odd(g.kW) ? 1 : null;
+  if (subgroupRole(g, adapter, 'grad_weight') !== null) return 1;
   return isDownsampling3x3(g) && adapter.subgroups !== null && weightSize(g) <= MAX_PARTIAL_FLOATS ? 2 : null;
 }
 
 /** The plan for grad-weight on `g`, or null where the kernel does not apply. */
 function plan(g: ConvGeometry, adapter: ConvAdapter, role: ConvRole): Plan | null {
   const STRIDE = role === 'grad_weight' ? strideOf(g, adapter) : null;
+  // strideOf found subgroups; the kernel's parts and lanes split a power of two.
   if (STRIDE === null || !isPowerOfTwo(adapter.subgroups!.SG)) return null;
   const { SG, WG } = adapter.subgroups!;
   const [dyWidth, xWidth] = [g.W_out, g.W].map((w) => Math.ceil(w / 4) * 4);
