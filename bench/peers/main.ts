@@ -52,6 +52,12 @@ const contenders = all.filter(
   (c) => c === ours || !options.contenders || options.contenders.some((w) => slug(c).includes(w)),
 );
 
+/** A CPU engine's threads spin for a few ms after a run before they sleep (PyTorch's
+ *  libgomp): run next at once, a contender shares the 2 cores with that tail, which took
+ *  ours from 7.5 to 11.5 ms on stage 3's forward. A pause before each run lets it end. */
+const SETTLE_MS = 50;
+const settle = () => new Promise((done) => setTimeout(done, SETTLE_MS));
+
 /**
  * Prepares every contender for the workload (for a training step: those that train), runs
  * the rounds, returns the row. A contender whose timed runs add up to `budgetMs` sits out
@@ -74,6 +80,7 @@ async function measure(w: Workload | TrainingWorkload, iterations: number, budge
   for (let round = 0; round < options.warmup + iterations; round++) {
     for (const entry of prepared.filter((p) => !p.failed && spent(p.samples) < budgetMs)) {
       try {
+        await settle();
         const sample = await entry.runner.run();
         if (round >= options.warmup) entry.samples.push(sample);
       } catch (e) {

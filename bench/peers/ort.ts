@@ -57,7 +57,7 @@ export function ortNode(provider: 'cpu' | 'webgpu'): Contender {
     kind: provider === 'cpu' ? 'cpu' : 'webgpu',
     notes: [
       provider === 'cpu'
-        ? `ORT-node CPU: onnxruntime-node, ${CPU_THREADS} intra-op threads, wall time of session.run`
+        ? `ORT-node CPU: onnxruntime-node, ${CPU_THREADS} intra-op threads that sleep when idle (allow_spinning 0), wall time of session.run`
         : "ORT-node WebGPU: onnxruntime-node's WebGPU provider (its own Dawn); wall time of session.run, which includes copying inputs to the device and the output back (the Node binding has no GPU-resident tensors)",
     ],
     async prepare(w) {
@@ -67,6 +67,10 @@ export function ortNode(provider: 'cpu' | 'webgpu'): Contender {
       const session = await lib.InferenceSession.create(spec.model, {
         executionProviders: [provider],
         intraOpNumThreads: CPU_THREADS,
+        // Its idle threads would otherwise spin after every run, on the cores the next
+        // contender runs on: that doubled ours and PyTorch's times on stage 3 and 4
+        // (7.6 -> 14.5 ms), while ORT's own times were the same either way.
+        extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
       });
       const feeds = Object.fromEntries(
         spec.inputs.map(([name, dims], i) => [name, new lib.Tensor('float32', pseudoRandom(count(dims), i + 1), dims)]),
