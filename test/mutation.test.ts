@@ -302,10 +302,10 @@ describe('a wrong convolution kernel is caught by the conv2d checks', () => {
   }
   const productMutants: [string, string, string, string, string][] = [
     [
-      'grad-weight that reads one column of x for all four',
+      "grad-weight that reads a lane's first column of x for its fourth",
       'matmul_subgroup',
-      'return b4[base + (4u * col + j) * batch_dims.b_k + k];',
-      'return b4[base + 4u * col * batch_dims.b_k + k];',
+      'let b3 = b4[b_at + 3u * b_k];',
+      'let b3 = b4[select(b_at + 3u * b_k, b_at, TRANS_B)];',
       'grad-weight',
     ],
     [
