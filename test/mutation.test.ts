@@ -333,21 +333,31 @@ describe('a wrong convolution kernel is caught by the conv2d checks', () => {
       await expectCaught(kernel, from, to, stage, check);
     });
   }
-  it.skipIf(unavailable)(`subgroup kernel on padded rows: rows padded with one value too many${skipped}`, async () => {
-    const rng = rngFor('mutant padded rows');
-    const cases = SAME_CASES.filter((c) => c.xShape[3] % 4 !== 0 && c.wShape[3] > 1);
-    const check = (i: number) =>
-      i < cases.length
-        ? withConvVariant('subgroup-padded', () => checkCase(cases[i], rng, `mutant padded-rows case ${i}`))
-        : null;
-    await expectCaught(
+  const paddedRowMutants: [string, string, string, string][] = [
+    [
+      'rows padded with one value too many',
       'fill',
       'select(0.0, src[source + min(k, copying.n - 1u)], k < copying.n)',
       'select(0.0, src[source + min(k, copying.n)], k <= copying.n)',
-      'forward',
-      check,
-    );
-  });
+    ],
+    [
+      "outputs stored with the padded rows' stride",
+      'conv2d_subgroup',
+      'let at = ((o.n * p.C_out + co) * height + row) * Y_WIDTH + col;',
+      'let at = ((o.n * p.C_out + co) * height + row) * WIDTH + col;',
+    ],
+  ];
+  for (const [name, kernel, from, to] of paddedRowMutants) {
+    it.skipIf(unavailable)(`subgroup kernel on padded rows: ${name}${skipped}`, async () => {
+      const rng = rngFor('mutant padded rows');
+      const cases = SAME_CASES.filter((c) => c.xShape[3] % 4 !== 0 && c.wShape[3] > 1);
+      const check = (i: number) =>
+        i < cases.length
+          ? withConvVariant('subgroup-padded', () => checkCase(cases[i], rng, `mutant padded-rows case ${i}`))
+          : null;
+      await expectCaught(kernel, from, to, 'forward', check);
+    });
+  }
 });
 
 /** Runs checks (until `check` returns null) with a mutated kernel; one must fail at `stage`. */

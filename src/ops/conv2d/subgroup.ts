@@ -94,16 +94,17 @@ function subgroupConv(
   constants: Record<string, number>,
   flip: boolean,
   op: string,
+  outWidth = g.W,
 ): Tensor {
   const [cIn, cOut] = flip ? [g.C_out, g.C_in] : [g.C_in, g.C_out];
-  const out = empty(flip ? [g.N, g.C_in, g.H, g.W] : [g.N, g.C_out, g.H_out, g.W_out]);
+  const out = empty([g.N, cOut, g.H, outWidth]);
   const packed = packWeights(weight, g, flip, op);
   const padded = Math.ceil(forwardChunks(g, constants.ROWS) / constants.SG) * constants.SG;
   const supers = Math.ceil(blocks(cOut / g.groups) / constants.CB);
   runtime().launch(op, {
     kernel: 'conv2d_subgroup',
-    entry: constants.ALIGNED ? 'forward4' : 'forward',
-    constants: { ...constants, HAS_BIAS: Number(bias !== null), FLIP: Number(flip) },
+    entry: outWidth < g.W ? 'forward_cropped' : constants.ALIGNED ? 'forward4' : 'forward',
+    constants: { ...constants, HAS_BIAS: Number(bias !== null), FLIP: Number(flip), Y_WIDTH: outWidth },
     bind: { input, weight: packed, bias: bias ?? packed, out },
     params: convParams({ ...g, C_in: cIn, C_out: cOut }),
     grid: convGrid(g.N * padded, constants.WG, g.groups * supers),
@@ -174,8 +175,9 @@ export function subgroupForward(
   g: ConvGeometry,
   op: string,
   constants = planned(g, 'forward'),
+  outWidth = g.W,
 ): Tensor {
-  return subgroupConv(x, weight, bias, g, constants, false, op);
+  return subgroupConv(x, weight, bias, g, constants, false, op, outWidth);
 }
 
 /** The grad-input on the subgroup kernel (its forward over dy with flipped, transposed weights). */
@@ -184,8 +186,9 @@ export function subgroupGradInput(
   weight: Tensor,
   g: ConvGeometry,
   constants = planned(g, 'grad_input'),
+  outWidth = g.W,
 ): Tensor {
-  return subgroupConv(dy, weight, null, g, constants, true, 'conv2d backward');
+  return subgroupConv(dy, weight, null, g, constants, true, 'conv2d backward', outWidth);
 }
 
 export const subgroup: ConvVariantDef<'subgroup'> = {

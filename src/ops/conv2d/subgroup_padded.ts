@@ -1,9 +1,10 @@
 // The 'subgroup-padded' conv variant: the subgroup kernel on rows padded with zeros to
 // whole vec4s, where that is a geometry it takes with the same result: the zeros past each
 // row are the right padding it would otherwise mask (planes of 7x7 become 7x8: aligned
-// loads, no per-pixel masks). Inputs are padded, outputs cropped back.
+// loads, no per-pixel masks). Inputs are padded; the forward and grad-input store rows of
+// the unpadded width (the kernel's forward_cropped), grad-weight reads padded x and dy.
 import type { Tensor } from '../../tensor.js';
-import { cropLast, padLast } from '../fill.js';
+import { padLast } from '../fill.js';
 import type { ConvGeometry } from './geometry.js';
 import { subgroup, subgroupForward, subgroupGradInput, subgroupGradWeight } from './subgroup.js';
 import { planHere, type ConvAdapter, type ConvRole, type ConvVariantDef } from './variant.js';
@@ -19,20 +20,18 @@ function paddedRows(g: ConvGeometry, adapter: ConvAdapter, role: ConvRole): Conv
 const planned = (g: ConvGeometry, role: ConvRole) =>
   planHere('the subgroup kernel on padded rows', paddedRows, g, role);
 
-/** run(input with rows padded to `padded.W`), cropped back to rows of the input's width:
- *  a role (forward or grad-input) on padded rows, `channels` planes per image out. */
+/** run(input with rows padded to `padded.W`, the width of the output's rows): a role
+ *  (forward or grad-input) that reads padded rows and stores rows of the input's width. */
 function onRows(
   op: string,
   input: Tensor,
   padded: ConvGeometry,
-  channels: number,
-  run: (input: Tensor) => Tensor,
+  run: (input: Tensor, outWidth: number) => Tensor,
 ): Tensor {
-  const [N, , H, W] = input.shape;
   const inputPadded = padLast(op, input, padded.W);
-  const out = run(inputPadded);
+  const out = run(inputPadded, input.shape[3]);
   inputPadded.dispose();
-  return cropLast(op, out, W, [N, channels, H, W]);
+  return out;
 }
 
 function gradWeight(x: Tensor, dy: Tensor, g: ConvGeometry): Tensor {
@@ -52,11 +51,11 @@ export const subgroupPadded: ConvVariantDef<'subgroup-padded'> = {
   applies: (g, adapter, role) => paddedRows(g, adapter, role) !== null,
   forward: (x, weight, bias, g, op) => {
     const padded = planned(g, 'forward');
-    return onRows(op, x, padded, g.C_out, (xp) => subgroupForward(xp, weight, bias, padded, op));
+    return onRows(op, x, padded, (xp, W) => subgroupForward(xp, weight, bias, padded, op, undefined, W));
   },
   gradInput: (dy, weight, g) => {
     const padded = planned(g, 'grad_input');
-    return onRows('conv2d backward', dy, padded, g.C_in, (dyp) => subgroupGradInput(dyp, weight, padded));
+    return onRows('conv2d backward', dy, padded, (dyp, W) => subgroupGradInput(dyp, weight, padded, undefined, W));
   },
   gradWeight,
 };
