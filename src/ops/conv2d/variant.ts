@@ -82,7 +82,7 @@ export function packWeights(weight: Tensor, g: ConvGeometry, transpose: boolean,
   runtime().launch(op, {
     kernel: 'conv2d',
     entry: 'pack_weights',
-    constants: { WG, KH: g.kH, KW: g.kW, TRANSPOSE: Number(transpose) },
+    constants: { WG, KH: g.kH, KW: g.kW, TRANSPOSE: Number(transpose), PACK_CIG: cig, PACK_COG: cog },
     bind: { weight, 'packed weight': packed },
     params: convParams(g),
     grid: convGrid(vectors, WG),
