@@ -132,6 +132,12 @@ describe('the subgroup kernels (kernels/conv2d_subgroup.wgsl) match the referenc
         `${describeCase(c)}: a padded input for the forward and grad-input (which store cropped rows), two for grad-weight`,
       ).toBe(4);
       expect(ran.find((r) => r.kernel === 'conv2d_subgroup:forward_cropped')?.calls, 'forward and grad-input').toBe(2);
+      // The two-row form, for kernels taller than one row.
+      if (c.wShape[2] === 1) continue;
+      runtime().startProfile();
+      await withConvVariant('subgroup-padded-rows', () => checkCase(c, rng, `padded-rows case ${i}, two rows`));
+      const twoRows = (await runtime().stopProfile()).find((r) => r.kernel === 'conv2d_subgroup:forward_cropped');
+      expect(twoRows?.calls, `${describeCase(c)}: two rows, forward and grad-input`).toBe(2);
     }
   });
   it.skipIf(unavailable)(`1x1 convolutions as batches of matrix products${skipped}`, async () => {

@@ -333,27 +333,36 @@ describe('a wrong convolution kernel is caught by the conv2d checks', () => {
       await expectCaught(kernel, from, to, stage, check);
     });
   }
-  const paddedRowMutants: [string, string, string, string][] = [
+  const paddedRowMutants: [string, string, string, string, ConvVariant][] = [
     [
       'rows padded with one value too many',
       'fill',
       'select(0.0, src[source + min(k, copying.n - 1u)], k < copying.n)',
       'select(0.0, src[source + min(k, copying.n)], k <= copying.n)',
+      'subgroup-padded',
     ],
     [
       "outputs stored with the padded rows' stride",
       'conv2d_subgroup',
       'let at = ((o.n * p.C_out + co) * height + row) * Y_WIDTH + col;',
       'let at = ((o.n * p.C_out + co) * height + row) * WIDTH + col;',
+      'subgroup-padded',
+    ],
+    [
+      'two rows whose second is stored over the first',
+      'conv2d_subgroup',
+      'let row = q0 / WIDTH + r;',
+      'let row = q0 / WIDTH;',
+      'subgroup-padded-rows',
     ],
   ];
-  for (const [name, kernel, from, to] of paddedRowMutants) {
+  for (const [name, kernel, from, to, variant] of paddedRowMutants) {
     it.skipIf(unavailable)(`subgroup kernel on padded rows: ${name}${skipped}`, async () => {
       const rng = rngFor('mutant padded rows');
       const cases = SAME_CASES.filter((c) => c.xShape[3] % 4 !== 0 && c.wShape[3] > 1);
       const check = (i: number) =>
         i < cases.length
-          ? withConvVariant('subgroup-padded', () => checkCase(cases[i], rng, `mutant padded-rows case ${i}`))
+          ? withConvVariant(variant, () => checkCase(cases[i], rng, `mutant padded-rows case ${i}`))
           : null;
       await expectCaught(kernel, from, to, 'forward', check);
     });

@@ -6,7 +6,7 @@ import { im2col } from './im2col.js';
 import { pointwise } from './pointwise.js';
 import { portable } from './portable.js';
 import { subgroup } from './subgroup.js';
-import { subgroupPadded } from './subgroup_padded.js';
+import { subgroupPadded, subgroupPaddedRows } from './subgroup_padded.js';
 import { stride2 } from './stride2.js';
 import { subgroupRows } from './subgroup_rows.js';
 import { tiled } from './tiled.js';
@@ -25,6 +25,7 @@ const VARIANTS = [
   im2col,
   wgradLanes,
   stride2,
+  subgroupPaddedRows,
 ] as const;
 
 /** The kernels a convolution role can run on: the portable one, the subgroup one, the
@@ -32,7 +33,8 @@ const VARIANTS = [
  *  to whole vec4s, for 1x1 kernels batches of matrix products, the workgroup-tiled
  *  implicit GEMM built for discrete GPUs, grad-weight as products of the unrolled input,
  *  grad-weight with the subgroup's lanes on input channels (each walking rows), and the
- *  subgroup forward's shape for 3x3s of stride 2 (forward and grad-input). */
+ *  subgroup forward's shape for 3x3s of stride 2 (forward and grad-input), and the
+ *  two-row forward on padded rows. */
 export type ConvVariant = (typeof VARIANTS)[number]['name'];
 
 const NAMES: readonly ConvVariant[] = VARIANTS.map((v) => v.name);
