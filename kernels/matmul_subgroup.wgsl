@@ -57,7 +57,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   // Addresses are worked out here, not in the k loop: on lavapipe every read of batch_dims
   // is a bounds-checked load, and the row clamps cost integer ops per step. Hoisted, with
   // B's index stepped rather than multiplied, the small ResNeXt's products ran 8% faster
-  // and 1024^3 10% (bit-identical results). Stepping A's indices the same way, in an
+  // and 1024^3 3-10% (bit-identical results). Stepping A's indices the same way, in an
   // array, ran 3-4x slower: a mutated array indexed in a loop goes to memory.
   let a_k = batch_dims.a_k;
   let b_k = batch_dims.b_k;
