@@ -50,33 +50,41 @@ function gradWeight(x: Tensor, dy: Tensor, g: ConvGeometry): Tensor {
   return partial;
 }
 
+/** A role's plan on padded rows: the padded geometry and the subgroup kernel's constants
+ *  there, with `rows` output rows per invocation (2: 'subgroup-rows' on padded rows). */
+function paddedPlan(rows: 1 | 2) {
+  return (g: ConvGeometry, adapter: ConvAdapter, role: ConvRole) => {
+    const padded = rows === 2 && role === 'grad_weight' ? null : paddedRows(g, adapter, role);
+    const constants = padded && subgroupRole(padded, adapter, role);
+    const planned = constants && (rows === 2 ? withRows(constants) : constants);
+    return padded && planned ? { padded, constants: planned } : null;
+  };
+}
+
+/** The forward and grad-input of the variant whose plans `plan` makes. */
+function paddedRoles(what: string, plan: ReturnType<typeof paddedPlan>) {
+  const planned = (g: ConvGeometry, role: ConvRole) => planHere(what, plan, g, role);
+  return {
+    applies: (g: ConvGeometry, adapter: ConvAdapter, role: ConvRole) => plan(g, adapter, role) !== null,
+    forward: (x: Tensor, weight: Tensor, bias: Tensor | null, g: ConvGeometry, op: string) => {
+      const { padded, constants } = planned(g, 'forward');
+      return onRows(op, x, padded, (xp, W) => subgroupForward(xp, weight, bias, padded, op, constants, W));
+    },
+    gradInput: (dy: Tensor, weight: Tensor, g: ConvGeometry) => {
+      const { padded, constants } = planned(g, 'grad_input');
+      return onRows('conv2d backward', dy, padded, (dyp, W) => subgroupGradInput(dyp, weight, padded, constants, W));
+    },
+  };
+}
+
 export const subgroupPadded: ConvVariantDef<'subgroup-padded'> = {
   name: 'subgroup-padded',
   kernels: ['conv2d', 'conv2d_subgroup'],
   // 2: the subgroup grad_weight's new tiles (subgroup.ts); 3: its items and linear grid.
   planVersion: 3,
-  applies: (g, adapter, role) => paddedRows(g, adapter, role) !== null,
-  forward: (x, weight, bias, g, op) => {
-    const padded = planned(g, 'forward');
-    return onRows(op, x, padded, (xp, W) => subgroupForward(xp, weight, bias, padded, op, undefined, W));
-  },
-  gradInput: (dy, weight, g) => {
-    const padded = planned(g, 'grad_input');
-    return onRows('conv2d backward', dy, padded, (dyp, W) => subgroupGradInput(dyp, weight, padded, undefined, W));
-  },
+  ...paddedRoles('the subgroup kernel on padded rows', paddedPlan(1)),
   gradWeight,
 };
-
-/** The two-row form's plan for `role` on `g`: the padded geometry and its constants. */
-function paddedTwoRows(g: ConvGeometry, adapter: ConvAdapter, role: ConvRole) {
-  const padded = role === 'grad_weight' ? null : paddedRows(g, adapter, role);
-  const constants = padded && subgroupRole(padded, adapter, role);
-  const twoRows = constants && withRows(constants);
-  return padded && twoRows ? { padded, constants: twoRows } : null;
-}
-
-const plannedTwoRows = (g: ConvGeometry, role: ConvRole) =>
-  planHere("the subgroup kernel's two-row form on padded rows", paddedTwoRows, g, role);
 
 /** 'subgroup-padded' with two output rows per invocation ('subgroup-rows' on padded rows):
  *  measured on lavapipe (min of 8), 7.5% faster on ResNeXt-50's 7x7 stage 4 and 5-7% on
@@ -84,13 +92,5 @@ const plannedTwoRows = (g: ConvGeometry, role: ConvRole) =>
 export const subgroupPaddedRows: ConvVariantDef<'subgroup-padded-rows'> = {
   name: 'subgroup-padded-rows',
   kernels: ['conv2d', 'conv2d_subgroup'],
-  applies: (g, adapter, role) => paddedTwoRows(g, adapter, role) !== null,
-  forward: (x, weight, bias, g, op) => {
-    const { padded, constants } = plannedTwoRows(g, 'forward');
-    return onRows(op, x, padded, (xp, W) => subgroupForward(xp, weight, bias, padded, op, constants, W));
-  },
-  gradInput: (dy, weight, g) => {
-    const { padded, constants } = plannedTwoRows(g, 'grad_input');
-    return onRows('conv2d backward', dy, padded, (dyp, W) => subgroupGradInput(dyp, weight, padded, constants, W));
-  },
+  ...paddedRoles("the subgroup kernel's two-row form on padded rows", paddedPlan(2)),
 };
