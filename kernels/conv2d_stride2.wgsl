@@ -208,23 +208,24 @@ fn grad_input_sums(gid: vec3<u32>, lane: u32) -> DxBlock {
   return DxBlock(n_raw < pg.N && r < pg.H_out, n, g, b, r, m);
 }
 
-// Where dx's plane for input channel c4 of block o.b starts.
-fn dx_plane(o: DxBlock, c4: u32) -> u32 {
+// Where row 2 o.r + i of dx's plane for input channel c4 of block o.b starts, or -1 where
+// this invocation stores none of it (past the batch, the group's channels or dx's rows).
+fn dx_row(o: DxBlock, c4: u32, i: u32) -> i32 {
   let cig = pg.C_in / pg.groups;
-  return (o.n * pg.C_in + o.g * cig + o.b * 4u + c4) * pg.H * pg.W;
+  let ih = 2u * o.r + i;
+  if (!o.live || o.b * 4u + c4 >= cig || ih >= pg.H) { return -1; }
+  return i32(((o.n * pg.C_in + o.g * cig + o.b * 4u + c4) * pg.H + ih) * pg.W);
 }
 
 @compute @workgroup_size(WG)
 fn grad_input(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
   let o = grad_input_sums(gid, lane);
-  if (!o.live) { return; }
   for (var c4 = 0u; c4 < 4u; c4++) {
-    if (o.b * 4u + c4 >= pg.C_in / pg.groups) { return; }
     for (var i = 0u; i < 2u; i++) {
-      let ih = 2u * o.r + i;
+      let row = dx_row(o, c4, i);
       for (var c = 0u; c < 8u; c++) {
         let iw = 8u * o.m + c;
-        if (ih < pg.H && iw < pg.W) { dx[dx_plane(o, c4) + ih * pg.W + iw] = gacc[i * 8u + c][c4]; }
+        if (row >= 0 && iw < pg.W) { dx[u32(row) + iw] = gacc[i * 8u + c][c4]; }
       }
     }
   }
@@ -235,16 +236,14 @@ fn grad_input(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(subgroup_i
 @compute @workgroup_size(WG)
 fn grad_input4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
   let o = grad_input_sums(gid, lane);
-  if (!o.live) { return; }
   for (var c4 = 0u; c4 < 4u; c4++) {
-    if (o.b * 4u + c4 >= pg.C_in / pg.groups) { return; }
     for (var i = 0u; i < 2u; i++) {
-      let ih = 2u * o.r + i;
+      let row = dx_row(o, c4, i);
       for (var h = 0u; h < 2u; h++) {
         let iw = 8u * o.m + 4u * h;
         let a = i * 8u + 4u * h;
         let v = vec4<f32>(gacc[a][c4], gacc[a + 1u][c4], gacc[a + 2u][c4], gacc[a + 3u][c4]);
-        if (ih < pg.H && iw < pg.W) { dx4[(dx_plane(o, c4) + ih * pg.W + iw) / 4u] = v; }
+        if (row >= 0 && iw < pg.W) { dx4[(u32(row) + iw) / 4u] = v; }
       }
     }
   }
