@@ -105,12 +105,12 @@ function subgroupLaunch() {
 
 /** out = the batch of products `l` describes (no graph); K and N multiples of 4. */
 export function subgroupMatmul(op: string, a: Tensor, b: Tensor, out: Tensor, l: MatmulLayout): void {
-  const { SG, WG } = subgroupLaunch();
+  const { SG } = subgroupLaunch();
   const { outputs = 1, perOutput = 1, batches = outputs * perOutput } = l;
   const tiles = subgroupMatmulTiles(l.M, l.N, SG) * outputs;
   runtime().launch(op, {
     kernel: 'matmul_subgroup',
-    constants: { WG, SG, TRANS_B: Number(l.transB ?? false) },
+    constants: { SG, TRANS_B: Number(l.transB ?? false) },
     bind: { input: a, other: b, out },
     params: MATMUL_BATCH_PARAMS.pack({
       M: l.M,
@@ -125,7 +125,8 @@ export function subgroupMatmul(op: string, a: Tensor, b: Tensor, out: Tensor, l:
       per_output: perOutput,
       batches,
     }),
-    grid: grid.items(tiles * SG, WG),
+    // A workgroup of one subgroup per tile (the kernel says why).
+    grid: grid.rows(tiles),
   });
 }
 
