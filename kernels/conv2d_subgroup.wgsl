@@ -138,8 +138,7 @@ fn aligned_index(base: u32, q: i32) -> u32 {
 // Kernel row kh of input plane `base`: a literal kh makes the window's m a constant. Each
 // lane loads the vec4 at its own pixels; the halo comes from the neighbours' by shuffle,
 // and one more load serves the subgroup's edge lanes (lane 0 the values before lane 0's,
-// lane SG - 1 those after its own), as even a load that one lane makes costs about as
-// much as one that all make.
+// lane SG - 1 those after its own).
 fn load_window(kh: u32, base: u32) -> Window {
   let shift = (i32(kh) - i32(PAD_H)) * i32(WIDTH);
   // Aligned: the vec4 holding pixel q0 + shift, which starts m values before it.
@@ -156,7 +155,12 @@ fn load_window(kh: u32, base: u32) -> Window {
     w = Window(subgroupShuffleUp(own, 1u), own, subgroupShuffleDown(own, 1u), m);
     // Loaded only where a row continues past an edge lane: with WHOLE_ROWS it would be masked.
     if ((needs_prev || needs_next) && !WHOLE_ROWS) {
-      let outer = x4[aligned_index(base, first + select(4, -4, lane == 0u))];
+      // lavapipe loads lane by lane, skipping inactive lanes: with two rows, only the edge
+      // lanes loading ran the forward and grad-input 5-28% faster (min of 10, in-process);
+      // with one row and two output blocks, 12-15% slower at 28x28, so there all lanes
+      // load. Loading into a var, the one-row form also ran 5-17% faster than with a let.
+      var outer: vec4<f32>;
+      if (ROWS == 1u || lane == 0u || lane == SG - 1u) { outer = x4[aligned_index(base, first + select(4, -4, lane == 0u))]; }
       if (lane == 0u && needs_prev) { w.prev = outer; }
       if (lane == SG - 1u && needs_next) { w.next = outer; }
     }

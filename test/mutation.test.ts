@@ -206,6 +206,13 @@ describe('a wrong convolution kernel is caught by the conv2d checks', () => {
       'subgroup-rows',
     ],
     [
+      'two-row forward whose last lane never loads the values past its own',
+      'lane == 0u || lane == SG - 1u)',
+      'lane == 0u)',
+      'forward',
+      'subgroup-rows',
+    ],
+    [
       'two-row forward whose invocations start one row apart',
       'return k / row_chunks() * ROWS * WIDTH',
       'return k / row_chunks() * WIDTH',
