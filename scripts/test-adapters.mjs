@@ -26,6 +26,7 @@ const KERNEL_TESTS = [
   'matmul',
   'matmul-tiled',
   'mutation',
+  'mutation-conv',
   'optim',
   'pool',
   'reduce',

@@ -1,42 +1,70 @@
 // The WGSL sources the runtime compiles: embedded at build time (kernels.generated.ts,
 // made by scripts/embed-kernels.mjs), so no file system is needed, with a digest of each
-// that keys tuning choices to one version of a kernel (and of its contract). Tests may swap a source in.
+// that keys tuning choices to one version of a kernel (and of its contract and the
+// fragments it includes). Tests may swap a kernel's or a fragment's source in.
 import { contractOf, expandContract } from './contracts.js';
-import { KERNELS } from './kernels.generated.js';
+import { expandIncludes, includesOf } from './includes.js';
+import { FRAGMENTS, KERNELS, type EmbeddedKernel } from './kernels.generated.js';
 
 export class KernelLibrary {
-  private readonly replaced = new Map<string, { source: string; digest: string }>();
+  private readonly replaced = new Map<string, EmbeddedKernel>();
+  private readonly replacedFragments = new Map<string, EmbeddedKernel>();
   /** Digests with their contract folded in, by kernel: tuning keys ask for them at every
    *  convolution, so they are hashed once per source and contract. */
   private readonly digests = new Map<string, { declarations: string | undefined; digest: string }>();
 
-  /** The source as compiled: the kernel's contract (contracts.ts) expanded at its marker. */
+  /** The source as compiled: the fragments it includes appended (includes.ts) and the
+   *  kernel's contract (contracts.ts) expanded at its marker. */
   source(kernel: string): string {
-    return expandContract(kernel, this.entry(kernel).source);
+    const withFragments = expandIncludes(
+      kernel,
+      this.entry(kernel).source,
+      (name) => this.fragment(kernel, name).source,
+    );
+    return expandContract(kernel, withFragments);
   }
 
-  /** A short digest of a kernel's source: an edited kernel is timed afresh. */
+  /** A short digest of a kernel's source: an edited kernel or fragment is timed afresh. */
   digest(kernel: string): string {
     const declarations = contractOf(kernel);
     const cached = this.digests.get(kernel);
     if (cached && cached.declarations === declarations) return cached.digest;
-    const source = this.entry(kernel).digest;
-    const digest = declarations === undefined ? source : fnv1a(source + declarations);
+    const entry = this.entry(kernel);
+    const fragments = includesOf(entry.source).map((name) => this.fragment(kernel, name).digest);
+    const folded = (declarations ?? '') + fragments.join('');
+    const digest = folded === '' ? entry.digest : fnv1a(entry.digest + folded);
     this.digests.set(kernel, { declarations, digest });
     return digest;
   }
 
-  /** Replaces a kernel's source (null restores the embedded one). */
-  replace(kernel: string, source: string | null): void {
-    this.digests.delete(kernel);
-    if (source === null) this.replaced.delete(kernel);
-    else this.replaced.set(kernel, { source, digest: fnv1a(source) });
+  /** Replaces a kernel's or a fragment's source (null restores the embedded one). */
+  replace(name: string, source: string | null): void {
+    // A fragment's source is part of every digest that includes it.
+    this.digests.clear();
+    const table = name in FRAGMENTS ? this.replacedFragments : this.replaced;
+    if (source === null) table.delete(name);
+    else table.set(name, { source, digest: fnv1a(source) });
   }
 
-  private entry(kernel: string): { source: string; digest: string } {
+  /** The kernels whose source includes `name` (for a fragment; none for a kernel). */
+  includers(name: string): string[] {
+    if (!(name in FRAGMENTS)) return [];
+    return Object.keys(KERNELS).filter((kernel) => includesOf(this.entry(kernel).source).includes(name));
+  }
+
+  private entry(kernel: string): EmbeddedKernel {
     const entry = this.replaced.get(kernel) ?? KERNELS[kernel];
     if (!entry)
       throw new Error(`no kernel named '${kernel}': kernels/${kernel}.wgsl is not among the embedded sources`);
+    return entry;
+  }
+
+  private fragment(kernel: string, name: string): EmbeddedKernel {
+    const entry = this.replacedFragments.get(name) ?? FRAGMENTS[name];
+    if (!entry)
+      throw new Error(
+        `kernels/${kernel}.wgsl includes '${name}', but kernels/include/${name}.wgsl is not among the embedded fragments`,
+      );
     return entry;
   }
 }

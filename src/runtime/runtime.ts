@@ -7,6 +7,7 @@ import type { Acquired, AdapterReport } from './device.js';
 import { bindings, type Launch, type Workgroups } from './dispatch.js';
 import { BufferPool, type PoolStats } from './pool.js';
 import { Profiler, PROFILE_SLOTS, type ProfileRow } from './profiler.js';
+import { compileErrorText } from './includes.js';
 import { KernelLibrary } from './kernels.js';
 import { platform } from './platform.js';
 import { TuningCache } from './tuning.js';
@@ -105,12 +106,14 @@ export class Runtime {
     return this.goneReason === null;
   }
 
-  /** Replaces a kernel's source for this runtime (tests use it to prove a broken kernel is caught). */
-  setKernelSource(kernel: string, source: string | null): void {
-    this.kernels.replace(kernel, source);
-    this.modules.delete(kernel);
-    this.broken.delete(kernel);
-    for (const key of [...this.pipelines.keys()]) if (key.startsWith(`${kernel}:`)) this.pipelines.delete(key);
+  /** Swaps a kernel's or fragment's source in (tests prove a broken kernel is caught). */
+  setKernelSource(name: string, source: string | null): void {
+    this.kernels.replace(name, source);
+    for (const kernel of [name, ...this.kernels.includers(name)]) {
+      this.modules.delete(kernel);
+      this.broken.delete(kernel);
+      for (const key of [...this.pipelines.keys()]) if (key.startsWith(`${kernel}:`)) this.pipelines.delete(key);
+    }
   }
 
   upload(data: Float32Array | Uint32Array | Int32Array): GPUBuffer {
@@ -337,19 +340,16 @@ export class Runtime {
   private shaderModule(kernel: string): GPUShaderModule {
     let module = this.modules.get(kernel);
     if (module) return module;
-    const file = `kernels/${kernel}.wgsl`;
     this.device.pushErrorScope('validation');
-    module = this.device.createShaderModule({ code: this.kernels.source(kernel), label: file });
+    const code = this.kernels.source(kernel);
+    module = this.device.createShaderModule({ code, label: `kernels/${kernel}.wgsl` });
     const scope = this.device.popErrorScope();
     this.errors.check(
       module.getCompilationInfo().then(async (info) => {
         await scope;
         const errors = info.messages.filter((m) => m.type === 'error');
         if (errors.length === 0) return null;
-        const error = new KernelCompileError(
-          `WGSL kernel failed to compile:\n` +
-            errors.map((m) => `${file}:${m.lineNum}:${m.linePos}: ${m.message}`).join('\n'),
-        );
+        const error = new KernelCompileError(compileErrorText(kernel, code, errors));
         this.broken.set(kernel, error);
         return error;
       }),
