@@ -79,10 +79,20 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       for (var i = 0u; i < (ROWS + SG - 1u) / SG; i++) {
         a_mine[i] = a4[a_base + a_rows[i] + k * a_k];
       }
-      let b0 = b4[b_at];
-      let b1 = b4[b_at + b_k];
-      let b2 = b4[b_at + 2u * b_k];
-      let b3 = b4[b_at + 3u * b_k];
+      // With TRANS_B, lanes past N skip their loads of B: rare (N is C_in, whole tiles in
+      // ResNeXt), but in this form lavapipe ran the small ResNeXt's grad-weight products
+      // 3-28% faster (in-process A/Bs, min of 4). Without TRANS_B the test is constant:
+      // a real one there made 1024^3 19% slower.
+      var b0: vec4<f32>;
+      var b1: vec4<f32>;
+      var b2: vec4<f32>;
+      var b3: vec4<f32>;
+      if (!TRANS_B || col4 < n4) {
+        b0 = b4[b_at];
+        b1 = b4[b_at + b_k];
+        b2 = b4[b_at + 2u * b_k];
+        b3 = b4[b_at + 3u * b_k];
+      }
       b_at += b_step;
       for (var r = 0u; r < ROWS; r++) {
         let av = subgroupShuffle(a_mine[r / SG], r % SG);

@@ -185,8 +185,15 @@ describe('a wrong convolution kernel is caught by the conv2d checks', () => {
     [
       "grad-weight that reads a lane's first column of x for its fourth",
       'matmul_subgroup',
-      'let b3 = b4[b_at + 3u * b_k];',
-      'let b3 = b4[select(b_at + 3u * b_k, b_at, TRANS_B)];',
+      'b3 = b4[b_at + 3u * b_k];',
+      'b3 = b4[select(b_at + 3u * b_k, b_at, TRANS_B)];',
+      'grad-weight',
+    ],
+    [
+      'grad-weight whose last column vec4 never loads x',
+      'matmul_subgroup',
+      'if (!TRANS_B || col4 < n4) {',
+      'if (!TRANS_B || col4 + 1u < n4) {',
       'grad-weight',
     ],
     [
