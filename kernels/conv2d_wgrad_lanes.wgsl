@@ -78,10 +78,12 @@ fn tap(kh: u32, kw: u32) -> vec4<f32> {
 }
 
 // Vec4 k of input row `row` (offset of its first value), or 0 past the row or outside the
-// image (`inside`).
+// image (`inside`). Loaded only inside: lavapipe loads lane by lane and skips inactive
+// lanes, and this ran 5-21% faster than a load and a select (in-process A/Bs, min of 11-13).
 fn load_x(row: u32, k: u32, inside: bool) -> vec4<f32> {
-  if (k >= X_WIDTH / 4u) { return vec4<f32>(); }
-  return select(vec4<f32>(), x4[row / 4u + k], inside);
+  var v: vec4<f32>;
+  if (k < X_WIDTH / 4u && inside) { v = x4[row / 4u + k]; }
+  return v;
 }
 
 @compute @workgroup_size(WG)

@@ -124,6 +124,7 @@ describe('a wrong convolution kernel is caught by the conv2d checks', () => {
       'subgroupShuffle(dys[c / CI_T], part * CI_T + c % CI_T)',
       'subgroupShuffle(dys[c / CI_T], c % CI_T)',
     ],
+    ['whose rows read on past their end', 'if (k < X_WIDTH / 4u && inside)', 'if (inside)'],
     [
       'whose stride-2 window keeps the wrong vec4 before its columns',
       'win[3u * kh] = win[3u * kh + 2u];',
