@@ -57,9 +57,13 @@ fn load_row(base: u32, ih: i32, col: u32, lane: u32) -> Row {
   let row_ok = ih >= 0 && ih < i32(p.H);
   let at = (base + u32(clamp(ih, 0, i32(p.H) - 1)) * width + min(col, width - 4u)) / 4u;
   let last = arrayLength(&x4) - 1u;
-  // Columns past the row's end are right padding (the row's vec4s end at `width`).
-  let a = select(vec4<f32>(), x4[at], row_ok && col < width);
-  let b = select(vec4<f32>(), x4[min(at + 1u, last)], row_ok && col + 4u < width);
+  // Columns past the row's end are right padding (the row's vec4s end at `width`). Loaded
+  // only inside the image (lavapipe loads lane by lane, skipping inactive lanes): forwards
+  // 1-10% faster than loads and selects, grad-inputs (dy_row, alike) 0-8%.
+  var a: vec4<f32>;
+  var b: vec4<f32>;
+  if (row_ok && col < width) { a = x4[at]; }
+  if (row_ok && col + 4u < width) { b = x4[min(at + 1u, last)]; }
   var before = subgroupShuffleUp(b, 1u);
   if (!WHOLE_ROWS) {
     // Lane 0 mid-row: the vec4 before its columns, loaded by lane 0 alone (lavapipe loads
@@ -141,7 +145,8 @@ fn dy_row(base: u32, oh: u32, m: u32, lane: u32) -> DyRow {
   let per_row = DY_W4 / 4u;
   let row_ok = oh < pg.H_out;
   let at = (base + min(oh, pg.H_out - 1u) * DY_W4) / 4u + m;
-  let own = select(vec4<f32>(), dy4[at], row_ok);
+  var own: vec4<f32>;
+  if (row_ok) { own = dy4[at]; }
   var next = subgroupShuffleDown(own, 1u);
   if (!DY_WHOLE_ROWS) {
     // The last lane's next vec4, loaded by that lane alone (as load_row's).
