@@ -81,7 +81,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       }
       // With TRANS_B, lanes past N skip their loads of B: rare (N is C_in, whole tiles in
       // ResNeXt), but in this form lavapipe ran the small ResNeXt's grad-weight products
-      // 3-28% faster (in-process A/Bs, min of 4). Without TRANS_B the test is constant:
+      // 3-28% faster (in-process A/Bs, min of 3). Without TRANS_B the test is constant:
       // a real one there made 1024^3 19% slower.
       var b0: vec4<f32>;
       var b1: vec4<f32>;
