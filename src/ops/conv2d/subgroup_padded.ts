@@ -16,16 +16,13 @@ import {
 } from './subgroup.js';
 import { planHere, type ConvAdapter, type ConvRole, type ConvVariantDef } from './variant.js';
 
-/** `g` on rows padded to whole vec4s, or null where the subgroup kernel would not take it. */
-function paddedRows(g: ConvGeometry, adapter: ConvAdapter, role: ConvRole): ConvGeometry | null {
+/** `g` on rows padded to whole vec4s, where the zeros past each row stand in for its right
+ *  padding; null where rows are whole vec4s already or the padding is narrower. */
+function paddedGeometry(g: ConvGeometry): ConvGeometry | null {
   const W = Math.ceil(g.W / 4) * 4;
   if (W === g.W || W - g.W < g.padding[1]) return null;
-  const padded = { ...g, W, W_out: W };
-  return subgroup.applies(g, adapter, role, false) && subgroup.applies(padded, adapter, role, false) ? padded : null;
+  return { ...g, W, W_out: W };
 }
-
-const planned = (g: ConvGeometry, role: ConvRole) =>
-  planHere('the subgroup kernel on padded rows', paddedRows, g, role);
 
 /** run(input with rows padded to `padded.W`, the width of the output's rows): a role
  *  (forward or grad-input) that reads padded rows and stores rows of the input's width. */
@@ -41,24 +38,29 @@ function onRows(
   return out;
 }
 
+/** A role's plan on padded rows: the padded geometry and the subgroup kernel's constants
+ *  there (g itself must be one the kernel takes), with `rows` output rows per invocation
+ *  (2: 'subgroup-rows' on padded rows, which has no grad-weight). */
+function paddedPlan(rows: 1 | 2) {
+  return (g: ConvGeometry, adapter: ConvAdapter, role: ConvRole) => {
+    const padded = rows === 2 && role === 'grad_weight' ? null : paddedGeometry(g);
+    if (!padded || !subgroup.applies(g, adapter, role, false)) return null;
+    const constants = subgroupRole(padded, adapter, role);
+    const planned = constants && (rows === 2 ? withRows(constants) : constants);
+    return planned ? { padded, constants: planned } : null;
+  };
+}
+
+const WHAT = 'the subgroup kernel on padded rows';
+const onePerRow = paddedPlan(1);
+
 function gradWeight(x: Tensor, dy: Tensor, g: ConvGeometry): Tensor {
-  const padded = planned(g, 'grad_weight');
+  const { padded } = planHere(WHAT, onePerRow, g, 'grad_weight');
   const [xp, dyp] = [padLast('conv2d backward', x, padded.W), padLast('conv2d backward', dy, padded.W)];
   const partial = subgroupGradWeight(xp, dyp, padded);
   xp.dispose();
   dyp.dispose();
   return partial;
-}
-
-/** A role's plan on padded rows: the padded geometry and the subgroup kernel's constants
- *  there, with `rows` output rows per invocation (2: 'subgroup-rows' on padded rows). */
-function paddedPlan(rows: 1 | 2) {
-  return (g: ConvGeometry, adapter: ConvAdapter, role: ConvRole) => {
-    const padded = rows === 2 && role === 'grad_weight' ? null : paddedRows(g, adapter, role);
-    const constants = padded && subgroupRole(padded, adapter, role);
-    const planned = constants && (rows === 2 ? withRows(constants) : constants);
-    return padded && planned ? { padded, constants: planned } : null;
-  };
 }
 
 /** The forward and grad-input of the variant whose plans `plan` makes. */
@@ -82,7 +84,7 @@ export const subgroupPadded: ConvVariantDef<'subgroup-padded'> = {
   kernels: ['conv2d', 'conv2d_subgroup'],
   // 2: the subgroup grad_weight's new tiles (subgroup.ts); 3: its items and linear grid.
   planVersion: 3,
-  ...paddedRoles('the subgroup kernel on padded rows', paddedPlan(1)),
+  ...paddedRoles(WHAT, onePerRow),
   gradWeight,
 };
 
