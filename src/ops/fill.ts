@@ -117,13 +117,54 @@ export function copyRows(
 }
 
 /** t with its last dimension padded with zeros to `size` (t itself if it is that size
- *  already), for kernels that read whole vec4s. No graph. */
+ *  already), for kernels that read whole vec4s. No graph. Inside sharingPads(), a copy of
+ *  values already padded the same way there is shared (a view of it). */
 export function padLast(op: string, t: Tensor, size: number): Tensor {
   const last = t.shape.at(-1)!;
   if (last === size) return t;
+  const key = `${t.shape.join('x')}>${size}`;
+  const copies = sharedPads?.byBuffer.get(t.buffer(op, 'input'));
+  const made = copies?.get(key);
+  if (made) return made.view();
   const out = empty([...t.shape.slice(0, -1), size]);
   copyRows(op, t, out, { n: last, rows: t.size / last, srcRow: last, dstRow: size, padTo: size });
-  return out;
+  if (!sharedPads) return out;
+  share(sharedPads, t, key, out);
+  return out.view();
+}
+
+/** The padded copies sharingPads() hands out, by the buffer of the values padded. Each
+ *  source is held by a view until the scope ends, so its buffer is not reused meanwhile. */
+interface SharedPads {
+  byBuffer: Map<GPUBuffer, Map<string, Tensor>>;
+  held: Tensor[];
+}
+let sharedPads: SharedPads | null = null;
+
+function share(pads: SharedPads, source: Tensor, key: string, copy: Tensor): void {
+  const buffer = source.buffer('padLast', 'input');
+  const copies = pads.byBuffer.get(buffer) ?? new Map<string, Tensor>();
+  if (!copies.size) {
+    pads.byBuffer.set(buffer, copies);
+    pads.held.push(source.view());
+  }
+  copies.set(key, copy);
+}
+
+/** Runs body with padLast's copies shared: a convolution's backward pads dy once for its
+ *  grad-input and grad-weight (7x7 and 14x14 planes), instead of once each. The tensors
+ *  padded must not be written meanwhile. */
+export function sharingPads<T>(body: () => T): T {
+  const outer = sharedPads;
+  const pads: SharedPads = { byBuffer: new Map(), held: [] };
+  sharedPads = pads;
+  try {
+    return body();
+  } finally {
+    sharedPads = outer;
+    for (const copies of pads.byBuffer.values()) for (const copy of copies.values()) copy.dispose();
+    for (const t of pads.held) t.dispose();
+  }
 }
 
 /** The first `size` entries of t's last dimension, shaped `shape`, disposing t (a view

@@ -4,6 +4,7 @@
 import { noGrad, record } from '../../autograd.js';
 import { ArgumentError, fmtShape, ShapeError, type Shape } from '../../errors.js';
 import { Tensor } from '../../tensor.js';
+import { sharingPads } from '../fill.js';
 import { reduceKernel } from '../reduce_kernel.js';
 import { stridedScatter, stridedSlice } from '../slice.js';
 import { expectTensor } from '../validate.js';
@@ -108,11 +109,12 @@ function convGrads(
   g: ConvGeometry,
   wantsInput = x.requiresGrad,
 ): (Tensor | null)[] {
-  return [
+  // Where both roles pad dy's rows (7x7 and 14x14 planes), they share one copy.
+  return sharingPads(() => [
     wantsInput ? convGradInput(dy, weight, g) : null,
     weight.requiresGrad ? convGradWeight(x, dy, weight.shape, g) : null,
     bias?.requiresGrad ? biasGrad(dy, g) : null,
-  ];
+  ]);
 }
 
 function traceUse(g: ConvGeometry, x: Tensor, weight: Tensor): void {

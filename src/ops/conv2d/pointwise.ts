@@ -34,11 +34,11 @@ const op = 'conv2d';
 const paddedPlane = (g: ConvGeometry) => Math.ceil((g.H * g.W) / 4) * 4;
 
 /** t [N, C, H, W] with each plane padded with zeros to `plane` elements (t itself if it needs none). */
-function padded(t: Tensor, plane: number): Tensor {
+function padded(t: Tensor, plane: number, label = op): Tensor {
   const [N, C, H, W] = t.shape;
   if (H * W === plane) return t;
   const flat = t.view([N, C, H * W]);
-  const out = padLast(op, flat, plane);
+  const out = padLast(label, flat, plane);
   flat.dispose();
   return out;
 }
@@ -68,7 +68,7 @@ function pointwiseForward(x: Tensor, weight: Tensor, g: ConvGeometry): Tensor {
 /** dx[n] = W^T dy[n], reading W^T from conv2d's packed weights: vec4 (ci, co block b) at b * C_in + ci. */
 function pointwiseGradInput(dy: Tensor, packed: Tensor, g: ConvGeometry): Tensor {
   const HW = paddedPlane(g);
-  const dyp = padded(dy, HW);
+  const dyp = padded(dy, HW, `${op} backward`);
   const dx = empty([g.N, g.C_in, HW]);
   subgroupMatmul(`${op} backward`, packed, dyp, dx, {
     M: g.C_in,
@@ -87,7 +87,7 @@ function pointwiseGradInput(dy: Tensor, packed: Tensor, g: ConvGeometry): Tensor
 /** Partial sums of dW = dy[n] x[n]^T over chunks of images, [chunks, C_out * C_in]. */
 function pointwiseGradWeight(x: Tensor, dy: Tensor, g: ConvGeometry): Tensor {
   const HW = paddedPlane(g);
-  const [xp, dyp] = [padded(x, HW), padded(dy, HW)];
+  const [xp, dyp] = [padded(x, HW, `${op} backward`), padded(dy, HW, `${op} backward`)];
   const weightSize = g.C_out * g.C_in;
   const tiles = subgroupMatmulTiles(g.C_out, g.C_in);
   const wanted = Math.min(
