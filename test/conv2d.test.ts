@@ -126,7 +126,7 @@ describe('the subgroup kernels (kernels/conv2d_subgroup.wgsl) match the referenc
       runtime().startProfile();
       await withConvVariant('subgroup-padded', () => checkCase(c, rng, `padded-rows case ${i}`));
       const ran = await runtime().stopProfile();
-      const copies = ran.find((r) => r.kernel === 'fill:copy_padded');
+      const copies = ran.find((r) => r.kernel === 'fill:pad4');
       expect(
         copies?.calls,
         `${describeCase(c)}: x padded for the forward and for grad-weight, dy once, shared by grad-input and grad-weight`,

@@ -2,8 +2,10 @@
 // dy once for grad-input and grad-weight).
 import { describe, expect, it } from 'vitest';
 import { runtime, tensor, type Tensor } from '../src/index.js';
-import { padLast, sharingPads } from '../src/ops/fill.js';
+import { cropLast, padLast, sharingPads } from '../src/ops/fill.js';
+import type { Generator } from '../src/random.js';
 import { randomData, rngFor } from './helpers.js';
+import { expectCaught } from './mutants.js';
 
 /** data's rows of `width` padded with zeros to `size`. */
 function paddedRows(data: Float32Array, width: number, size: number): number[] {
@@ -14,17 +16,21 @@ function paddedRows(data: Float32Array, width: number, size: number): number[] {
   return out;
 }
 
-/** The copy_padded launches body makes. */
-function countingPads<T>(body: () => T): { result: T; pads: number } {
+/** The padding copies body launches (kernels/fill.wgsl's copy_padded, pad4 and crop4), in all and by entry. */
+function countingPads<T>(body: () => T): { result: T; pads: number; entries: Set<string> } {
   const rt = runtime();
   const launch = rt.launch.bind(rt);
   let pads = 0;
+  const entries = new Set<string>();
   rt.launch = (op, l) => {
-    if (l.kernel === 'fill' && l.entry === 'copy_padded') pads++;
+    if (l.kernel === 'fill' && ['copy_padded', 'pad4', 'crop4'].includes(l.entry ?? '')) {
+      pads++;
+      entries.add(l.entry!);
+    }
     return launch(op, l);
   };
   try {
-    return { result: body(), pads };
+    return { result: body(), pads, entries };
   } finally {
     rt.launch = launch;
   }
@@ -32,7 +38,7 @@ function countingPads<T>(body: () => T): { result: T; pads: number } {
 
 async function expectPadded(t: Tensor, data: Float32Array, width: number, size: number): Promise<void> {
   expect(t.shape.at(-1)).toBe(size);
-  expect(Array.from(await t.toArray())).toEqual(paddedRows(data, width, size));
+  expect(Array.from(await t.toArray()), `rows of ${width} padded to ${size}`).toEqual(paddedRows(data, width, size));
 }
 
 describe('padLast', () => {
@@ -100,4 +106,56 @@ describe('padLast', () => {
     ).toThrow('in the body');
     expect(rt.stats().inUseBytes).toBe(before);
   });
+
+  it('pads and crops rows of every width and alignment like the reference', async () => {
+    const entries = new Set<string>();
+    for (let width = 1; width <= 13; width++) {
+      const { result, entries: ran } = countingPads(() => roundTrips(rng, width));
+      ran.forEach((e) => entries.add(e));
+      await Promise.all(result);
+    }
+    expect([...entries].sort(), 'every form of the copy ran').toEqual(['copy_padded', 'crop4', 'pad4']);
+  });
+});
+
+/** Rows of `width` padded to the next vec4s and beyond, and cropped back from rows of whole
+ *  vec4s (crop4) and of any width (copy_padded): rows start at every offset mod 4. */
+function roundTrips(rng: Generator, width: number): Promise<void>[] {
+  const checks: Promise<void>[] = [];
+  for (const size of [Math.ceil(width / 4) * 4, Math.ceil(width / 4) * 4 + 4, width + 3]) {
+    if (size === width) continue;
+    const rows = 1 + rng.int(9);
+    const values = randomData(rng, rows * width);
+    const padded = padLast('test', tensor(values, [rows, width]), size);
+    const back = cropLast('test', padded.view(), width, [rows, width]);
+    checks.push(
+      (async () => {
+        await expectPadded(padded, values, width, size);
+        expect(Array.from(await back.toArray()), `rows of ${width} to ${size} and back`).toEqual(Array.from(values));
+      })(),
+    );
+  }
+  return checks;
+}
+
+describe('a wrong padding copy is caught', () => {
+  const mutants: [string, string, string][] = [
+    [
+      'pad4 that keeps a value past the row',
+      'shifted(lo, hi, s), k < vec4<u32>(copying.n)',
+      'shifted(lo, hi, s), k <= vec4<u32>(copying.n)',
+    ],
+    ['crop4 that drops the last part-vec4', 'c < (copying.width + 3u) / 4u', 'c < copying.width / 4u'],
+    [
+      'copy_padded that keeps a value past the row',
+      'if (k < copying.n) { v = src[source + k]; }',
+      'if (k <= copying.n) { v = src[source + k]; }',
+    ],
+  ];
+  for (const [name, from, to] of mutants) {
+    it(name, async () => {
+      const rng = rngFor(`mutant ${name}`);
+      await expectCaught('fill', from, to, 'rows of', (i) => (i < 13 ? Promise.all(roundTrips(rng, i + 1)) : null));
+    });
+  }
 });

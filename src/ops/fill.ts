@@ -76,7 +76,7 @@ export function copyRows(
   if (padTo !== undefined) {
     runtime().launch(op, {
       kernel: 'fill',
-      entry: 'copy_padded',
+      entry: paddedEntry(n, srcOffset, dstOffset, srcRow, dstRow, padTo),
       constants: { WG },
       bind: { input: src, out: dst },
       params: COPY_PARAMS.pack({
@@ -114,6 +114,15 @@ export function copyRows(
     }),
     grid: grid.items(units(n) * rows, WG),
   });
+}
+
+/** copy_padded, or its vec4 forms where the rows written (pad4) or read (crop4) are whole
+ *  vec4s. */
+function paddedEntry(n: number, srcOffset: number, dstOffset: number, srcRow: number, dstRow: number, width: number) {
+  const whole = (...v: number[]) => v.every((x) => x % LANES === 0);
+  if (whole(dstOffset, dstRow, width) && width <= dstRow) return 'pad4';
+  if (whole(srcOffset, srcRow) && n === width && n <= srcRow) return 'crop4';
+  return 'copy_padded';
 }
 
 /** t with its last dimension padded with zeros to `size` (t itself if it is that size
