@@ -58,16 +58,16 @@ fn load_row(base: u32, ih: i32, col: u32, lane: u32) -> Row {
   let at = (base + u32(clamp(ih, 0, i32(p.H) - 1)) * width + min(col, width - 4u)) / 4u;
   let last = arrayLength(&x4) - 1u;
   // Columns past the row's end are right padding (the row's vec4s end at `width`). Loaded
-  // only inside the image (lavapipe loads lane by lane, skipping inactive lanes): forwards
-  // 1-10% faster than loads and selects, grad-inputs (dy_row, alike) 0-8%.
+  // only inside the image (lavapipe loads lane by lane, skipping inactive lanes), and the
+  // vec4 before lane 0's columns by lane 0 alone: first measured 1-13% faster than loads
+  // and selects by every lane, but within +-6% of them with warm pipelines (min of 20).
   var a: vec4<f32>;
   var b: vec4<f32>;
   if (row_ok && col < width) { a = x4[at]; }
   if (row_ok && col + 4u < width) { b = x4[min(at + 1u, last)]; }
   var before = subgroupShuffleUp(b, 1u);
   if (!WHOLE_ROWS) {
-    // Lane 0 mid-row: the vec4 before its columns, loaded by lane 0 alone (lavapipe loads
-    // lane by lane and skips inactive lanes: 6-13% faster than every lane loading it).
+    // Lane 0 mid-row: the vec4 before its columns.
     if (lane == 0u) { before = select(vec4<f32>(), x4[max(at, 1u) - 1u], row_ok); }
   }
   return Row(select(vec4<f32>(), before, col > 0u), a, b);
@@ -145,12 +145,14 @@ fn dy_row(base: u32, oh: u32, m: u32, lane: u32) -> DyRow {
   let per_row = DY_W4 / 4u;
   let row_ok = oh < pg.H_out;
   let at = (base + min(oh, pg.H_out - 1u) * DY_W4) / 4u + m;
-  var own: vec4<f32>;
-  if (row_ok) { own = dy4[at]; }
+  // Loaded and selected, and the next vec4 loaded by every lane: load_row's loads inside
+  // `if`s ran the grad-input 5-10% slower here on three of five downsampling shapes (warm
+  // pipelines, min of 20, two A/Bs; docs/kernels.md, "Measuring a kernel change").
+  let own = select(vec4<f32>(), dy4[at], row_ok);
   var next = subgroupShuffleDown(own, 1u);
   if (!DY_WHOLE_ROWS) {
-    // The last lane's next vec4, loaded by that lane alone (as load_row's).
-    if (lane == SG - 1u) { next = select(vec4<f32>(), dy4[min(at + 1u, arrayLength(&dy4) - 1u)], row_ok); }
+    let outer = select(vec4<f32>(), dy4[min(at + 1u, arrayLength(&dy4) - 1u)], row_ok);
+    if (lane == SG - 1u) { next = outer; }
   }
   return DyRow(own, select(vec4<f32>(), next, m + 1u < per_row));
 }

@@ -154,9 +154,9 @@ describe('a wrong convolution kernel is caught by the conv2d checks', () => {
       'forward',
     ],
     [
-      'grad-input whose last lane never loads the value after its own',
-      'if (lane == SG - 1u) { next = select(',
-      'if (false) { next = select(',
+      'grad-input whose last lane never takes the value after its own',
+      'if (lane == SG - 1u) { next = outer; }',
+      'if (false) { next = outer; }',
       'grad-input',
     ],
     [
