@@ -60,7 +60,7 @@ fn load_row(base: u32, ih: i32, col: u32, lane: u32) -> Row {
   // Columns past the row's end are right padding (the row's vec4s end at `width`). Loaded
   // only inside the image (lavapipe loads lane by lane, skipping inactive lanes), and the
   // vec4 before lane 0's columns by lane 0 alone: first measured 1-13% faster than loads
-  // and selects by every lane, but within +-6% of them with warm pipelines (min of 20).
+  // and selects by every lane, but within -4% to +7% of them with warm pipelines (min of 20).
   var a: vec4<f32>;
   var b: vec4<f32>;
   if (row_ok && col < width) { a = x4[at]; }

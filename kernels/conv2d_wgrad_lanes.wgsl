@@ -79,7 +79,8 @@ fn tap(kh: u32, kw: u32) -> vec4<f32> {
 
 // Vec4 k of input row `row` (offset of its first value), or 0 past the row or outside the
 // image (`inside`). Loaded only inside: lavapipe loads lane by lane and skips inactive
-// lanes, and this ran 5-21% faster than a load and a select (in-process A/Bs, min of 11-13).
+// lanes. First measured 5-21% faster than a load and a select, this is within -4% to +8% of
+// it with warm pipelines (min of 20, docs/kernels.md), and loads less where lanes idle.
 fn load_x(row: u32, k: u32, inside: bool) -> vec4<f32> {
   var v: vec4<f32>;
   if (k < X_WIDTH / 4u && inside) { v = x4[row / 4u + k]; }

@@ -24,9 +24,9 @@ enable subgroups;
 // of B) at n * b_k; a_batch and b_batch between products; outputs, per_output, batches.
 
 // The adapter's fixed subgroup size (at least 4), also the workgroup's: one subgroup per
-// workgroup ran the same code 5-25% faster on lavapipe than 64 invocations (8 subgroups),
-// most on products with few tiles (512^3: 13%, 1024^3: 2-5%, the small ResNeXt's
-// batched products 7-13%), and on GPUs it is a warp or wavefront per workgroup.
+// workgroup ran the small ResNeXt's batched products 9% faster in all on lavapipe than 64
+// invocations (8 subgroups; warm pipelines, min of 8; docs/kernels.md), and on GPUs it is
+// a warp or wavefront per workgroup.
 override SG: u32 = 8u;
 // B is given transposed (B^T row-major, K contiguous per column of B).
 override TRANS_B: bool = false;
@@ -80,9 +80,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         a_mine[i] = a4[a_base + a_rows[i] + k * a_k];
       }
       // With TRANS_B, lanes past N skip their loads of B: rare (N is C_in, whole tiles in
-      // ResNeXt), but in this form lavapipe ran the small ResNeXt's grad-weight products
-      // 3-28% faster (in-process A/Bs, min of 3). Without TRANS_B the test is constant:
-      // a real one there made 1024^3 19% slower.
+      // ResNeXt); with warm pipelines the small ResNeXt's grad-weight products ran -16% to
+      // +29% against loading them unconditionally (min of 8, no consistent sign). Without
+      // TRANS_B the test is constant: a real one there made 1024^3 19% slower.
       var b0: vec4<f32>;
       var b1: vec4<f32>;
       var b2: vec4<f32>;

@@ -74,9 +74,10 @@ fn load_window(kh: u32, base: u32) -> Window {
     // Loaded only where a row continues past an edge lane: with WHOLE_ROWS it would be masked.
     if ((needs_prev || needs_next) && !WHOLE_ROWS) {
       // lavapipe loads lane by lane, skipping inactive lanes: with two rows, only the edge
-      // lanes loading ran the forward and grad-input 5-28% faster (min of 10, in-process);
-      // with one row and two output blocks, 12-15% slower at 28x28, so there all lanes
-      // load. Loading into a var, the one-row form also ran 5-17% faster than with a let.
+      // lanes loading ran the forward and grad-input 1-16% faster on 11 of 14 role-shapes
+      // (warm pipelines, min of 12; docs/kernels.md, "Measuring a kernel change"). With one
+      // row all lanes load: edge lanes alone read 12-15% slower at 28x28 by the earlier
+      // A/B, which timed a shader compile in every run; the var is within -7% to +6% of a let.
       var outer: vec4<f32>;
       if (ROWS == 1u || lane == 0u || lane == SG - 1u) { outer = x4[aligned_index(base, first + select(4, -4, lane == 0u))]; }
       if (lane == 0u && needs_prev) { w.prev = outer; }
