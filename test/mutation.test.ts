@@ -3,9 +3,15 @@
 // kernels: mutation-conv.test.ts).
 import { afterEach, describe, expect, it } from 'vitest';
 import { record } from '../src/autograd.js';
-import { relu, runtime, stridedSlice, sub, tensor } from '../src/index.js';
+import { relu, runtime, stridedSlice, sub, sum, tensor } from '../src/index.js';
 import { mm } from '../src/ops/matmul.js';
-import { elementwise, matmul as refMatmul, nd, stridedSlice as refStridedSlice } from '../src/reference/index.js';
+import {
+  elementwise,
+  matmul as refMatmul,
+  nd,
+  reduce as refReduce,
+  stridedSlice as refStridedSlice,
+} from '../src/reference/index.js';
 import { checkResidualCase, checkTrainingCase, SEGMENT_SHAPES } from './batchnorm-cases.js';
 import { expectMatches, gradcheck, randomData, rngFor } from './helpers.js';
 
@@ -17,6 +23,7 @@ afterEach(() => {
   runtime().setKernelSource('batchnorm', null);
   runtime().setKernelSource('matmul_subgroup', null);
   runtime().setKernelSource('fill', null);
+  runtime().setKernelSource('reduce', null);
 });
 
 describe('a wrong kernel is caught', () => {
@@ -53,6 +60,23 @@ describe('a wrong kernel is caught', () => {
         'mutant broadcast',
       ),
     ).rejects.toThrow(/element/);
+  });
+});
+
+describe('a wrong reduction is caught', () => {
+  it('sums down the rows that skip the first row', async () => {
+    mutate(
+      'reduce',
+      'for (var r = 0u; r < sum.reduced; r++) { acc += x4',
+      'for (var r = 1u; r < sum.reduced; r++) { acc += x4',
+    );
+    const rng = rngFor('mutant sum_rows4');
+    const d = randomData(rng, 6 * 8);
+    const expected = refReduce.sum(nd(d, [6, 8]), [0]);
+    expected.shape = [8];
+    await expect(expectMatches(sum(tensor(d, [6, 8]), 0), expected, 'mutant rows')).rejects.toThrow(
+      /mutant rows: element/,
+    );
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mean, sum, tensor } from '../src/index.js';
+import { mean, runtime, sum, tensor } from '../src/index.js';
 import { nd, reduce as ref } from '../src/reference/index.js';
 import { expectMatches, gradcheck, randomData, randomShape, rngFor } from './helpers.js';
 import type { Generator } from '../src/index.js';
@@ -49,6 +49,56 @@ describe('sum and mean match the reference', () => {
       'sum of all',
       { rtol: 1e-6, scale: [abs.data.reduce((a, b) => a + b)] },
     );
+  });
+
+  it('sums down the rows of whole vec4s (leading axes; conv2d partial sums) by the vec4 walk', async () => {
+    const rng = rngFor('rows');
+    const rt = runtime();
+    const launch = rt.launch.bind(rt);
+    const entries = new Set<string>();
+    rt.launch = (op, l) => {
+      if (l.kernel === 'reduce') entries.add(l.entry ?? 'main');
+      return launch(op, l);
+    };
+    try {
+      // Leading axes reduced (merged into one run), the rest kept: rows of 4-64 values.
+      for (const [shape, axes] of [
+        [[7, 12], [0]],
+        [[1, 16], [0]],
+        [[33, 4], [0]],
+        [
+          [3, 5, 8],
+          [0, 1],
+        ],
+        [[2, 3, 4, 4], [0]],
+        [
+          [4, 0, 8],
+          [0, 1],
+        ],
+      ] as [number[], number[]][]) {
+        const d = randomData(
+          rng,
+          shape.reduce((a, b) => a * b, 1),
+        );
+        const count = axes.reduce((n, a) => n * shape[a], 1);
+        for (const op of count ? (['sum', 'mean'] as const) : (['sum'] as const)) {
+          const alpha = op === 'mean' ? 1 / count : 1;
+          const expected = ref.sum(nd(d, shape), axes, alpha);
+          const absolute = ref.sum(nd(d.map(Math.abs), shape), axes, alpha);
+          expected.shape = shape.filter((_, i) => !axes.includes(i));
+          const x = tensor(d, shape);
+          await expectMatches(
+            op === 'sum' ? sum(x, axes) : mean(x, axes),
+            expected,
+            `${op} of ${JSON.stringify(shape)} over ${JSON.stringify(axes)}`,
+            { rtol: 1e-6, scale: absolute.data },
+          );
+        }
+      }
+    } finally {
+      rt.launch = launch;
+    }
+    expect([...entries], 'the vec4 walk ran').toContain('sum_rows4');
   });
 
   it('reducing no elements gives 0 for sum', async () => {

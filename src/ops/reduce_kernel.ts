@@ -69,9 +69,11 @@ export function reduceKernel(op: string, x: Tensor, axes: number[], alpha: numbe
   if (out.size === 0) return out;
   const { kept, reduced } = plan(x.shape, axisSet);
   const count = reduced.reduce((n, r) => n * r.size, 1);
-  const constants = lanesFor(count);
+  const rows = sumsRows(kept, reduced, out.size);
+  const constants = rows ? { LANES: 1, OUTPUTS_PER_GROUP: WORKGROUP } : lanesFor(count);
   runtime().launch(op, {
     kernel: 'reduce',
+    entry: rows ? 'sum_rows4' : 'main',
     constants,
     bind: { input: x, out },
     params: REDUCE_PARAMS.pack({
@@ -85,9 +87,24 @@ export function reduceKernel(op: string, x: Tensor, axes: number[], alpha: numbe
       reduced_shape: reduced.map((r) => r.size),
       reduced_strides: reduced.map((r) => r.stride),
     }),
-    grid: grid.items(out.size, constants.OUTPUTS_PER_GROUP),
+    grid: rows ? grid.items(out.size / LANES4, WORKGROUP) : grid.items(out.size, constants.OUTPUTS_PER_GROUP),
   });
   return out;
+}
+
+/** Elements per vec4. */
+const LANES4 = 4;
+
+/** Whether the sums run down the columns of a [count, outputs] matrix of whole vec4 rows
+ *  (kernels/reduce.wgsl's sum_rows4): one contiguous kept run, the reduced ones outside it. */
+function sumsRows(kept: Run[], reduced: Run[], outputs: number): boolean {
+  return (
+    kept.length === 1 &&
+    kept[0].stride === 1 &&
+    outputs % LANES4 === 0 &&
+    reduced.length === 1 &&
+    reduced[0].stride === outputs
+  );
 }
 
 /** Sums a gradient of a broadcast result back to the input's `shape`; returns g itself when no dims were broadcast. */
