@@ -87,13 +87,13 @@ export function reduceKernel(op: string, x: Tensor, axes: number[], alpha: numbe
       reduced_shape: reduced.map((r) => r.size),
       reduced_strides: reduced.map((r) => r.stride),
     }),
-    grid: rows ? grid.items(out.size / LANES4, WORKGROUP) : grid.items(out.size, constants.OUTPUTS_PER_GROUP),
+    grid: rows ? grid.items(out.size / VEC4_FLOATS, WORKGROUP) : grid.items(out.size, constants.OUTPUTS_PER_GROUP),
   });
   return out;
 }
 
 /** Elements per vec4. */
-const LANES4 = 4;
+const VEC4_FLOATS = 4;
 
 /** Whether the sums run down the columns of a [count, outputs] matrix of whole vec4 rows
  *  (kernels/reduce.wgsl's sum_rows4): one contiguous kept run, the reduced ones outside it. */
@@ -101,7 +101,7 @@ function sumsRows(kept: Run[], reduced: Run[], outputs: number): boolean {
   return (
     kept.length === 1 &&
     kept[0].stride === 1 &&
-    outputs % LANES4 === 0 &&
+    outputs % VEC4_FLOATS === 0 &&
     reduced.length === 1 &&
     reduced[0].stride === outputs
   );
