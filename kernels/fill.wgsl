@@ -72,7 +72,7 @@ fn copy4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups)
 }
 
 // pad4 and crop4 read and write the whole vec4s they can instead of scalars: lavapipe loads
-// and stores lane by lane, and a vec4 costs it far less than four scalars. On ResNeXt's
+// and stores lane by lane, and a vec4 costs it less than four scalars. On ResNeXt's
 // planes (7x7 and 14x14 rows padded, 7x7 planes as 52 values and back) pads ran 1.2-1.6x
 // faster than copy_padded and crops 1.05-1.4x (two in-process A/Bs, min of 9, warm pipelines).
 
