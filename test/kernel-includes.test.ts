@@ -3,7 +3,7 @@
 // and a change to it moves the digests (tuning keys) of every kernel that includes it.
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { KernelCompileError } from '../src/errors.js';
+import { ArgumentError, KernelCompileError } from '../src/errors.js';
 import { init, runtime } from '../src/index.js';
 import { expandIncludes, includesOf, INCLUDE_MARKER, origin } from '../src/runtime/includes.js';
 import { KernelLibrary } from '../src/runtime/kernels.js';
@@ -89,5 +89,15 @@ describe('a broken fragment', () => {
     expect(String(error)).toContain(`kernels/include/conv2d_window.wgsl:${line}:`);
     runtime().setKernelSource('conv2d_window', null);
     await run();
+  });
+});
+
+describe('setKernelSource', () => {
+  it('names an unknown kernel instead of swapping nothing', async () => {
+    await init();
+    expect(() => runtime().setKernelSource('conv2d_subgroups', 'fn main() {}')).toThrow(ArgumentError);
+    expect(() => runtime().setKernelSource('conv2d_subgroups', null)).toThrow(
+      "setKernelSource: argument 'name' 'conv2d_subgroups' is neither a kernel in kernels/ nor a fragment in kernels/include/",
+    );
   });
 });

@@ -2,6 +2,7 @@
 // made by scripts/embed-kernels.mjs), so no file system is needed, with a digest of each
 // that keys tuning choices to one version of a kernel (and of its contract and the
 // fragments it includes). Tests may swap a kernel's or a fragment's source in.
+import { ArgumentError } from '../errors.js';
 import { contractOf, expandContract } from './contracts.js';
 import { expandIncludes, includesOf } from './includes.js';
 import { FRAGMENTS, KERNELS, type EmbeddedKernel } from './kernels.generated.js';
@@ -39,6 +40,12 @@ export class KernelLibrary {
 
   /** Replaces a kernel's or a fragment's source (null restores the embedded one). */
   replace(name: string, source: string | null): void {
+    if (!(name in KERNELS) && !(name in FRAGMENTS))
+      throw new ArgumentError(
+        'setKernelSource',
+        'name',
+        `'${name}' is neither a kernel in kernels/ nor a fragment in kernels/include/ (a file name without .wgsl)`,
+      );
     // A fragment's source is part of every digest that includes it.
     this.digests.clear();
     const table = name in FRAGMENTS ? this.replacedFragments : this.replaced;
