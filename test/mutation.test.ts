@@ -80,6 +80,19 @@ describe('a wrong reduction is caught', () => {
   });
 });
 
+describe('a wrong reduction over trailing axes is caught', () => {
+  it("sums of runs that skip each run's first value", async () => {
+    mutate('reduce', '(k >= vec4<u32>(s)) & (k < vec4<u32>(end))', '(k > vec4<u32>(s)) & (k < vec4<u32>(end))');
+    const rng = rngFor('mutant sum_runs4');
+    const d = randomData(rng, 6 * 7);
+    const expected = refReduce.sum(nd(d, [6, 7]), [1]);
+    expected.shape = [6];
+    await expect(expectMatches(sum(tensor(d, [6, 7]), 1), expected, 'mutant runs')).rejects.toThrow(
+      /mutant runs: element/,
+    );
+  });
+});
+
 describe('a wrong elementwise walk is caught', () => {
   it('vec4 spans that stop one vec4 short', async () => {
     mutate('elementwise', 'min(first + SPAN, (n + 3u) / 4u)', 'min(first + SPAN - 1u, (n + 3u) / 4u)');

@@ -51,7 +51,7 @@ describe('sum and mean match the reference', () => {
     );
   });
 
-  it('sums down the rows of whole vec4s (leading axes; conv2d partial sums) by the vec4 walk', async () => {
+  it('sums over leading axes (conv2d partial sums) and trailing ones (the global average pool) by vec4 walks', async () => {
     const rng = rngFor('rows');
     const rt = runtime();
     const launch = rt.launch.bind(rt);
@@ -60,51 +60,68 @@ describe('sum and mean match the reference', () => {
       if (l.kernel === 'reduce') entries.add(l.entry ?? 'main');
       return launch(op, l);
     };
+    // Leading axes reduced (merged into one run), the rest kept: rows of 4-64 values; then
+    // trailing runs of 1-300 values, which start at every offset mod 4.
+    const cases: [number[], number[]][] = [
+      [[7, 12], [0]],
+      [[1, 16], [0]],
+      [[33, 4], [0]],
+      [
+        [3, 5, 8],
+        [0, 1],
+      ],
+      [[2, 3, 4, 4], [0]],
+      [
+        [4, 0, 8],
+        [0, 1],
+      ],
+      [
+        [5, 7, 7],
+        [1, 2],
+      ],
+      [[9, 13], [1]],
+      [
+        [3, 2, 1],
+        [1, 2],
+      ],
+      [[6, 3, 3], [2]],
+      [[2, 300], [1]],
+      [[3, 0], [1]],
+    ];
     try {
-      // Leading axes reduced (merged into one run), the rest kept: rows of 4-64 values.
-      for (const [shape, axes] of [
-        [[7, 12], [0]],
-        [[1, 16], [0]],
-        [[33, 4], [0]],
-        [
-          [3, 5, 8],
-          [0, 1],
-        ],
-        [[2, 3, 4, 4], [0]],
-        [
-          [4, 0, 8],
-          [0, 1],
-        ],
-      ] as [number[], number[]][]) {
-        const d = randomData(
-          rng,
-          shape.reduce((a, b) => a * b, 1),
-        );
-        const count = axes.reduce((n, a) => n * shape[a], 1);
-        for (const op of count ? (['sum', 'mean'] as const) : (['sum'] as const)) {
-          const alpha = op === 'mean' ? 1 / count : 1;
-          const expected = ref.sum(nd(d, shape), axes, alpha);
-          const absolute = ref.sum(nd(d.map(Math.abs), shape), axes, alpha);
-          expected.shape = shape.filter((_, i) => !axes.includes(i));
-          const x = tensor(d, shape);
-          await expectMatches(
-            op === 'sum' ? sum(x, axes) : mean(x, axes),
-            expected,
-            `${op} of ${JSON.stringify(shape)} over ${JSON.stringify(axes)}`,
-            { rtol: 1e-6, scale: absolute.data },
-          );
-        }
-      }
+      for (const [shape, axes] of cases) await checkSums(rng, shape, axes);
     } finally {
       rt.launch = launch;
     }
-    expect([...entries], 'the vec4 walk ran').toContain('sum_rows4');
+    expect([...entries], 'both vec4 walks ran').toEqual(expect.arrayContaining(['sum_rows4', 'sum_runs4']));
   });
 
   it('reducing no elements gives 0 for sum', async () => {
     expect(Array.from(await sum(tensor([], [2, 0]), 1).toArray())).toEqual([0, 0]);
   });
 });
+
+/** sum and mean of `shape` over `axes` against the reference (sum alone where nothing is summed). */
+async function checkSums(rng: Generator, shape: number[], axes: number[]): Promise<void> {
+  const d = randomData(
+    rng,
+    shape.reduce((a, b) => a * b, 1),
+  );
+  const count = axes.reduce((n, a) => n * shape[a], 1);
+  for (const op of count ? (['sum', 'mean'] as const) : (['sum'] as const)) {
+    const alpha = op === 'mean' ? 1 / count : 1;
+    const expected = ref.sum(nd(d, shape), axes, alpha);
+    const absolute = ref.sum(nd(d.map(Math.abs), shape), axes, alpha);
+    expected.shape = shape.filter((_, i) => !axes.includes(i));
+    const x = tensor(d, shape);
+    await expectMatches(
+      op === 'sum' ? sum(x, axes) : mean(x, axes),
+      expected,
+      `${op} of ${JSON.stringify(shape)} over ${JSON.stringify(axes)}`,
+      { rtol: 1e-6, scale: absolute.data },
+    );
+  }
+}
 
 describe('reduction backward passes gradcheck', () => {
   for (const op of ['sum', 'mean'] as const) {

@@ -69,11 +69,11 @@ export function reduceKernel(op: string, x: Tensor, axes: number[], alpha: numbe
   if (out.size === 0) return out;
   const { kept, reduced } = plan(x.shape, axisSet);
   const count = reduced.reduce((n, r) => n * r.size, 1);
-  const rows = sumsRows(kept, reduced, out.size);
-  const constants = rows ? { LANES: 1, OUTPUTS_PER_GROUP: WORKGROUP } : lanesFor(count);
+  const walk = vec4Walk(kept, reduced, out.size, count);
+  const constants = walk ? { LANES: 1, OUTPUTS_PER_GROUP: WORKGROUP } : lanesFor(count);
   runtime().launch(op, {
     kernel: 'reduce',
-    entry: rows ? 'sum_rows4' : 'main',
+    entry: walk ?? 'main',
     constants,
     bind: { input: x, out },
     params: REDUCE_PARAMS.pack({
@@ -87,7 +87,7 @@ export function reduceKernel(op: string, x: Tensor, axes: number[], alpha: numbe
       reduced_shape: reduced.map((r) => r.size),
       reduced_strides: reduced.map((r) => r.stride),
     }),
-    grid: rows ? grid.items(out.size / VEC4_FLOATS, WORKGROUP) : grid.items(out.size, constants.OUTPUTS_PER_GROUP),
+    grid: grid.items(walk === 'sum_rows4' ? out.size / VEC4_FLOATS : out.size, constants.OUTPUTS_PER_GROUP),
   });
   return out;
 }
@@ -95,16 +95,15 @@ export function reduceKernel(op: string, x: Tensor, axes: number[], alpha: numbe
 /** Elements per vec4. */
 const VEC4_FLOATS = 4;
 
-/** Whether the sums run down the columns of a [count, outputs] matrix of whole vec4 rows
- *  (kernels/reduce.wgsl's sum_rows4): one contiguous kept run, the reduced ones outside it. */
-function sumsRows(kept: Run[], reduced: Run[], outputs: number): boolean {
-  return (
-    kept.length === 1 &&
-    kept[0].stride === 1 &&
-    outputs % VEC4_FLOATS === 0 &&
-    reduced.length === 1 &&
-    reduced[0].stride === outputs
-  );
+/** kernels/reduce.wgsl's vec4 walks, where the sums are those of a [count, outputs] matrix's
+ *  columns with whole vec4 rows (sum_rows4: the kept axes one contiguous run, the reduced
+ *  ones outside it), or of an [outputs, count] matrix's rows (sum_runs4: the reduced axes one
+ *  contiguous run at the end, shorter than a reduction the workgroup tree shares out). */
+function vec4Walk(kept: Run[], reduced: Run[], outputs: number, count: number): 'sum_rows4' | 'sum_runs4' | null {
+  if (kept.length !== 1 || reduced.length !== 1) return null;
+  if (kept[0].stride === 1 && outputs % VEC4_FLOATS === 0 && reduced[0].stride === outputs) return 'sum_rows4';
+  if (reduced[0].stride === 1 && kept[0].stride === count && count < LONG) return 'sum_runs4';
+  return null;
 }
 
 /** Sums a gradient of a broadcast result back to the input's `shape`; returns g itself when no dims were broadcast. */
