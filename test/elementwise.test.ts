@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { add, div, exp, expand, log, mul, neg, relu, sqrt, sub, tensor, type Tensor } from '../src/index.js';
+import { add, div, exp, expand, log, mul, neg, relu, runtime, sqrt, sub, tensor, type Tensor } from '../src/index.js';
 import { accumulateInto } from '../src/ops/elementwise.js';
 import { elementwise as ref, nd, type NDArray } from '../src/reference/index.js';
 import { expectMatches, gradcheck, randomData, randomShape, rngFor } from './helpers.js';
@@ -110,6 +110,56 @@ describe('unary elementwise ops match the reference', () => {
     expect(Array.from(await expand(x, [2, 3, 4]).toArray())).toEqual([
       1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3,
     ]);
+  });
+
+  it("expand over trailing axes (a mean's gradient) repeats each value over its run, by the vec4 walk", async () => {
+    const rng = rngFor('repeat');
+    const rt = runtime();
+    const launch = rt.launch.bind(rt);
+    const entries = new Set<string>();
+    rt.launch = (op, l) => (entries.add(l.entry ?? 'main'), launch(op, l));
+    try {
+      // Runs of 4-49 values, starting at every offset mod 4; leading dims merged.
+      for (const [from, to] of [
+        [
+          [5, 1],
+          [5, 4],
+        ],
+        [
+          [3, 1],
+          [3, 5],
+        ],
+        [
+          [7, 1],
+          [7, 7],
+        ],
+        [
+          [2, 3, 1, 1],
+          [2, 3, 7, 7],
+        ],
+        [
+          [1, 1],
+          [1, 9],
+        ],
+        [
+          [0, 1],
+          [0, 6],
+        ],
+      ]) {
+        const d = randomData(
+          rng,
+          from.reduce((a, b) => a * b, 1),
+        );
+        await expectMatches(
+          expand(tensor(d, from), to),
+          ref.broadcastTo(nd(d, from), to),
+          `expand ${JSON.stringify(from)} to ${JSON.stringify(to)}`,
+        );
+      }
+    } finally {
+      rt.launch = launch;
+    }
+    expect([...entries], 'the vec4 walk ran').toContain('repeat4');
   });
 });
 

@@ -3,7 +3,7 @@
 // kernels: mutation-conv.test.ts).
 import { afterEach, describe, expect, it } from 'vitest';
 import { record } from '../src/autograd.js';
-import { relu, runtime, stridedSlice, sub, sum, tensor } from '../src/index.js';
+import { expand, relu, runtime, stridedSlice, sub, sum, tensor } from '../src/index.js';
 import { mm } from '../src/ops/matmul.js';
 import {
   elementwise,
@@ -90,6 +90,17 @@ describe('a wrong reduction over trailing axes is caught', () => {
     await expect(expectMatches(sum(tensor(d, [6, 7]), 1), expected, 'mutant runs')).rejects.toThrow(
       /mutant runs: element/,
     );
+  });
+});
+
+describe('a wrong repeat is caught', () => {
+  it('repeat4 that switches to the next value one component late', async () => {
+    mutate('elementwise', '>= vec4<u32>(count - qr.y)', '> vec4<u32>(count - qr.y)');
+    const rng = rngFor('mutant repeat4');
+    const d = randomData(rng, 5);
+    await expect(
+      expectMatches(expand(tensor(d, [5, 1]), [5, 7]), elementwise.broadcastTo(nd(d, [5, 1]), [5, 7]), 'mutant repeat'),
+    ).rejects.toThrow(/mutant repeat: element/);
   });
 });
 

@@ -216,7 +216,22 @@ export function sqrt(x: Tensor): Tensor {
 
 /** Broadcasts x to `shape` (a copy, not a view), times alpha. */
 export function broadcastTo(x: Tensor, shape: Shape, alpha = 1): Tensor {
-  return unaryKernel('expand', 'identity', x, alpha, 0, shape);
+  const walk = coalesce(shape, [broadcastStrides(x.shape, shape)]);
+  const [rows, count] = walk.shape;
+  const repeats = walk.shape.length === 2 && walk.strides[0].join() === '1,0' && count >= LANES;
+  if (!repeats) return unaryKernel('expand', 'identity', x, alpha, 0, shape);
+  // Each value of x repeated over a run of `count` (a mean's gradient over trailing axes).
+  const out = empty(shape);
+  if (out.size === 0) return out;
+  runtime().launch('expand', {
+    kernel: 'elementwise',
+    entry: 'repeat4',
+    constants: { OP: UNARY.identity, WG, FAST_DIV: Number(out.size < 1 << 24) },
+    bind: { input: x, out },
+    params: params(out.size, [rows, count], [1, 0], NONE, alpha, 0),
+    grid: grid.items(Math.ceil(out.size / LANES), WG),
+  });
+  return out;
 }
 
 export function expand(x: Tensor, shape: readonly number[]): Tensor {
