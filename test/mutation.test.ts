@@ -63,34 +63,35 @@ describe('a wrong kernel is caught', () => {
   });
 });
 
-describe('a wrong reduction is caught', () => {
-  it('sums down the rows that skip the first row', async () => {
-    mutate(
-      'reduce',
+describe('a wrong vec4 reduction is caught', () => {
+  // [name, from, to, shape, axis]: sum_rows4 over leading axes, sum_runs4 over trailing ones.
+  const mutants: [string, string, string, number[], number][] = [
+    [
+      'sums down the rows that skip the first row',
       'for (var r = 0u; r < sum.reduced; r++) { acc += x4',
       'for (var r = 1u; r < sum.reduced; r++) { acc += x4',
-    );
-    const rng = rngFor('mutant sum_rows4');
-    const d = randomData(rng, 6 * 8);
-    const expected = refReduce.sum(nd(d, [6, 8]), [0]);
-    expected.shape = [8];
-    await expect(expectMatches(sum(tensor(d, [6, 8]), 0), expected, 'mutant rows')).rejects.toThrow(
-      /mutant rows: element/,
-    );
-  });
-});
-
-describe('a wrong reduction over trailing axes is caught', () => {
-  it("sums of runs that skip each run's first value", async () => {
-    mutate('reduce', '(k >= vec4<u32>(s)) & (k < vec4<u32>(end))', '(k > vec4<u32>(s)) & (k < vec4<u32>(end))');
-    const rng = rngFor('mutant sum_runs4');
-    const d = randomData(rng, 6 * 7);
-    const expected = refReduce.sum(nd(d, [6, 7]), [1]);
-    expected.shape = [6];
-    await expect(expectMatches(sum(tensor(d, [6, 7]), 1), expected, 'mutant runs')).rejects.toThrow(
-      /mutant runs: element/,
-    );
-  });
+      [6, 8],
+      0,
+    ],
+    [
+      "sums of runs that skip each run's first value",
+      '(k >= vec4<u32>(s)) & (k < vec4<u32>(end))',
+      '(k > vec4<u32>(s)) & (k < vec4<u32>(end))',
+      [6, 7],
+      1,
+    ],
+  ];
+  for (const [name, from, to, shape, axis] of mutants) {
+    it(name, async () => {
+      mutate('reduce', from, to);
+      const d = randomData(rngFor(`mutant ${name}`), shape[0] * shape[1]);
+      const expected = refReduce.sum(nd(d, shape), [axis]);
+      expected.shape = [shape[1 - axis]];
+      await expect(expectMatches(sum(tensor(d, shape), axis), expected, 'mutant sums')).rejects.toThrow(
+        /mutant sums: element/,
+      );
+    });
+  }
 });
 
 describe('a wrong repeat is caught', () => {
