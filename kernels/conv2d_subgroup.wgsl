@@ -88,6 +88,8 @@ override WREGS: u32 = (KH * KW + SG - 1u) / SG;
 
 // The input windows: pixel state, set_pixels, load_window, tap_value.
 // @include conv2d_window
+// unaligned(lo, hi, s): the 4 values from component s of lo on.
+// @include unaligned
 
 // forward state: accumulators (pixel j of output row r, block cb at (r * CB + cb) * 4 + j,
 // a vec4 over 4 channels; ROWS * CB <= CB_MAX) and this lane's share of the current

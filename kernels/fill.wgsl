@@ -76,13 +76,8 @@ fn copy4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups)
 // planes (7x7 and 14x14 rows padded, 7x7 planes as 52 values and back) pads ran 1.2-1.6x
 // faster than copy_padded and crops 1.05-1.4x (two in-process A/Bs, min of 9, warm pipelines).
 
-// Values [s, s + 4) of lo then hi, for s < 4: the vec4 of a row that starts s values into lo.
-fn shifted(lo: vec4<f32>, hi: vec4<f32>, s: u32) -> vec4<f32> {
-  let by1 = vec4<f32>(lo.yzw, hi.x);
-  let by2 = vec4<f32>(lo.zw, hi.xy);
-  let by3 = vec4<f32>(lo.w, hi.xyz);
-  return select(select(select(by3, by2, s == 2u), by1, s == 1u), lo, s == 0u);
-}
+// unaligned(lo, hi, s): the 4 values from component s of lo on.
+// @include unaligned
 
 // One invocation per row: the row's vec4s from the source vec4s it straddles, each loaded
 // once (hi becomes the next lo) and only while the row goes on into it.
@@ -100,7 +95,7 @@ fn pad4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     // The next source vec4 starts with value 4 c + 4 - s of the row.
     if (4u * c + 4u - s < copying.n) { hi = src4[at + 1u]; }
     let k = vec4<u32>(4u * c) + vec4<u32>(0u, 1u, 2u, 3u);
-    dst4[to + c] = select(vec4<f32>(), shifted(lo, hi, s), k < vec4<u32>(copying.n));
+    dst4[to + c] = select(vec4<f32>(), unaligned(lo, hi, s), k < vec4<u32>(copying.n));
     lo = hi;
     at++;
   }

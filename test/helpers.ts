@@ -143,3 +143,20 @@ export async function settledInUseBytes(): Promise<number> {
   }
   return runtime().stats().inUseBytes;
 }
+
+/** body's result and the `kernel:entry` of every dispatch it made, in order: for tests that
+ *  check a fast path they exercise actually ran. */
+export async function launchesDuring<T>(body: () => T | Promise<T>): Promise<{ result: T; launched: string[] }> {
+  const rt = runtime();
+  const launch = rt.launch.bind(rt);
+  const launched: string[] = [];
+  rt.launch = (op, l) => {
+    launched.push(`${l.kernel}:${l.entry ?? 'main'}`);
+    launch(op, l);
+  };
+  try {
+    return { result: await body(), launched };
+  } finally {
+    rt.launch = launch;
+  }
+}

@@ -51,8 +51,8 @@ describe('abKernel', () => {
   it('reports a candidate that computes something else, and restores the built-in source', async () => {
     const expected = await padded();
     const wrong = sourceOf('fill').replace(
-      'shifted(lo, hi, s), k < vec4<u32>(copying.n)',
-      'shifted(lo, hi, s), k <= vec4<u32>(copying.n)',
+      'unaligned(lo, hi, s), k < vec4<u32>(copying.n)',
+      'unaligned(lo, hi, s), k <= vec4<u32>(copying.n)',
     );
     const result = await abKernel('fill', wrong, pad, 2);
     expect(result.maxDiff).toBeGreaterThan(0);

@@ -207,8 +207,8 @@ describe('a wrong convolution kernel is caught by the conv2d checks', () => {
     [
       'planes padded with one value too many',
       'fill',
-      'shifted(lo, hi, s), k < vec4<u32>(copying.n)',
-      'shifted(lo, hi, s), k <= vec4<u32>(copying.n)',
+      'unaligned(lo, hi, s), k < vec4<u32>(copying.n)',
+      'unaligned(lo, hi, s), k <= vec4<u32>(copying.n)',
       'grad-weight',
     ],
   ];
@@ -226,8 +226,8 @@ describe('a wrong convolution kernel is caught by the conv2d checks', () => {
     [
       'rows padded with one value too many',
       'fill',
-      'shifted(lo, hi, s), k < vec4<u32>(copying.n)',
-      'shifted(lo, hi, s), k <= vec4<u32>(copying.n)',
+      'unaligned(lo, hi, s), k < vec4<u32>(copying.n)',
+      'unaligned(lo, hi, s), k <= vec4<u32>(copying.n)',
       'subgroup-padded',
     ],
     [

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { runtime, tensor, type Tensor } from '../src/index.js';
 import { cropLast, padLast, sharingPads } from '../src/ops/fill.js';
 import type { Generator } from '../src/random.js';
-import { randomData, rngFor } from './helpers.js';
+import { launchesDuring, randomData, rngFor } from './helpers.js';
 import { expectCaught } from './mutants.js';
 
 /** data's rows of `width` padded with zeros to `size`. */
@@ -17,23 +17,10 @@ function paddedRows(data: Float32Array, width: number, size: number): number[] {
 }
 
 /** The padding copies body launches (kernels/fill.wgsl's copy_padded, pad4 and crop4), in all and by entry. */
-function countingPads<T>(body: () => T): { result: T; pads: number; entries: Set<string> } {
-  const rt = runtime();
-  const launch = rt.launch.bind(rt);
-  let pads = 0;
-  const entries = new Set<string>();
-  rt.launch = (op, l) => {
-    if (l.kernel === 'fill' && ['copy_padded', 'pad4', 'crop4'].includes(l.entry ?? '')) {
-      pads++;
-      entries.add(l.entry!);
-    }
-    return launch(op, l);
-  };
-  try {
-    return { result: body(), pads, entries };
-  } finally {
-    rt.launch = launch;
-  }
+async function countingPads<T>(body: () => T): Promise<{ result: T; pads: number; entries: Set<string> }> {
+  const { result, launched } = await launchesDuring(body);
+  const copies = launched.filter((k) => ['fill:copy_padded', 'fill:pad4', 'fill:crop4'].includes(k));
+  return { result, pads: copies.length, entries: new Set(copies.map((k) => k.slice('fill:'.length))) };
 }
 
 async function expectPadded(t: Tensor, data: Float32Array, width: number, size: number): Promise<void> {
@@ -47,7 +34,7 @@ describe('padLast', () => {
 
   it('pads rows with zeros, a new copy per call outside sharingPads()', async () => {
     const x = tensor(data, [2, 3, 7, 7]);
-    const { result, pads } = countingPads(() => [padLast('test', x, 8), padLast('test', x, 8)]);
+    const { result, pads } = await countingPads(() => [padLast('test', x, 8), padLast('test', x, 8)]);
     expect(pads).toBe(2);
     for (const p of result) await expectPadded(p, data, 7, 8);
     result[0].dispose();
@@ -61,7 +48,7 @@ describe('padLast', () => {
       data.map((v) => v + 1),
       [2, 3, 7, 7],
     );
-    const { result, pads } = countingPads(() =>
+    const { result, pads } = await countingPads(() =>
       sharingPads(() => {
         const first = padLast('test', x, 8);
         first.dispose(); // a caller done with its copy leaves the next one whole
@@ -110,7 +97,7 @@ describe('padLast', () => {
   it('pads and crops rows of every width and alignment like the reference', async () => {
     const entries = new Set<string>();
     for (let width = 1; width <= 13; width++) {
-      const { result, entries: ran } = countingPads(() => roundTrips(rng, width));
+      const { result, entries: ran } = await countingPads(() => roundTrips(rng, width));
       ran.forEach((e) => entries.add(e));
       await Promise.all(result);
     }
@@ -142,8 +129,8 @@ describe('a wrong padding copy is caught', () => {
   const mutants: [string, string, string][] = [
     [
       'pad4 that keeps a value past the row',
-      'shifted(lo, hi, s), k < vec4<u32>(copying.n)',
-      'shifted(lo, hi, s), k <= vec4<u32>(copying.n)',
+      'unaligned(lo, hi, s), k < vec4<u32>(copying.n)',
+      'unaligned(lo, hi, s), k <= vec4<u32>(copying.n)',
     ],
     ['crop4 that drops the last part-vec4', 'c < (copying.width + 3u) / 4u', 'c < copying.width / 4u'],
     [

@@ -2,7 +2,8 @@
 // pixel state, and the 12 input values around a lane's 4 pixels for one kernel row, loaded
 // once per lane and shared with the neighbours by shuffle. The including kernel declares
 // x4 (binding 0, the input as vec4s) and the overrides SG, WIDTH, ALIGNED, KH, KW, PAD_H,
-// PAD_W, WHOLE_ROWS and ROWS, and sets lane, plane and height before set_pixels().
+// PAD_W, WHOLE_ROWS and ROWS, includes the fragment `unaligned`, and sets lane, plane and
+// height before set_pixels().
 
 // Per-invocation state, set by the entry points and read by the helpers.
 var<private> lane: u32;
@@ -36,15 +37,6 @@ fn set_pixels(first: u32) {
     }
     inside[j] = bits;
   }
-}
-
-// Values [i, i + 4) of a buffer from lo, the vec4 holding value i (i % 4 = s), and hi,
-// the next vec4.
-fn unaligned(lo: vec4<f32>, hi: vec4<f32>, s: u32) -> vec4<f32> {
-  let by1 = vec4<f32>(lo.yzw, hi.x);
-  let by2 = vec4<f32>(lo.zw, hi.xy);
-  let by3 = vec4<f32>(lo.w, hi.xyz);
-  return select(select(select(by3, by2, s == 2u), by1, s == 1u), lo, s == 0u);
 }
 
 // Index of the vec4 of x's plane `base` from pixel q (a multiple of 4) on, clamped into the

@@ -226,7 +226,7 @@ export function broadcastTo(x: Tensor, shape: Shape, alpha = 1): Tensor {
   runtime().launch('expand', {
     kernel: 'elementwise',
     entry: 'repeat4',
-    constants: { OP: UNARY.identity, WG, FAST_DIV: Number(out.size < 1 << 24) },
+    constants: { WG, FAST_DIV: Number(out.size < 1 << 24) },
     bind: { input: x, out },
     params: params(out.size, [rows, count], [1, 0], NONE, alpha, 0),
     grid: grid.items(Math.ceil(out.size / LANES), WG),

@@ -132,13 +132,13 @@ export function padLast(op: string, t: Tensor, size: number): Tensor {
   const last = t.shape.at(-1)!;
   if (last === size) return t;
   const key = `${t.shape.join('x')}>${size}`;
-  const copies = sharedPads?.byBuffer.get(t.buffer(op, 'input'));
-  const made = copies?.get(key);
+  const buffer = sharedPads && t.buffer(op, 'input');
+  const made = buffer && sharedPads?.byBuffer.get(buffer)?.get(key);
   if (made) return made.view();
   const out = empty([...t.shape.slice(0, -1), size]);
   copyRows(op, t, out, { n: last, rows: t.size / last, srcRow: last, dstRow: size, padTo: size });
-  if (!sharedPads) return out;
-  share(sharedPads, t, key, out);
+  if (!sharedPads || !buffer) return out;
+  share(sharedPads, buffer, t, key, out);
   return out.view();
 }
 
@@ -150,8 +150,7 @@ interface SharedPads {
 }
 let sharedPads: SharedPads | null = null;
 
-function share(pads: SharedPads, source: Tensor, key: string, copy: Tensor): void {
-  const buffer = source.buffer('padLast', 'input');
+function share(pads: SharedPads, buffer: GPUBuffer, source: Tensor, key: string, copy: Tensor): void {
   const copies = pads.byBuffer.get(buffer) ?? new Map<string, Tensor>();
   if (!copies.size) {
     pads.byBuffer.set(buffer, copies);
