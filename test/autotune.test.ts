@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { conv2d, mul, randn, runtime, tidy } from '../src/index.js';
-import { convGeometry, traceConv2d, tuneConv2d } from '../src/ops/conv2d/index.js';
+import { chooseVariant, convGeometry, traceConv2d, tuneConv2d, type ConvRole } from '../src/ops/conv2d/index.js';
 import { whySubgroupsUnavailable } from '../src/ops/subgroup_plan.js';
 import { tune, tuningKey } from '../src/ops/tuner.js';
-import { applicableVariants } from '../src/ops/conv2d/registry.js';
+import { applicableVariants, convTuningKey } from '../src/ops/conv2d/registry.js';
 import { TuningCache } from '../src/runtime/index.js';
 
 describe('the tuning cache', () => {
@@ -141,10 +141,10 @@ describe('the conv2d autotuner', () => {
       const decided = await tuneConv2d(uses);
       expect(decided.map((d) => d.key.split(' ')[1]).sort()).toEqual(['forward', 'grad_weight']);
       for (const d of decided) {
-        // Rows of whole vec4s (8 wide): the forward also has its two-row form timed;
-        // grad-weight its form with lanes on input channels.
+        // Rows of whole vec4s (8 wide): the forward has its two-row form timed too, first
+        // as it runs untuned; grad-weight its form with lanes on input channels.
         const timed = d.key.startsWith('conv2d forward')
-          ? ['subgroup', 'subgroup-rows', 'portable']
+          ? ['subgroup-rows', 'subgroup', 'portable']
           : ['wgrad-lanes', 'subgroup', 'portable'];
         expect(Object.keys(d.ms)).toEqual(timed);
         // Timestamps on lavapipe tick every 65.536 us: a kernel this small may read 0.
@@ -172,4 +172,48 @@ describe('the conv2d autotuner', () => {
       expect(await tuneConv2d([{ geometry, roles: ['forward', 'grad_input', 'grad_weight'] }])).toEqual([]);
     },
   );
+});
+
+describe('untuned convolutions', () => {
+  const unavailable = whySubgroupsUnavailable();
+  // What runs where nothing was tuned or forced (a prediction, the web page, a first
+  // training step): the first variant in the role's default order that applies. On
+  // lavapipe these picks took 1.00-1.12x the tuned kernels' time over whole training steps,
+  // subgroup-first picks 1.9-3.9x (docs/kernels.md). Shapes no other test tunes.
+  const cases: { what: string; x: number[]; w: number[]; stride?: number; want: Record<ConvRole, string> }[] = [
+    {
+      what: '1x1: a batch of matrix products in every role',
+      x: [3, 12, 6, 6],
+      w: [20, 12, 1, 1],
+      want: { forward: 'matmul', grad_input: 'matmul', grad_weight: 'matmul' },
+    },
+    {
+      what: '3x3 of stride 2: its own kernel',
+      x: [3, 12, 10, 10],
+      w: [12, 3, 3, 3],
+      stride: 2,
+      want: { forward: 'stride2', grad_input: 'stride2', grad_weight: 'wgrad-lanes' },
+    },
+    {
+      what: '3x3 on rows that are not whole vec4s (6 wide): rows padded',
+      x: [3, 12, 6, 6],
+      w: [12, 3, 3, 3],
+      want: { forward: 'subgroup-padded', grad_input: 'subgroup-padded', grad_weight: 'wgrad-lanes' },
+    },
+    {
+      what: '3x3 on rows of whole vec4s (12 wide): two output rows per invocation',
+      x: [3, 12, 12, 12],
+      w: [12, 3, 3, 3],
+      want: { forward: 'subgroup-rows', grad_input: 'subgroup-rows', grad_weight: 'wgrad-lanes' },
+    },
+  ];
+  for (const { what, x, w, stride = 1, want } of cases) {
+    it(`run ${what}${unavailable ? ` (here: portable, ${unavailable})` : ''}`, () => {
+      const g = convGeometry(x, w, { stride, padding: w[2] === 1 ? 0 : 1, groups: x[1] / w[1] });
+      for (const role of ['forward', 'grad_input', 'grad_weight'] as const) {
+        expect(runtime().tuning.get(convTuningKey(role, g)), 'nothing tuned').toBeUndefined();
+        expect(chooseVariant(role, g).name, role).toBe(unavailable ? 'portable' : want[role]);
+      }
+    });
+  }
 });

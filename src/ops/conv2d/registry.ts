@@ -41,11 +41,19 @@ const NAMES: readonly ConvVariant[] = VARIANTS.map((v) => v.name);
 
 /** Per role, the order variants are preferred in where nothing was forced or tuned (the
  *  first that applies runs; portable always does) and timed in by the tuner, which then
- *  times the rest of VARIANTS in their order. */
+ *  times the rest of VARIANTS in their order. What runs untuned (a prediction, the web
+ *  page, a first training step) is the first that applies: 1x1 kernels as products
+ *  ('matmul' applies to nothing else), 3x3s of stride 2 on their own kernel, rows that are
+ *  not whole vec4s padded, else two output rows per invocation ('subgroup-rows' applies to
+ *  whole-vec4 rows only). Measured on lavapipe against the tuner's choices for every
+ *  convolution of a training step (small ResNeXt at batch 1 and 64, resnext50_32x4d at 1
+ *  and 4, resnext29_8x64d at 2, resnet50 at 1; docs/kernels.md): this order's kernels
+ *  took 1.00-1.12x the tuned ones' GPU time in all, the order before it (subgroup first,
+ *  wgrad-lanes for 1x1 grad-weights) 1.9-3.9x. */
 const DEFAULT_ORDER: Record<ConvRole, readonly ConvVariant[]> = {
-  forward: ['subgroup', 'subgroup-rows', 'stride2', 'portable'],
-  grad_input: ['subgroup', 'subgroup-rows', 'stride2', 'portable'],
-  grad_weight: ['wgrad-lanes', 'subgroup', 'portable'],
+  forward: ['matmul', 'stride2', 'subgroup-padded', 'subgroup-rows', 'subgroup', 'portable'],
+  grad_input: ['matmul', 'stride2', 'subgroup-padded', 'subgroup-rows', 'subgroup', 'portable'],
+  grad_weight: ['matmul', 'wgrad-lanes', 'im2col', 'subgroup', 'portable'],
 };
 
 /** Variants forced by withConvVariant. */
