@@ -45,7 +45,9 @@ const NAMES: readonly ConvVariant[] = VARIANTS.map((v) => v.name);
  *  page, a first training step) is the first that applies: 1x1 kernels as products
  *  ('matmul' applies to nothing else), 3x3s of stride 2 on their own kernel, rows that are
  *  not whole vec4s padded, else two output rows per invocation ('subgroup-rows' applies to
- *  whole-vec4 rows only). Measured on lavapipe against the tuner's choices for every
+ *  whole-vec4 rows only); grad-weight past the 1x1s on 'wgrad-lanes', else unrolled into a
+ *  product (the portable kernel ran 4.9-5.5x slower where neither subgroup grad-weight
+ *  applies). Measured on lavapipe against the tuner's choices for every
  *  convolution of a training step (small ResNeXt at batch 1 and 64, resnext50_32x4d at 1
  *  and 4, resnext29_8x64d at 2, resnet50 at 1; docs/kernels.md): this order's kernels
  *  took 1.00-1.12x the tuned ones' GPU time in all, the order before it (subgroup first,
