@@ -206,6 +206,12 @@ describe('untuned convolutions', () => {
       w: [12, 3, 3, 3],
       want: { forward: 'subgroup-rows', grad_input: 'subgroup-rows', grad_weight: 'wgrad-lanes' },
     },
+    {
+      what: '3x3 whose grad-weight wgrad-lanes does not take (8 groups of 256): it as a product',
+      x: [2, 2048, 8, 8],
+      w: [2048, 256, 3, 3],
+      want: { forward: 'subgroup-rows', grad_input: 'subgroup-rows', grad_weight: 'im2col' },
+    },
   ];
   for (const { what, x, w, stride = 1, want } of cases) {
     it(`run ${what}${unavailable ? ` (here: portable, ${unavailable})` : ''}`, () => {
