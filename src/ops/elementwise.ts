@@ -89,7 +89,8 @@ function binaryKernel(op: string, f: Binary, a: Tensor, b: Tensor): Tensor {
 }
 
 /** out = alpha * (OP applied to the operands, each read broadcast to `shape`) + beta, by
- *  `entry` (one operand) or `entry`4 where no operand is broadcast. */
+ *  `entry` (one operand) or `entry`4 where no operand is broadcast, or repeat4 where the one
+ *  operand's values are each repeated over a run (repeat4 below). */
 function launchElementwise(
   op: string,
   entry: 'unary' | 'binary',
@@ -107,22 +108,32 @@ function launchElementwise(
     shape,
     operands.map((t) => broadcastStrides(t.shape, shape)),
   );
+  const repeat = entry === 'unary' && OP === UNARY.identity && repeats(walk);
   const [input, other] = operands;
   runtime().launch(op, {
     kernel: 'elementwise',
-    entry: vec4 ? `${entry}4` : entry,
-    constants: {
-      OP,
-      BROADCAST: Number(broadcast),
-      WG,
-      ...(vec4 ? { SPAN: vec4.SPAN } : stridedConstants(walk.shape, ...operands.map((t) => t.size), out.size)),
-    },
+    entry: repeat ? 'repeat4' : vec4 ? `${entry}4` : entry,
+    constants: repeat
+      ? { WG, FAST_DIV: stridedConstants(walk.shape, out.size).FAST_DIV }
+      : {
+          OP,
+          BROADCAST: Number(broadcast),
+          WG,
+          ...(vec4 ? { SPAN: vec4.SPAN } : stridedConstants(walk.shape, ...operands.map((t) => t.size), out.size)),
+        },
     bind: other ? { input, other, out } : { input, out },
     params: params(out.size, walk.shape, walk.strides[0], walk.strides[1] ?? NONE, alpha, beta),
-    grid: vec4?.workgroups ?? grid.items(out.size, WG),
+    grid: repeat ? grid.items(Math.ceil(out.size / LANES), WG) : (vec4?.workgroups ?? grid.items(out.size, WG)),
   });
   return out;
 }
+
+/** Whether a copy walks [rows, count] reading value r over the whole of row r, with runs of
+ *  4 or more (a mean's gradient over trailing axes): kernels/elementwise.wgsl's repeat4
+ *  then writes a vec4 of the output per invocation (the small ResNeXt's pool gradient ran
+ *  3.1x faster than a value at a time). */
+const repeats = (walk: { shape: number[]; strides: number[][] }) =>
+  walk.shape.length === 2 && walk.strides[0].join() === '1,0' && walk.shape[1] >= LANES;
 
 /** alpha * x + beta, differentiable; the scalar forms of add/sub/mul/div and neg. */
 function affine(op: string, x: Tensor, alpha: number, beta: number): Tensor {
@@ -216,22 +227,7 @@ export function sqrt(x: Tensor): Tensor {
 
 /** Broadcasts x to `shape` (a copy, not a view), times alpha. */
 export function broadcastTo(x: Tensor, shape: Shape, alpha = 1): Tensor {
-  const walk = coalesce(shape, [broadcastStrides(x.shape, shape)]);
-  const [rows, count] = walk.shape;
-  const repeats = walk.shape.length === 2 && walk.strides[0].join() === '1,0' && count >= LANES;
-  if (!repeats) return unaryKernel('expand', 'identity', x, alpha, 0, shape);
-  // Each value of x repeated over a run of `count` (a mean's gradient over trailing axes).
-  const out = empty(shape);
-  if (out.size === 0) return out;
-  runtime().launch('expand', {
-    kernel: 'elementwise',
-    entry: 'repeat4',
-    constants: { WG, FAST_DIV: Number(out.size < 1 << 24) },
-    bind: { input: x, out },
-    params: params(out.size, [rows, count], [1, 0], NONE, alpha, 0),
-    grid: grid.items(Math.ceil(out.size / LANES), WG),
-  });
-  return out;
+  return unaryKernel('expand', 'identity', x, alpha, 0, shape);
 }
 
 export function expand(x: Tensor, shape: readonly number[]): Tensor {

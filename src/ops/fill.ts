@@ -129,17 +129,22 @@ function paddedEntry(n: number, srcOffset: number, dstOffset: number, srcRow: nu
  *  already), for kernels that read whole vec4s. No graph. Inside sharingPads(), a copy of
  *  values already padded the same way there is shared (a view of it). */
 export function padLast(op: string, t: Tensor, size: number): Tensor {
-  const last = t.shape.at(-1)!;
-  if (last === size) return t;
+  if (t.shape.at(-1) === size) return t;
+  if (!sharedPads) return paddedCopy(op, t, size);
+  const buffer = t.buffer(op, 'input');
   const key = `${t.shape.join('x')}>${size}`;
-  const buffer = sharedPads && t.buffer(op, 'input');
-  const made = buffer && sharedPads?.byBuffer.get(buffer)?.get(key);
+  const made = sharedPads.byBuffer.get(buffer)?.get(key);
   if (made) return made.view();
-  const out = empty([...t.shape.slice(0, -1), size]);
-  copyRows(op, t, out, { n: last, rows: t.size / last, srcRow: last, dstRow: size, padTo: size });
-  if (!sharedPads || !buffer) return out;
+  const out = paddedCopy(op, t, size);
   share(sharedPads, buffer, t, key, out);
   return out.view();
+}
+
+function paddedCopy(op: string, t: Tensor, size: number): Tensor {
+  const last = t.shape.at(-1)!;
+  const out = empty([...t.shape.slice(0, -1), size]);
+  copyRows(op, t, out, { n: last, rows: t.size / last, srcRow: last, dstRow: size, padTo: size });
+  return out;
 }
 
 /** The padded copies sharingPads() hands out, by the buffer of the values padded. Each
