@@ -25,6 +25,7 @@ const TILED = 'matmul_tiled:main';
 const KERNEL_OF: Record<MatmulVariant, string> = {
   portable: 'matmul:main',
   subgroup: 'matmul_subgroup:main',
+  'subgroup-padded': 'matmul_subgroup:main',
   tiled: TILED,
 };
 const TRANSPOSES = [

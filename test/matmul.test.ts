@@ -53,6 +53,28 @@ describe('matmul matches the reference', () => {
       expect(await checkForced(false, 'subgroup kernel'), 'the subgroup kernel ran').toEqual(['matmul_subgroup:main']);
     },
   );
+  // Rows 1024 floats (4 KiB) apart alias in the cache: 'subgroup-padded', first in the
+  // default order, copies them 16 floats apart (B's always, A's where 8 or more column tiles
+  // of 4 x SG read it). [M, K, N, operands padded].
+  const ALIASING_SHAPES = [
+    [3, 8, 1024, 1],
+    [5, 1024, 1028, 1],
+    [33, 1024, 1024, 2],
+    [3, 1024, 64, 0],
+  ];
+  it.skipIf(unavailable)('rows 4 KiB apart are copied apart first, with the same products', async () => {
+    const rng = rngFor('matmul aliasing rows');
+    for (const [M, K, N, pads] of ALIASING_SHAPES) {
+      const [da, db] = [randomData(rng, M * K), randomData(rng, K * N)];
+      const [a, b] = [nd(da, [M, K]), nd(db, [K, N])];
+      runtime().startProfile();
+      const out = matmul(tensor(da, [M, K]), tensor(db, [K, N]));
+      const ran = (await runtime().stopProfile()).map((r) => `${r.kernel} x${r.calls}`).sort();
+      const label = `matmul ${M}x${K}x${N}`;
+      expect(ran, label).toEqual([...(pads ? [`fill:pad4 x${pads}`] : []), 'matmul_subgroup:main x1']);
+      await expectMatches(out, refMatmul(a, b), label, { rtol: 1e-6, scale: refMatmul(abs(a), abs(b)).data });
+    }
+  });
   it('the portable kernel, forced, agrees with the reference on the same shapes', async () => {
     expect(await checkForced(true, 'portable kernel'), 'the portable kernel ran').toEqual(['matmul:main']);
   });

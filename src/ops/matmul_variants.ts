@@ -1,14 +1,17 @@
 // The kernels a matrix product can run on, and the one place its kernel is chosen
 // (chooseMatmulVariant), in the shape conv2d's registry has (src/ops/conv2d/registry.ts):
-// 'subgroup' (kernels/matmul_subgroup.wgsl), 'portable' (kernels/matmul.wgsl) and 'tiled'
-// (kernels/matmul_tiled.wgsl, the workgroup-tiled SGEMM built for discrete GPUs). Each
-// variant says where it applies; the choice is the forced one, else the tuner's, else the
-// default order. tuneMatmul times them. The op itself (checks, backward) is matmul.ts.
+// 'subgroup' (kernels/matmul_subgroup.wgsl), 'subgroup-padded' (the same on operands whose
+// rows are copied apart, where their stride would alias in the cache), 'portable'
+// (kernels/matmul.wgsl) and 'tiled' (kernels/matmul_tiled.wgsl, the workgroup-tiled SGEMM
+// built for discrete GPUs). Each variant says where it applies; the choice is the forced
+// one, else the tuner's, else the default order. tuneMatmul times them. The op itself
+// (checks, backward) is matmul.ts.
 import { randn } from '../creation.js';
 import { ResnextError } from '../errors.js';
 import { Generator } from '../random.js';
 import { grid, kernelContract, runtime, uniformStruct } from '../runtime/index.js';
 import { empty, type Tensor } from '../tensor.js';
+import { padLast } from './fill.js';
 import { MATMUL_A_PER_LANE, MATMUL_SUBGROUP_ROWS, subgroupsHere } from './subgroup_plan.js';
 import {
   ForcedChoices,
@@ -178,6 +181,46 @@ const subgroup: MatmulVariantDef<'subgroup'> = {
   },
 };
 
+/** Row strides that are multiples of this many floats (4 KiB) put every row of a tile in the
+ *  same set of a CPU's L1 cache (64-byte lines, 64 sets), where 32 rows evict each other. */
+const ALIASING_ROW = 1024;
+/** Rows padded by a cache line's worth of floats: each then starts in the next set. */
+const ROW_PADDING = 16;
+/** A is padded only where at least this many column tiles read it: the copy costs about
+ *  one read of A, and 128x2048x128 (4 tiles) ran 0.91x with it on lavapipe. */
+const MIN_A_READS = 8;
+
+/** Which operands of `s` subgroup-padded copies: B's rows (N apart) where they alias; A's
+ *  (K apart) where they alias and enough column tiles read A. */
+function paddedOperands({ K, N }: MatmulShape, SG: number) {
+  return {
+    a: K % ALIASING_ROW === 0 && Math.ceil(N / (4 * SG)) >= MIN_A_READS,
+    b: N % ALIASING_ROW === 0,
+  };
+}
+
+const subgroupPadded: MatmulVariantDef<'subgroup-padded'> = {
+  name: 'subgroup-padded',
+  kernels: ['matmul_subgroup', 'fill'],
+  // Where rows 4 KiB apart alias, and copying them apart pays: on lavapipe (warm, min of 25
+  // in turns with 'subgroup') 1024^3 ran 1.20x, 256x1024x2048 1.49x, 64x1024x1024 1.34x,
+  // 1024x512x1024 (B alone) 1.05x, the copies included.
+  applies: (s, adapter) => {
+    if (!subgroup.applies(s, adapter)) return false;
+    const padded = paddedOperands(s, subgroupLaunch().SG);
+    return padded.a || padded.b;
+  },
+  run(op, a, b, out, s) {
+    const { M, N, K } = s;
+    const padded = paddedOperands(s, subgroupLaunch().SG);
+    const ap = padded.a ? padLast(op, a, K + ROW_PADDING) : a;
+    const bp = padded.b ? padLast(op, b, N + ROW_PADDING) : b;
+    subgroupMatmul(op, ap, bp, out, { M, N, K, aRow: ap.shape[1] / 4, aK: 1, bK: bp.shape[1] / 4 });
+    if (ap !== a) ap.dispose();
+    if (bp !== b) bp.dispose();
+  },
+};
+
 const tiled: MatmulVariantDef<'tiled'> = {
   name: 'tiled',
   kernels: ['matmul_tiled'],
@@ -198,7 +241,7 @@ const tiled: MatmulVariantDef<'tiled'> = {
 };
 
 /** Every variant. Their names enter the tuning keys in this order: append new ones. */
-const VARIANTS = [portable, subgroup, tiled] as const;
+const VARIANTS = [portable, subgroup, tiled, subgroupPadded] as const;
 
 export type MatmulVariant = (typeof VARIANTS)[number]['name'];
 
@@ -206,7 +249,7 @@ const NAMES: readonly MatmulVariant[] = VARIANTS.map((v) => v.name);
 
 /** The order variants are preferred in where nothing was forced or tuned (the first that
  *  applies runs; portable always does) and timed in, before the rest of VARIANTS. */
-const DEFAULT_ORDER: readonly MatmulVariant[] = ['subgroup', 'portable'];
+const DEFAULT_ORDER: readonly MatmulVariant[] = ['subgroup-padded', 'subgroup', 'portable'];
 
 const variantNamed = (name: MatmulVariant): MatmulVariantDef<MatmulVariant> => {
   const variant = VARIANTS.find((v) => v.name === name);
