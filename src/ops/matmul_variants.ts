@@ -186,37 +186,31 @@ const subgroup: MatmulVariantDef<'subgroup'> = {
 const ALIASING_ROW = 1024;
 /** Rows padded by a cache line's worth of floats: each then starts in the next set. */
 const ROW_PADDING = 16;
-/** A is padded only where at least this many column tiles read it: the copy costs about
- *  one read of A, and 128x2048x128 (4 tiles) ran 0.91x with it on lavapipe. */
-const MIN_A_READS = 8;
+/** An operand is copied only where at least this many tiles read it: a copy costs about one
+ *  read of it (docs/kernels.md has the measurements behind this). */
+const MIN_READS = 16;
 
-/** Which operands of `s` subgroup-padded copies: B's rows (N apart) where they alias; A's
- *  (K apart) where they alias and enough column tiles read A. */
-function paddedOperands({ K, N }: MatmulShape, SG: number) {
-  return {
-    a: K % ALIASING_ROW === 0 && Math.ceil(N / (4 * SG)) >= MIN_A_READS,
-    b: N % ALIASING_ROW === 0,
-  };
+/** Which operands 'subgroup-padded' copies for `s`: A where its rows alias and enough
+ *  column tiles read it; B as well where its rows alias and enough row tiles read it. A's
+ *  32 rows a step are what collide; B's alone cost little (copied without A, 1024x512x1024
+ *  ran 1.01x, 1024x64x1024 0.91x). */
+function paddedOperands({ M, K, N }: MatmulShape, SG: number) {
+  const a = K % ALIASING_ROW === 0 && Math.ceil(N / (4 * SG)) >= MIN_READS;
+  const b = a && N % ALIASING_ROW === 0 && Math.ceil(M / MATMUL_SUBGROUP_ROWS) >= MIN_READS;
+  return { a, b };
 }
 
 const subgroupPadded: MatmulVariantDef<'subgroup-padded'> = {
   name: 'subgroup-padded',
   kernels: ['matmul_subgroup', 'fill'],
-  // Where rows 4 KiB apart alias, and copying them apart pays: on lavapipe (warm, min of 25
-  // in turns with 'subgroup') 1024^3 ran 1.20x, 256x1024x2048 1.49x, 64x1024x1024 1.34x,
-  // 1024x512x1024 (B alone) 1.05x, the copies included.
-  applies: (s, adapter) => {
-    if (!subgroup.applies(s, adapter)) return false;
-    const padded = paddedOperands(s, subgroupLaunch().SG);
-    return padded.a || padded.b;
-  },
+  applies: (s, adapter) => subgroup.applies(s, adapter) && paddedOperands(s, subgroupLaunch().SG).a,
   run(op, a, b, out, s) {
     const { M, N, K } = s;
     const padded = paddedOperands(s, subgroupLaunch().SG);
-    const ap = padded.a ? padLast(op, a, K + ROW_PADDING) : a;
+    const ap = padLast(op, a, K + ROW_PADDING);
     const bp = padded.b ? padLast(op, b, N + ROW_PADDING) : b;
     subgroupMatmul(op, ap, bp, out, { M, N, K, aRow: ap.shape[1] / 4, aK: 1, bK: bp.shape[1] / 4 });
-    if (ap !== a) ap.dispose();
+    ap.dispose();
     if (bp !== b) bp.dispose();
   },
 };
