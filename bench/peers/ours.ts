@@ -4,8 +4,15 @@
 // Ours also trains the small ResNeXt, timed by wall clock as the peers' training is.
 import { matmul, randn, runtime, tensor, tidy, type Tensor } from '../../src/index.js';
 import { smallResnext } from '../../src/models/index.js';
-import { convForward, convGradInput, convGradWeight, traceConv2d, tuneConv2d } from '../../src/ops/conv2d/index.js';
-import { tuneMatmul } from '../../src/ops/matmul_variants.js';
+import {
+  chooseVariant,
+  convForward,
+  convGradInput,
+  convGradWeight,
+  traceConv2d,
+  tuneConv2d,
+} from '../../src/ops/conv2d/index.js';
+import { chooseMatmulVariant, tuneMatmul } from '../../src/ops/matmul_variants.js';
 import { SGD } from '../../src/optim/index.js';
 import { sgdStep } from '../../src/train/step.js';
 import { linearGrid } from '../../src/runtime/index.js';
@@ -56,24 +63,37 @@ async function trainingRunner(w: TrainingWorkload): Promise<Runner> {
   };
 }
 
+/** The kernel variants the tuner picked, one note per workload, so a reader sees what ran. */
+const picked: string[] = [];
+const note = (line: string) => void (picked.includes(line) || picked.push(line));
+
 export const ours: Contender = {
   name: 'ours',
   kind: 'ours',
-  notes: [
-    TIMING_NOTE,
-    'ours, training: smallResnext() and SGD as `resnext train` uses them, the autotuner run on its convolutions first (in memory)',
-  ],
+  get notes() {
+    return [
+      TIMING_NOTE,
+      'ours, training: smallResnext() and SGD as `resnext train` uses them, the autotuner run on its convolutions first (in memory)',
+      ...picked,
+    ];
+  },
   prepareTraining: trainingRunner,
   async prepare(w: Workload) {
     if (w.kind === 'matmul') {
       // As for convolutions below: the autotuner's fastest kernel (on a GPU, maybe the tiled one).
-      await tuneMatmul([{ M: w.M, K: w.K, N: w.N, transA: false, transB: false }]);
+      const shape = { M: w.M, K: w.K, N: w.N, transA: false, transB: false };
+      await tuneMatmul([shape]);
+      note(`ours, ${w.label} ${w.M}x${w.K}x${w.N}: the tuner's pick, '${chooseMatmulVariant(shape).name}'`);
       const [a, b] = [randn([w.M, w.K]), randn([w.K, w.N])];
       return runner([a, b], () => [matmul(a, b)]);
     }
     const g = w.g;
     // Ours as a user gets it: the autotuner's fastest kernel for this shape.
     await tuneConv2d([{ geometry: g, roles: ['forward', 'grad_input', 'grad_weight'] }]);
+    const variants = (['forward', 'grad_input', 'grad_weight'] as const).map((role) => chooseVariant(role, g).name);
+    note(
+      `ours, ${w.label}: the tuner's picks, forward '${variants[0]}', grad-input '${variants[1]}', grad-weight '${variants[2]}'`,
+    );
     const [x, wt, dy] = [
       randn([g.N, g.C_in, g.H, g.W]),
       randn([g.C_out, g.C_in / g.groups, g.kH, g.kW], { std: 0.1 }),
