@@ -2,7 +2,7 @@
 // scalars, neg, relu, exp, log, sqrt, expand, and in-place gradient accumulation.
 import { record } from '../autograd.js';
 import { ArgumentError, fmtShape, ShapeError, type Shape } from '../errors.js';
-import { grid, kernelContract, runtime, u32x4Array, uniformStruct } from '../runtime/index.js';
+import { grid, kernelContract, runtime, u32x4Array, uniformStruct, type Launch } from '../runtime/index.js';
 import { empty, Tensor } from '../tensor.js';
 import { sumTo } from './reduce_kernel.js';
 import { broadcastShapes, broadcastStrides, expectFinite, expectShape, expectTensor, MAX_RANK } from './validate.js';
@@ -44,19 +44,24 @@ const ELEMENTWISE_PARAMS = uniformStruct('ElementwiseParams', {
 });
 kernelContract('elementwise', { structs: [ELEMENTWISE_PARAMS], consts: { RANK_SLOTS, UNARY, BINARY } });
 
+/** FAST_DIV: set when every index and offset stays below 2^24 (see div_mod). */
+const fastDiv = (...sizes: number[]) => Number(Math.max(...sizes) < 1 << 24);
+
 /** The strided entries' constants (only they read them: the vec4 entries would compile a
- *  pipeline per rank for nothing). FAST_DIV when every index and offset stays below 2^24
- *  (see div_mod). */
+ *  pipeline per rank for nothing). */
 const stridedConstants = (shape: Shape, ...sizes: number[]) => ({
   RANK: Math.max(1, shape.length),
-  FAST_DIV: Number(Math.max(...sizes) < 1 << 24),
+  FAST_DIV: fastDiv(...sizes),
 });
+
+/** A shape and each operand's strides over it. */
+type Walk = { shape: number[]; strides: number[][] };
 
 /** `shape` and each operand's strides over it with size-1 dims dropped and neighbours that
  *  every operand walks as one dim (stride[d] = stride[d + 1] * shape[d + 1]) merged: the
  *  strided entries divide once per dim and element, and strided_copy's runs grow (a mean's
  *  backward over 7x7 planes walks [N * C, 49], not [N, C, 7, 7]). */
-function coalesce(shape: Shape, strides: readonly number[][]): { shape: number[]; strides: number[][] } {
+function coalesce(shape: Shape, strides: readonly number[][]): Walk {
   const merged: number[] = [];
   const mergedStrides = strides.map((): number[] => []);
   shape.forEach((size, d) => {
@@ -88,9 +93,7 @@ function binaryKernel(op: string, f: Binary, a: Tensor, b: Tensor): Tensor {
   return launchElementwise(op, 'binary', BINARY[f], [a, b], broadcastShapes(op, a.shape, b.shape));
 }
 
-/** out = alpha * (OP applied to the operands, each read broadcast to `shape`) + beta, by
- *  `entry` (one operand) or `entry`4 where no operand is broadcast, or repeat4 where the one
- *  operand's values are each repeated over a run (repeat4 below). */
+/** out = alpha * (OP applied to the operands, each read broadcast to `shape`) + beta. */
 function launchElementwise(
   op: string,
   entry: 'unary' | 'binary',
@@ -102,38 +105,49 @@ function launchElementwise(
 ): Tensor {
   const out = empty(shape);
   if (out.size === 0) return out;
-  const broadcast = operands.some((t) => t.shape.join() !== shape.join());
-  const vec4 = broadcast ? null : vec4Plan(out.size);
   const walk = coalesce(
     shape,
     operands.map((t) => broadcastStrides(t.shape, shape)),
   );
-  const repeat = entry === 'unary' && OP === UNARY.identity && repeats(walk);
   const [input, other] = operands;
   runtime().launch(op, {
     kernel: 'elementwise',
-    entry: repeat ? 'repeat4' : vec4 ? `${entry}4` : entry,
-    constants: repeat
-      ? { WG, FAST_DIV: stridedConstants(walk.shape, out.size).FAST_DIV }
-      : {
-          OP,
-          BROADCAST: Number(broadcast),
-          WG,
-          ...(vec4 ? { SPAN: vec4.SPAN } : stridedConstants(walk.shape, ...operands.map((t) => t.size), out.size)),
-        },
+    ...elementwiseForm(entry, OP, operands, shape, walk, out.size),
     bind: other ? { input, other, out } : { input, out },
     params: params(out.size, walk.shape, walk.strides[0], walk.strides[1] ?? NONE, alpha, beta),
-    grid: repeat ? grid.items(Math.ceil(out.size / LANES), WG) : (vec4?.workgroups ?? grid.items(out.size, WG)),
   });
   return out;
+}
+
+/** The entry, constants and grid of a launch: repeat4 where a copy repeats each value over a
+ *  run, `entry`4 where no operand is broadcast, else the strided `entry`. */
+function elementwiseForm(
+  entry: 'unary' | 'binary',
+  OP: number,
+  operands: readonly Tensor[],
+  shape: Shape,
+  walk: Walk,
+  size: number,
+): Pick<Launch, 'entry' | 'constants' | 'grid'> {
+  if (entry === 'unary' && OP === UNARY.identity && repeats(walk)) {
+    return {
+      entry: 'repeat4',
+      constants: { WG, FAST_DIV: fastDiv(size) },
+      grid: grid.items(Math.ceil(size / LANES), WG),
+    };
+  }
+  const broadcast = operands.some((t) => t.shape.join() !== shape.join());
+  const vec4 = broadcast ? null : vec4Plan(size);
+  if (vec4) return { entry: `${entry}4`, constants: { OP, BROADCAST: 0, WG, SPAN: vec4.SPAN }, grid: vec4.workgroups };
+  const strided = stridedConstants(walk.shape, ...operands.map((t) => t.size), size);
+  return { entry, constants: { OP, BROADCAST: Number(broadcast), WG, ...strided }, grid: grid.items(size, WG) };
 }
 
 /** Whether a copy walks [rows, count] reading value r over the whole of row r, with runs of
  *  4 or more (a mean's gradient over trailing axes): kernels/elementwise.wgsl's repeat4
  *  then writes a vec4 of the output per invocation (the small ResNeXt's pool gradient ran
  *  3.1x faster than a value at a time). */
-const repeats = (walk: { shape: number[]; strides: number[][] }) =>
-  walk.shape.length === 2 && walk.strides[0].join() === '1,0' && walk.shape[1] >= LANES;
+const repeats = (walk: Walk) => walk.shape.length === 2 && walk.strides[0].join() === '1,0' && walk.shape[1] >= LANES;
 
 /** alpha * x + beta, differentiable; the scalar forms of add/sub/mul/div and neg. */
 function affine(op: string, x: Tensor, alpha: number, beta: number): Tensor {

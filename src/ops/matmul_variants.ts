@@ -176,10 +176,14 @@ const subgroup: MatmulVariantDef<'subgroup'> = {
   kernels: ['matmul_subgroup'],
   // Row-major operands read as whole vec4s along K and N.
   applies: (s, adapter) => adapter.subgroups && !s.transA && !s.transB && s.K > 0 && s.K % 4 === 0 && s.N % 4 === 0,
-  run(op, a, b, out, { M, N, K }) {
-    subgroupMatmul(op, a, b, out, { M, N, K, aRow: K / 4, aK: 1, bK: N / 4 });
-  },
+  run: (op, a, b, out, s) => rowMajorProduct(op, a, b, out, s),
 };
+
+/** out = a b on the subgroup kernel, a and b row-major with rows as long as their last
+ *  dimension (at least K and N: a padded copy's are longer). */
+function rowMajorProduct(op: string, a: Tensor, b: Tensor, out: Tensor, { M, N, K }: MatmulShape): void {
+  subgroupMatmul(op, a, b, out, { M, N, K, aRow: a.shape[1] / 4, aK: 1, bK: b.shape[1] / 4 });
+}
 
 /** Row strides that are multiples of this many floats (4 KiB) put every row of a tile in the
  *  same set of a CPU's L1 cache (64-byte lines, 64 sets), where 32 rows evict each other. */
@@ -205,11 +209,10 @@ const subgroupPadded: MatmulVariantDef<'subgroup-padded'> = {
   kernels: ['matmul_subgroup', 'fill'],
   applies: (s, adapter) => subgroup.applies(s, adapter) && paddedOperands(s, subgroupLaunch().SG).a,
   run(op, a, b, out, s) {
-    const { M, N, K } = s;
-    const padded = paddedOperands(s, subgroupLaunch().SG);
-    const ap = padLast(op, a, K + ROW_PADDING);
-    const bp = padded.b ? padLast(op, b, N + ROW_PADDING) : b;
-    subgroupMatmul(op, ap, bp, out, { M, N, K, aRow: ap.shape[1] / 4, aK: 1, bK: bp.shape[1] / 4 });
+    // A is copied wherever this applies; B where its rows alias as well.
+    const ap = padLast(op, a, s.K + ROW_PADDING);
+    const bp = paddedOperands(s, subgroupLaunch().SG).b ? padLast(op, b, s.N + ROW_PADDING) : b;
+    rowMajorProduct(op, ap, bp, out, s);
     ap.dispose();
     if (bp !== b) bp.dispose();
   },
