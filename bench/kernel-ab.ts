@@ -17,14 +17,14 @@ import { Generator, matmul, randn, ResnextError, shutdown, type Tensor } from '.
 import { abKernel } from '../src/bench/kernel-ab.js';
 import { DEFAULT_SHAPES, geometryOf, parseShape } from '../src/bench/shapes.js';
 import {
+  CONV_ROLES,
   convForward,
   convGradInput,
   convGradWeight,
   withConvVariant,
+  type ConvRole,
   type ConvVariant,
 } from '../src/ops/conv2d/index.js';
-
-const ROLES = ['forward', 'grad_input', 'grad_weight'] as const;
 
 const { values } = parseArgs({
   options: {
@@ -61,8 +61,9 @@ function workloads(): [string, () => Tensor][] {
     const [a, b] = [randn([M, K], { generator }), randn([K, N], { generator })];
     return [[`matmul ${values.matmul}`, () => matmul(a, b)]];
   }
-  const role = values.conv as (typeof ROLES)[number];
-  if (!ROLES.includes(role)) throw new ResnextError(`--conv must be one of ${ROLES.join(', ')}, got '${values.conv}'`);
+  const role = values.conv as ConvRole;
+  if (!CONV_ROLES.includes(role))
+    throw new ResnextError(`--conv must be one of ${CONV_ROLES.join(', ')}, got '${values.conv}'`);
   const wanted = values.shapes?.split(',') ?? (values.shape ? [] : ['']);
   const shapes = [
     ...DEFAULT_SHAPES.filter((s) => wanted.some((w) => s.label.includes(w))),

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { conv2d, mul, randn, runtime, tidy } from '../src/index.js';
-import { chooseVariant, convGeometry, traceConv2d, tuneConv2d } from '../src/ops/conv2d/index.js';
+import { chooseVariant, CONV_ROLES, convGeometry, traceConv2d, tuneConv2d } from '../src/ops/conv2d/index.js';
 import { whySubgroupsUnavailable } from '../src/ops/subgroup_plan.js';
 import { tune, tuningKey } from '../src/ops/tuner.js';
 import { applicableVariants, convTuningKey } from '../src/ops/conv2d/registry.js';
@@ -194,7 +194,7 @@ describe('untuned convolutions', () => {
   for (const [what, x, w, stride, want] of cases) {
     it(`run ${what}${unavailable ? ` (here: portable, ${unavailable})` : ''}`, () => {
       const g = convGeometry(x, w, { stride, padding: w[2] === 1 ? 0 : 1, groups: x[1] / w[1] });
-      (['forward', 'grad_input', 'grad_weight'] as const).forEach((role, i) => {
+      CONV_ROLES.forEach((role, i) => {
         expect(runtime().tuning.get(convTuningKey(role, g)), 'nothing tuned').toBeUndefined();
         expect(chooseVariant(role, g).name, role).toBe(unavailable ? 'portable' : want.split(' ')[i]);
       });

@@ -6,6 +6,7 @@ import { matmul, randn, runtime, tensor, tidy, type Tensor } from '../../src/ind
 import { smallResnext } from '../../src/models/index.js';
 import {
   chooseVariant,
+  CONV_ROLES,
   convForward,
   convGradInput,
   convGradWeight,
@@ -89,8 +90,8 @@ export const ours: Contender = {
     }
     const g = w.g;
     // Ours as a user gets it: the autotuner's fastest kernel for this shape.
-    await tuneConv2d([{ geometry: g, roles: ['forward', 'grad_input', 'grad_weight'] }]);
-    const variants = (['forward', 'grad_input', 'grad_weight'] as const).map((role) => chooseVariant(role, g).name);
+    await tuneConv2d([{ geometry: g, roles: [...CONV_ROLES] }]);
+    const variants = CONV_ROLES.map((role) => chooseVariant(role, g).name);
     note(
       `ours, ${w.label}: the tuner's picks, forward '${variants[0]}', grad-input '${variants[1]}', grad-weight '${variants[2]}'`,
     );

@@ -4,13 +4,13 @@
 // has acquired the device.
 import { randn } from '../creation.js';
 import {
+  CONV_ROLES,
   convForward,
   convGradInput,
   convGradWeight,
   convParams,
   tuneConv2d,
   type ConvGeometry,
-  type ConvRole,
 } from '../ops/conv2d/index.js';
 import { grid, runtime, type ProfileRow } from '../runtime/index.js';
 import { empty, tidy, type Tensor } from '../tensor.js';
@@ -87,8 +87,6 @@ export interface BenchOptions {
   onResult?: (r: ConvResult) => void;
 }
 
-const ALL_ROLES: ConvRole[] = ['forward', 'grad_input', 'grad_weight'];
-
 export async function benchConv(shapes: ConvShape[], options: BenchOptions): Promise<ConvResult[]> {
   const results: ConvResult[] = [];
   for (const s of shapes) {
@@ -99,7 +97,7 @@ export async function benchConv(shapes: ConvShape[], options: BenchOptions): Pro
       randn([g.N, g.C_out, g.H_out, g.W_out]),
     ];
     const flops = forwardFlops(g);
-    if (options.tune) await tuneConv2d([{ geometry: g, roles: ALL_ROLES }]);
+    if (options.tune) await tuneConv2d([{ geometry: g, roles: [...CONV_ROLES] }]);
     let forwardMedian: number | undefined;
     // The modes take turns, so the backward / forward ratio is of runs made side by side.
     const timed = await timeInTurns(

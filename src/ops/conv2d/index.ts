@@ -14,4 +14,4 @@ export {
 export { chooseVariant, withConvVariant, type ConvVariant } from './registry.js';
 export { traceConv2d, type ConvUse } from './trace.js';
 export { tuneConv2d, type TunedChoice } from './tune.js';
-export type { ConvRole } from './variant.js';
+export { CONV_ROLES, type ConvRole } from './variant.js';

@@ -10,7 +10,9 @@ import { subgroupsHere, type SubgroupLaunch } from '../subgroup_plan.js';
 import type { KeyedCandidate } from '../tuner.js';
 import { blocks, CONV_PARAMS, convParams, type ConvGeometry } from './geometry.js';
 
-export type ConvRole = 'forward' | 'grad_input' | 'grad_weight';
+/** The three passes of a convolution, in the order a training step runs them. */
+export const CONV_ROLES = ['forward', 'grad_input', 'grad_weight'] as const;
+export type ConvRole = (typeof CONV_ROLES)[number];
 
 /** What a variant's planning needs to know of the adapter. */
 export interface ConvAdapter {
