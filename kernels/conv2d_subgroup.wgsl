@@ -36,6 +36,10 @@ override SG: u32 = 8u;
 // Plane width: a constant, so a shift by whole rows is a known offset into a vec4 and the
 // window is picked with constant indices.
 override WIDTH: u32;
+// The width of the input's rows as stored: WIDTH, or X_WIDTH = WIDTH - 2 with X_WIDTH % 4
+// == 2, planes of whole vec4s and WHOLE_ROWS, rows read as if padded with zeros to WIDTH
+// (subgroup-padded's geometry without its copy: conv2d_window.wgsl's padded_row_vec4).
+override X_WIDTH: u32 = WIDTH;
 // Planes are whole vec4s (H * WIDTH % 4 == 0): every load starts on a vec4.
 override ALIGNED: bool = true;
 override KH: u32 = 3u;
@@ -140,6 +144,7 @@ fn forward_sums(gid: vec3<u32>, sl: u32) -> Outputs {
   lane = sl;
   height = p.H;
   plane = p.H * WIDTH;
+  x_plane = p.H * X_WIDTH;
   let padded = (forward_chunks() + SG - 1u) / SG * SG;
   // Lanes past the plane or the batch still load (clamped) and shuffle with the others.
   let n_raw = gid.x / padded;
@@ -167,7 +172,7 @@ fn forward_sums(gid: vec3<u32>, sl: u32) -> Outputs {
     // A constant trip count: the loop unrolls and each shuffle reads a constant lane.
     for (var s = 0u; s < CI_STEP; s++) {
       if (ci0 + s >= cig) { break; }
-      let base = (n * p.C_in + g * cig + ci0 + s) * plane;
+      let base = (n * p.C_in + g * cig + ci0 + s) * x_plane;
       forward_row(0u, base, s);
       if (KH + ROWS > 2u) { forward_row(1u, base, s); }
       if (KH + ROWS > 3u) { forward_row(2u, base, s); }
@@ -270,6 +275,7 @@ fn grad_weight(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
   lane = sl;
   height = pw.H;
   plane = pw.H * WIDTH;
+  x_plane = plane;
   let steps = ((plane + 3u) / 4u + SG - 1u) / SG;
   let items = pw.N * steps;
   let chunks = (items + pw.rows_per_chunk - 1u) / pw.rows_per_chunk;

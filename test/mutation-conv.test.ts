@@ -222,13 +222,16 @@ describe('a wrong convolution kernel is caught by the conv2d checks', () => {
       await expectCaught(kernel, from, to, stage, check);
     });
   }
-  const paddedRowMutants: [string, string, string, string, ConvVariant][] = [
+  // Each caught at the role named last: the first case's rows (14 wide) are read in place
+  // by the forward and grad-input, so a wrong copy shows in grad-weight first.
+  const paddedRowMutants: [string, string, string, string, ConvVariant, string][] = [
     [
       'rows padded with one value too many',
       'fill',
       'unaligned(lo, hi, s), k < vec4<u32>(copying.n)',
       'unaligned(lo, hi, s), k <= vec4<u32>(copying.n)',
       'subgroup-padded',
+      'grad-weight',
     ],
     [
       "outputs stored with the padded rows' stride",
@@ -236,6 +239,23 @@ describe('a wrong convolution kernel is caught by the conv2d checks', () => {
       'let at = ((o.n * p.C_out + co) * height + row) * Y_WIDTH + col;',
       'let at = ((o.n * p.C_out + co) * height + row) * WIDTH + col;',
       'subgroup-padded',
+      'forward',
+    ],
+    [
+      'rows read in place, the odd ones from the vec4 their values start in alone',
+      'conv2d_window',
+      'select(lo, vec4<f32>(lo.zw, hi.xy), s == 2)',
+      'lo',
+      'subgroup-padded',
+      'forward',
+    ],
+    [
+      'rows read in place, the columns past them not zeroed',
+      'conv2d_window',
+      'vec4<i32>(i32(X_WIDTH)));',
+      'vec4<i32>(i32(WIDTH)));',
+      'subgroup-padded',
+      'forward',
     ],
     [
       'two rows whose second is stored over the first',
@@ -243,9 +263,10 @@ describe('a wrong convolution kernel is caught by the conv2d checks', () => {
       'let row = q0 / WIDTH + r;',
       'let row = q0 / WIDTH;',
       'subgroup-padded-rows',
+      'forward',
     ],
   ];
-  for (const [name, kernel, from, to, variant] of paddedRowMutants) {
+  for (const [name, kernel, from, to, variant, stage] of paddedRowMutants) {
     it.skipIf(unavailable)(`subgroup kernel on padded rows: ${name}${skipped}`, async () => {
       const rng = rngFor('mutant padded rows');
       const cases = SAME_CASES.filter((c) => c.xShape[3] % 4 !== 0 && c.wShape[3] > 1);
@@ -253,7 +274,7 @@ describe('a wrong convolution kernel is caught by the conv2d checks', () => {
         i < cases.length
           ? withConvVariant(variant, () => checkCase(cases[i], rng, `mutant padded-rows case ${i}`))
           : null;
-      await expectCaught(kernel, from, to, 'forward', check);
+      await expectCaught(kernel, from, to, stage, check);
     });
   }
 });

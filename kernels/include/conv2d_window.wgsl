@@ -1,13 +1,16 @@
 // The input windows of kernels/conv2d_subgroup.wgsl (included by it): per-invocation
 // pixel state, and the 12 input values around a lane's 4 pixels for one kernel row, loaded
 // once per lane and shared with the neighbours by shuffle. The including kernel declares
-// x4 (binding 0, the input as vec4s) and the overrides SG, WIDTH, ALIGNED, KH, KW, PAD_H,
-// PAD_W, WHOLE_ROWS and ROWS, includes the fragment `unaligned`, and sets lane, plane and
-// height before set_pixels().
+// x4 (binding 0, the input as vec4s) and the overrides SG, WIDTH, X_WIDTH, ALIGNED, KH, KW,
+// PAD_H, PAD_W, WHOLE_ROWS and ROWS, includes the fragment `unaligned`, and sets lane,
+// plane, x_plane and height before set_pixels().
 
 // Per-invocation state, set by the entry points and read by the helpers.
 var<private> lane: u32;
 var<private> plane: u32;
+// The size of the input's planes as stored: plane, or with X_WIDTH < WIDTH (rows read as
+// if padded), height * X_WIDTH.
+var<private> x_plane: u32;
 // The planes' height (each entry point's params).
 var<private> height: u32;
 // This invocation's first pixel in its plane: a multiple of 4, possibly past the plane.
@@ -58,7 +61,10 @@ fn load_window(kh: u32, base: u32) -> Window {
   let needs_prev = m < i32(PAD_W);
   let needs_next = m + 2 + i32(KW - PAD_W) >= 4;
   var w: Window;
-  if (ALIGNED) {
+  if (X_WIDTH < WIDTH) {
+    let own = padded_row_vec4(kh, base);
+    w = Window(subgroupShuffleUp(own, 1u), own, subgroupShuffleDown(own, 1u), 0);
+  } else if (ALIGNED) {
     let own = x4[aligned_index(base, first)];
     // A 1x1 tap reads a lane's own pixels only: no halo, nothing outside the image.
     if (KH * KW == 1u) { return Window(own, own, own, 0); }
@@ -107,6 +113,22 @@ fn load_window(kh: u32, base: u32) -> Window {
     w.next = select(vec4<f32>(), w.next, row_ok && ow[0] + 4 < i32(WIDTH));
   }
   return w;
+}
+
+// The 4 values at this lane's columns of input row oh[0] + kh - PAD_H, stored X_WIDTH wide
+// and read as if padded with zeros to WIDTH = X_WIDTH + 2 (X_WIDTH % 4 == 2, planes of whole
+// vec4s, whole rows per subgroup): what subgroup-padded reads from a padded copy, without
+// the copy. A row starts on a vec4 (even rows) or 2 values into one (odd rows): the lane
+// loads the vec4 holding its first value and takes the next from its neighbour, which loads
+// it anyway (the row's last lane needs only padding from it). Rows outside the image are
+// clamped here, masked by the caller.
+fn padded_row_vec4(kh: u32, base: u32) -> vec4<f32> {
+  let at = (oh[0] + i32(kh) - i32(PAD_H)) * i32(X_WIDTH) + ow[0];
+  let s = at & 3;
+  let lo = x4[(base + u32(clamp(at - s, 0, i32(x_plane) - 4))) / 4u];
+  let hi = subgroupShuffleDown(lo, 1u);
+  let own = select(lo, vec4<f32>(lo.zw, hi.xy), s == 2);
+  return select(vec4<f32>(), own, vec4<i32>(ow[0]) + vec4<i32>(0, 1, 2, 3) < vec4<i32>(i32(X_WIDTH)));
 }
 
 // The input value pixel j reads through tap (kh, kw) of window w, or 0 outside the image.

@@ -1,8 +1,9 @@
 // The 'subgroup-padded' conv variant: the subgroup kernel on rows padded with zeros to
 // whole vec4s, where that is a geometry it takes with the same result: the zeros past each
 // row are the right padding it would otherwise mask (planes of 7x7 become 7x8: aligned
-// loads, no per-pixel masks). Inputs are padded; the forward and grad-input store rows of
-// the unpadded width (the kernel's forward_cropped), grad-weight reads padded x and dy.
+// loads, no per-pixel masks). Inputs are padded, except where the forward and grad-input
+// read rows 2 short of whole vec4s as if padded (below); they store rows of the unpadded
+// width (the kernel's forward_cropped). grad-weight reads padded x and dy.
 import type { Tensor } from '../../tensor.js';
 import { padLast } from '../fill.js';
 import type { ConvGeometry } from './geometry.js';
@@ -24,16 +25,35 @@ function paddedGeometry(g: ConvGeometry): ConvGeometry | null {
   return { ...g, W, W_out: W };
 }
 
-/** run(input with rows padded to `padded.W`, the width of the output's rows): a role
- *  (forward or grad-input) that reads padded rows and stores rows of the input's width. */
+/** `constants` reading the unpadded input's rows in place as if padded (the kernel's
+ *  X_WIDTH, kernels/include/conv2d_window.wgsl's padded_row_vec4), or null where the input
+ *  must be copied: that read needs rows 2 short of whole vec4s in planes of whole vec4s
+ *  (14x14 planes as 14x16: each row starts on a vec4 or half-way into one), and subgroups
+ *  spanning whole padded rows, so no lane reads past its row's neighbours. Against the copy
+ *  on lavapipe (fastest of 30 in three alternating pairs, two runs): ResNeXt-50's stage 3
+ *  forward and grad-input 0.97-1.38x (most 1.01-1.11), the small ResNeXt's 14x14 layer
+ *  1.07-1.30x. Rows of 7 read in place (any offset in a vec4, a second load at row ends)
+ *  ran 0.52-0.86x: their copy is cheaper, so they are copied (docs/kernels.md). */
+function inPlace(width: number, padded: ConvGeometry, constants: Record<string, number>) {
+  const rows = width % 4 === 2 && (padded.H * width) % 4 === 0 && (4 * constants.SG) % padded.W === 0;
+  return rows ? { ...constants, X_WIDTH: width } : null;
+}
+
+/** run(input as the kernel reads it, its constants, the width of the output's rows): a role
+ *  (forward or grad-input) that reads padded rows, from a padded copy or in place, and
+ *  stores rows of the input's width. */
 function onRows(
   op: string,
   input: Tensor,
-  padded: ConvGeometry,
-  run: (input: Tensor, outWidth: number) => Tensor,
+  plan: { padded: ConvGeometry; constants: Record<string, number> },
+  run: (input: Tensor, constants: Record<string, number>, outWidth: number) => Tensor,
 ): Tensor {
+  const { padded, constants } = plan;
+  const width = input.shape[3];
+  const direct = inPlace(width, padded, constants);
+  if (direct) return run(input, direct, width);
   const inputPadded = padLast(op, input, padded.W);
-  const out = run(inputPadded, input.shape[3]);
+  const out = run(inputPadded, constants, width);
   inputPadded.dispose();
   return out;
 }
@@ -69,12 +89,13 @@ function paddedRoles(what: string, plan: ReturnType<typeof paddedPlan>) {
   return {
     applies: (g: ConvGeometry, adapter: ConvAdapter, role: ConvRole) => plan(g, adapter, role) !== null,
     forward: (x: Tensor, weight: Tensor, bias: Tensor | null, g: ConvGeometry, op: string) => {
-      const { padded, constants } = planned(g, 'forward');
-      return onRows(op, x, padded, (xp, W) => subgroupForward(xp, weight, bias, padded, op, constants, W));
+      const plan = planned(g, 'forward');
+      return onRows(op, x, plan, (xp, c, W) => subgroupForward(xp, weight, bias, plan.padded, op, c, W));
     },
     gradInput: (dy: Tensor, weight: Tensor, g: ConvGeometry) => {
-      const { padded, constants } = planned(g, 'grad_input');
-      return onRows('conv2d backward', dy, padded, (dyp, W) => subgroupGradInput(dyp, weight, padded, constants, W));
+      const plan = planned(g, 'grad_input');
+      const op = 'conv2d backward';
+      return onRows(op, dy, plan, (dyp, c, W) => subgroupGradInput(dyp, weight, plan.padded, c, W));
     },
   };
 }
