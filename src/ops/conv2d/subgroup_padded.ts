@@ -32,7 +32,7 @@ function paddedGeometry(g: ConvGeometry): ConvGeometry | null {
  *  spanning whole padded rows, so no lane reads past its row's neighbours. Against the copy
  *  on lavapipe (fastest of 30 in three alternating pairs, two runs): ResNeXt-50's stage 3
  *  forward and grad-input 0.97-1.38x (most 1.01-1.11), the small ResNeXt's 14x14 layer
- *  1.07-1.30x. Rows of 7 read in place (any offset in a vec4, a second load at row ends)
+ *  1.10-1.30x. Rows of 7 read in place (any offset in a vec4, a second load at row ends)
  *  ran 0.52-0.86x: their copy is cheaper, so they are copied (docs/kernels.md). */
 function inPlace(width: number, padded: ConvGeometry, constants: Record<string, number>) {
   const rows = width % 4 === 2 && (padded.H * width) % 4 === 0 && (4 * constants.SG) % padded.W === 0;
