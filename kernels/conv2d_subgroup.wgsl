@@ -144,7 +144,8 @@ fn forward_sums(gid: vec3<u32>, sl: u32) -> Outputs {
   lane = sl;
   height = p.H;
   plane = p.H * WIDTH;
-  x_plane = p.H * X_WIDTH;
+  // The input's planes as stored (with X_WIDTH < WIDTH, narrower than `plane`).
+  let x_plane = p.H * X_WIDTH;
   let padded = (forward_chunks() + SG - 1u) / SG * SG;
   // Lanes past the plane or the batch still load (clamped) and shuffle with the others.
   let n_raw = gid.x / padded;
@@ -275,7 +276,6 @@ fn grad_weight(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
   lane = sl;
   height = pw.H;
   plane = pw.H * WIDTH;
-  x_plane = plane;
   let steps = ((plane + 3u) / 4u + SG - 1u) / SG;
   let items = pw.N * steps;
   let chunks = (items + pw.rows_per_chunk - 1u) / pw.rows_per_chunk;

@@ -3,14 +3,11 @@
 // once per lane and shared with the neighbours by shuffle. The including kernel declares
 // x4 (binding 0, the input as vec4s) and the overrides SG, WIDTH, X_WIDTH, ALIGNED, KH, KW,
 // PAD_H, PAD_W, WHOLE_ROWS and ROWS, includes the fragment `unaligned`, and sets lane,
-// plane, x_plane and height before set_pixels().
+// plane and height before set_pixels().
 
 // Per-invocation state, set by the entry points and read by the helpers.
 var<private> lane: u32;
 var<private> plane: u32;
-// The size of the input's planes as stored: plane, or with X_WIDTH < WIDTH (rows read as
-// if padded), height * X_WIDTH.
-var<private> x_plane: u32;
 // The planes' height (each entry point's params).
 var<private> height: u32;
 // This invocation's first pixel in its plane: a multiple of 4, possibly past the plane.
@@ -125,7 +122,7 @@ fn load_window(kh: u32, base: u32) -> Window {
 fn padded_row_vec4(kh: u32, base: u32) -> vec4<f32> {
   let at = (oh[0] + i32(kh) - i32(PAD_H)) * i32(X_WIDTH) + ow[0];
   let s = at & 3;
-  let lo = x4[(base + u32(clamp(at - s, 0, i32(x_plane) - 4))) / 4u];
+  let lo = x4[(base + u32(clamp(at - s, 0, i32(height * X_WIDTH) - 4))) / 4u];
   let hi = subgroupShuffleDown(lo, 1u);
   let own = select(lo, vec4<f32>(lo.zw, hi.xy), s == 2);
   return select(vec4<f32>(), own, vec4<i32>(ow[0]) + vec4<i32>(0, 1, 2, 3) < vec4<i32>(i32(X_WIDTH)));
