@@ -101,6 +101,15 @@ export const SAME_CASES: Case[] = [
     spec: same(3, 4),
     bias: true,
   },
+  {
+    // Rows of 16 two (subgroups of 8) or four (16) to a subgroup, a plane three subgroups
+    // long at 16: rows above and below come from the lanes, or across subgroups by a load.
+    kind: 'whole rows, several subgroups a plane',
+    xShape: [1, 8, 9, 16],
+    wShape: [8, 4, 3, 3],
+    spec: same(3, 2),
+    bias: false,
+  },
   { kind: 'unaligned planes', xShape: [2, 16, 7, 7], wShape: [16, 4, 3, 3], spec: same(3, 4), bias: true },
   { kind: 'unaligned pointwise', xShape: [3, 8, 5, 3], wShape: [12, 8, 1, 1], spec: same(1, 1), bias: false },
   {

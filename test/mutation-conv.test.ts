@@ -97,6 +97,18 @@ describe('a wrong convolution kernel is caught by the conv2d checks', () => {
       'let own = unaligned(lo, hi, (s + 1u) & 3u);',
       'forward',
     ],
+    [
+      'rows above and below taken from lanes past the subgroup',
+      'let in_subgroup = source >= 0 && source < i32(SG);',
+      'let in_subgroup = true;',
+      'forward',
+    ],
+    [
+      'rows below taken from the next lane, not the next row',
+      'subgroupShuffleDown(center, u32(d) * lanes_per_row)',
+      'subgroupShuffleDown(center, u32(d))',
+      'forward',
+    ],
     ['grad-input that does not mirror the taps', 'select(t, taps - 1u - t, FLIP)', 't', 'grad-input'],
     ['grad-weight that keeps lane 0 sum only', 'let total = subgroupAdd(gacc[', 'let total = (gacc[', 'grad-weight'],
   ];

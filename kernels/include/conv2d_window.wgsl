@@ -3,7 +3,8 @@
 // once per lane and shared with the neighbours by shuffle. The including kernel declares
 // x4 (binding 0, the input as vec4s) and the overrides SG, WIDTH, X_WIDTH, ALIGNED, KH, KW,
 // PAD_H, PAD_W, WHOLE_ROWS and ROWS, includes the fragment `unaligned`, and sets lane,
-// plane and height before set_pixels().
+// plane and height before set_pixels(). Callers ask load_window for kernel row 0 of each
+// input plane first (ROWS_FROM_LANES loads the lanes' own rows then).
 
 // Per-invocation state, set by the entry points and read by the helpers.
 var<private> lane: u32;
@@ -58,7 +59,10 @@ fn load_window(kh: u32, base: u32) -> Window {
   let needs_prev = m < i32(PAD_W);
   let needs_next = m + 2 + i32(KW - PAD_W) >= 4;
   var w: Window;
-  if (X_WIDTH < WIDTH) {
+  if (ROWS_FROM_LANES) {
+    let own = row_from_lanes(kh, base);
+    w = Window(subgroupShuffleUp(own, 1u), own, subgroupShuffleDown(own, 1u), 0);
+  } else if (X_WIDTH < WIDTH) {
     let own = padded_row_vec4(kh, base);
     w = Window(subgroupShuffleUp(own, 1u), own, subgroupShuffleDown(own, 1u), 0);
   } else if (ALIGNED) {
@@ -138,4 +142,41 @@ fn tap_value(w: Window, kh: u32, kw: u32, j: u32) -> f32 {
   // load_window masked rows of whole vec4s already.
   if (WIDTH % 4u == 0u) { return v; }
   return select(0.0, v, (inside[j] & (1u << (kh * KW + kw))) != 0u);
+}
+
+// Rows of whole vec4s, two or more to a subgroup, one output row per lane, read as stored:
+// the input row d rows below a lane's own (above for d < 0) is the own row of the lane
+// d * WIDTH / 4 on. Only the lanes whose such lane lies outside the subgroup load it, so a
+// 3x3 kernel's three row loads per input plane become one, plus a load in the edge lanes.
+// The forward and grad-input on 8-wide rows (4 rows to a subgroup at SG = 8) ran 1.08-1.31x
+// faster, on 16-wide ones 1.06x; 14-wide rows read in place as 16 (X_WIDTH) ran 0.96-0.98x
+// that way and load their own rows (bench/kernel-ab.ts, docs/kernels.md).
+override ROWS_FROM_LANES: bool = WHOLE_ROWS && X_WIDTH == WIDTH && ROWS == 1u && KH > 1u && 4u * SG > WIDTH;
+// ROWS_FROM_LANES: this lane's own input row of the current plane, loaded with kernel row 0.
+var<private> center: vec4<f32>;
+
+fn row_from_lanes(kh: u32, base: u32) -> vec4<f32> {
+  if (kh == 0u) { center = stored_row(PAD_H, base, true); }
+  let d = i32(kh) - i32(PAD_H);
+  if (d == 0) { return center; }
+  let lanes_per_row = WIDTH / 4u;
+  let source = i32(lane) + d * i32(lanes_per_row);
+  let in_subgroup = source >= 0 && source < i32(SG);
+  // Shuffled by every lane (a subgroup operation), kept where the source lane is inside.
+  var from_lane: vec4<f32>;
+  if (d < 0) {
+    from_lane = subgroupShuffleUp(center, u32(-d) * lanes_per_row);
+  } else {
+    from_lane = subgroupShuffleDown(center, u32(d) * lanes_per_row);
+  }
+  return select(stored_row(kh, base, !in_subgroup), from_lane, in_subgroup);
+}
+
+// The vec4 at this lane's pixels shifted by kh - PAD_H rows (clamped into the plane; rows
+// outside the image are masked by load_window), loaded where `loads` (lavapipe skips the
+// lanes that do not).
+fn stored_row(kh: u32, base: u32, loads: bool) -> vec4<f32> {
+  var own: vec4<f32>;
+  if (loads) { own = x4[aligned_index(base, i32(q0) + (i32(kh) - i32(PAD_H)) * i32(WIDTH))]; }
+  return own;
 }
