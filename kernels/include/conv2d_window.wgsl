@@ -59,14 +59,11 @@ fn load_window(kh: u32, base: u32) -> Window {
   let needs_prev = m < i32(PAD_W);
   let needs_next = m + 2 + i32(KW - PAD_W) >= 4;
   var w: Window;
-  if (ROWS_FROM_LANES) {
-    let own = row_from_lanes(kh, base);
-    w = Window(subgroupShuffleUp(own, 1u), own, subgroupShuffleDown(own, 1u), 0);
-  } else if (X_WIDTH < WIDTH) {
+  if (X_WIDTH < WIDTH) {
     let own = padded_row_vec4(kh, base);
     w = Window(subgroupShuffleUp(own, 1u), own, subgroupShuffleDown(own, 1u), 0);
   } else if (ALIGNED) {
-    let own = x4[aligned_index(base, first)];
+    let own = aligned_row(kh, base, first);
     // A 1x1 tap reads a lane's own pixels only: no halo, nothing outside the image.
     if (KH * KW == 1u) { return Window(own, own, own, 0); }
     w = Window(subgroupShuffleUp(own, 1u), own, subgroupShuffleDown(own, 1u), m);
@@ -155,8 +152,12 @@ override ROWS_FROM_LANES: bool = WHOLE_ROWS && X_WIDTH == WIDTH && ROWS == 1u &&
 // ROWS_FROM_LANES: this lane's own input row of the current plane, loaded with kernel row 0.
 var<private> center: vec4<f32>;
 
-fn row_from_lanes(kh: u32, base: u32) -> vec4<f32> {
-  if (kh == 0u) { center = stored_row(PAD_H, base, true); }
+// The vec4 at `first` of plane `base` (kernel row kh's, on an aligned plane): loaded, or with
+// ROWS_FROM_LANES taken from the lane that holds that row as its own where it lies in the
+// subgroup (lavapipe skips the lanes that do not load).
+fn aligned_row(kh: u32, base: u32, first: i32) -> vec4<f32> {
+  if (!ROWS_FROM_LANES) { return x4[aligned_index(base, first)]; }
+  if (kh == 0u) { center = x4[aligned_index(base, i32(q0))]; }
   let d = i32(kh) - i32(PAD_H);
   if (d == 0) { return center; }
   let lanes_per_row = WIDTH / 4u;
@@ -169,14 +170,7 @@ fn row_from_lanes(kh: u32, base: u32) -> vec4<f32> {
   } else {
     from_lane = subgroupShuffleDown(center, u32(d) * lanes_per_row);
   }
-  return select(stored_row(kh, base, !in_subgroup), from_lane, in_subgroup);
-}
-
-// The vec4 at this lane's pixels shifted by kh - PAD_H rows (clamped into the plane; rows
-// outside the image are masked by load_window), loaded where `loads` (lavapipe skips the
-// lanes that do not).
-fn stored_row(kh: u32, base: u32, loads: bool) -> vec4<f32> {
-  var own: vec4<f32>;
-  if (loads) { own = x4[aligned_index(base, i32(q0) + (i32(kh) - i32(PAD_H)) * i32(WIDTH))]; }
-  return own;
+  var loaded: vec4<f32>;
+  if (!in_subgroup) { loaded = x4[aligned_index(base, first)]; }
+  return select(loaded, from_lane, in_subgroup);
 }

@@ -89,13 +89,13 @@ function paddedRoles(what: string, plan: ReturnType<typeof paddedPlan>) {
   return {
     applies: (g: ConvGeometry, adapter: ConvAdapter, role: ConvRole) => plan(g, adapter, role) !== null,
     forward: (x: Tensor, weight: Tensor, bias: Tensor | null, g: ConvGeometry, op: string) => {
-      const plan = planned(g, 'forward');
-      return onRows(op, x, plan, (xp, c, W) => subgroupForward(xp, weight, bias, plan.padded, op, c, W));
+      const role = planned(g, 'forward');
+      return onRows(op, x, role, (xp, c, W) => subgroupForward(xp, weight, bias, role.padded, op, c, W));
     },
     gradInput: (dy: Tensor, weight: Tensor, g: ConvGeometry) => {
-      const plan = planned(g, 'grad_input');
+      const role = planned(g, 'grad_input');
       const op = 'conv2d backward';
-      return onRows(op, dy, plan, (dyp, c, W) => subgroupGradInput(dyp, weight, plan.padded, c, W));
+      return onRows(op, dy, role, (dyp, c, W) => subgroupGradInput(dyp, weight, role.padded, c, W));
     },
   };
 }
